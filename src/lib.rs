@@ -1,0 +1,7 @@
+//! # onair-suite
+//!
+//! The workspace's root package: it hosts the cross-crate `examples/`, the interop suites in
+//! `tests/` and the comparative benchmarks in `benches/`. This library holds what those share,
+//! such as writing benchmark results to the file the README quotes ([`results`]).
+
+pub mod results;

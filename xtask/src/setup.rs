@@ -1,0 +1,147 @@
+//! Installs the system packages and npm peers the build and the tests need, when missing.
+//!
+//! Debian/Ubuntu: apt-get (through sudo when not root). Elsewhere: a clear list of what to
+//! install by hand. npm peers go to `tests/peers/node_modules`.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+/// Debian packages: build dependencies and the real peers the tests start.
+pub const APT_PACKAGES: &[&str] = &[
+    // build
+    "pkg-config",
+    "clang",
+    "libclang-dev",
+    "nasm",
+    "libavcodec-dev",
+    "libavformat-dev",
+    "libavutil-dev",
+    "libavfilter-dev",
+    "libavdevice-dev",
+    "libswscale-dev",
+    "libswresample-dev",
+    "libasound2-dev",
+    "libudev-dev",
+    "libv4l-dev",
+    "libyuv-dev",
+    // peers and judges
+    "mesa-vulkan-drivers",
+    "ffmpeg",
+    "nginx",
+    "libnginx-mod-rtmp",
+    "flvmeta",
+    "pulseaudio",
+];
+
+fn dpkg_installed(pkg: &str) -> bool {
+    Command::new("dpkg-query")
+        .args(["-W", "-f=${Status}", pkg])
+        .stderr(Stdio::null())
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).contains("install ok installed"))
+        .unwrap_or(false)
+}
+
+fn have_command(cmd: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {cmd}")])
+        .stdout(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+fn run(cmd: &mut Command) -> Result<(), String> {
+    let shown = format!("{cmd:?}");
+    println!("==> {shown}");
+    let status = cmd
+        .status()
+        .map_err(|e| format!("could not run {shown}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{shown} failed ({status})"))
+    }
+}
+
+fn apt(args: &[&str]) -> Command {
+    let mut cmd = if is_root() {
+        Command::new("apt-get")
+    } else {
+        let mut c = Command::new("sudo");
+        c.arg("apt-get");
+        c
+    };
+    cmd.env("DEBIAN_FRONTEND", "noninteractive").args(args);
+    cmd
+}
+
+/// The packages of [`APT_PACKAGES`] (plus nodejs/npm when `npm` is missing) not yet installed.
+pub fn missing_packages() -> Vec<&'static str> {
+    let mut missing: Vec<&str> = APT_PACKAGES
+        .iter()
+        .copied()
+        .filter(|p| !dpkg_installed(p))
+        .collect();
+    // A nodesource nodejs ships npm itself and conflicts with Debian's npm package.
+    if !have_command("npm") {
+        missing.extend(["nodejs", "npm"]);
+    }
+    missing
+}
+
+fn install_apt() -> Result<(), String> {
+    let missing = missing_packages();
+    if missing.is_empty() {
+        println!("==> system packages: all present");
+        return Ok(());
+    }
+    if !have_command("apt-get") || !have_command("dpkg-query") {
+        return Err(format!(
+            "these packages are missing and this is not a Debian/Ubuntu system: {}\n\
+             install their equivalents by hand, then run again with ONAIR_SKIP_SETUP=1",
+            missing.join(" ")
+        ));
+    }
+    if !is_root() && !have_command("sudo") {
+        return Err(format!(
+            "missing packages need root: sudo apt-get install {}",
+            missing.join(" ")
+        ));
+    }
+    println!("==> installing system packages: {}", missing.join(" "));
+    run(&mut apt(&["update", "-qq"]))?;
+    let mut args = vec!["install", "-y", "-qq", "--no-install-recommends"];
+    args.extend(missing.iter().copied());
+    run(&mut apt(&args))
+}
+
+fn install_npm_peers(root: &Path) -> Result<(), String> {
+    let peers = root.join("tests").join("peers");
+    if peers
+        .join("node_modules")
+        .join("node-media-server")
+        .is_dir()
+    {
+        println!("==> npm peers: present");
+        return Ok(());
+    }
+    println!("==> installing npm peers into tests/peers");
+    run(Command::new("npm")
+        .args(["install", "--no-audit", "--no-fund", "--loglevel=error"])
+        .current_dir(&peers))
+}
+
+/// Installs whatever is missing; does nothing when everything is present.
+pub fn install_missing(root: &Path) -> Result<(), String> {
+    install_apt()?;
+    install_npm_peers(root)
+}
