@@ -111,8 +111,8 @@ fn bench_handoff(c: &mut Criterion) {
 }
 
 struct Percentiles {
-    p50_us: f64,
-    p99_us: f64,
+    p50_ns: f64,
+    p99_ns: f64,
     copies: usize,
 }
 
@@ -125,12 +125,12 @@ fn measure(kind: &mut dyn Handoff, frame: &VideoFrame, n: usize) -> Percentiles 
         if ptr != origin {
             copies += 1;
         }
-        samples.push(latency.as_secs_f64() * 1e6);
+        samples.push(latency.as_secs_f64() * 1e9);
     }
     samples.sort_by(f64::total_cmp);
     Percentiles {
-        p50_us: quantile(&samples, 0.5),
-        p99_us: quantile(&samples, 0.99),
+        p50_ns: quantile(&samples, 0.5),
+        p99_ns: quantile(&samples, 0.99),
         copies,
     }
 }
@@ -143,18 +143,18 @@ fn write_percentiles() {
     assert_eq!(onair.copies, 0, "the video channel copied pixels");
     let body = format!(
         "### Video channel handoff (1080p I420 frame, one-way, {N} handoffs)\n\n\
-         | channel | p50 µs | p99 µs | pixel copies |\n|---|---|---|---|\n\
-         | onair latest-wins | {:.1} | {:.1} | {} |\n\
-         | bare crossbeam bounded | {:.1} | {:.1} | {} |\n\n\
+         | channel | p50 ns | p99 ns | pixel copies |\n|---|---|---|---|\n\
+         | onair latest-wins | {:.0} | {:.0} | {} |\n\
+         | bare crossbeam bounded | {:.0} | {:.0} | {} |\n\n\
          Ratio onair / bare: p50 {:.2}x, p99 {:.2}x. Measured by `cargo bench --bench frame_channel`.",
-        onair.p50_us,
-        onair.p99_us,
+        onair.p50_ns,
+        onair.p99_ns,
         onair.copies,
-        bare.p50_us,
-        bare.p99_us,
+        bare.p50_ns,
+        bare.p99_ns,
         bare.copies,
-        onair.p50_us / bare.p50_us.max(1e-9),
-        onair.p99_us / bare.p99_us.max(1e-9),
+        onair.p50_ns / bare.p50_ns.max(1e-9),
+        onair.p99_ns / bare.p99_ns.max(1e-9),
     );
     println!("{body}");
     match write_section("frame_channel", &body) {

@@ -50,6 +50,46 @@ pub fn write_section(name: &str, body: &str) -> io::Result<PathBuf> {
     Ok(path)
 }
 
+/// The sections of a results file: (name, body) in file order.
+pub fn sections(text: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("<!-- bench:") {
+        let after = &rest[start + "<!-- bench:".len()..];
+        let Some(name_end) = after.find(" -->") else {
+            break;
+        };
+        let name = &after[..name_end];
+        let close = format!("<!-- /bench:{name} -->");
+        let body_start = name_end + " -->".len();
+        let Some(close_at) = after.find(&close) else {
+            break;
+        };
+        out.push((
+            name.to_string(),
+            after[body_start..close_at].trim().to_string(),
+        ));
+        rest = &after[close_at + close.len()..];
+    }
+    out
+}
+
+/// Copies every section of `results` into `readme`, between `<!-- results:NAME -->` and
+/// `<!-- /results:NAME -->`. Returns the new README text.
+pub fn quote_in_readme(readme: &str, results: &str) -> String {
+    let mut text = readme.to_string();
+    for (name, body) in sections(results) {
+        let open = format!("<!-- results:{name} -->");
+        let close = format!("<!-- /results:{name} -->");
+        if let (Some(s), Some(e)) = (text.find(&open), text.find(&close)) {
+            if e > s {
+                text = format!("{}{open}\n{body}\n{}", &text[..s], &text[e..]);
+            }
+        }
+    }
+    text
+}
+
 /// The `q`-quantile (0..=1) of already sorted samples, or 0 for none.
 pub fn quantile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
@@ -72,6 +112,21 @@ mod tests {
         assert!(t.contains("two"));
         assert!(!t.contains("one\n"));
         assert!(t.find("bench:a").unwrap() < t.find("bench:b").unwrap());
+    }
+
+    #[test]
+    fn readme_quotes_sections() {
+        let results = replace_section("", "a", "| x |");
+        let readme = "intro\n<!-- results:a -->\nold\n<!-- /results:a -->\nend";
+        let out = quote_in_readme(readme, &results);
+        assert_eq!(
+            out,
+            "intro\n<!-- results:a -->\n| x |\n<!-- /results:a -->\nend"
+        );
+        assert_eq!(
+            sections(&results),
+            vec![("a".to_string(), "| x |".to_string())]
+        );
     }
 
     #[test]
