@@ -57,6 +57,14 @@ fn test() -> Result<(), String> {
     ])?;
     cargo(&["test", "--workspace", "--all-targets"])?;
     cargo(&["test", "--workspace", "--doc"])?;
+    // The fuzz targets are their own workspace (cargo-fuzz layout); keep them compiling.
+    cargo(&[
+        "check",
+        "--manifest-path",
+        "fuzz/Cargo.toml",
+        "--target-dir",
+        "target",
+    ])?;
     Ok(())
 }
 

@@ -1,0 +1,15 @@
+//! Fuzzes SEI NAL parsing and the emulation-prevention round trip.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use onair_flv::sei::{add_emulation_prevention, parse_sei_nal, remove_emulation_prevention};
+
+fuzz_target!(|data: &[u8]| {
+    let mut nal = vec![6u8];
+    nal.extend_from_slice(data);
+    let _ = parse_sei_nal(&nal);
+    assert_eq!(
+        remove_emulation_prevention(&add_emulation_prevention(data)),
+        data
+    );
+});
