@@ -1,0 +1,168 @@
+//! `AudioEncoder`: AAC-LC on FFmpeg's native encoder for the three audio qualities. Accepts s16
+//! frames of any length, buffers them into 1024-sample AAC frames, and stamps every output frame
+//! exactly: frame n starts at `first input timestamp + n * 1024 / rate`, so timestamps never
+//! drift whatever the input frame sizes.
+
+use crate::error::{CodecError, CodecResult};
+use crate::ffmpeg_init;
+use bytes::Bytes;
+use ffmpeg_next as ff;
+use onair_core::{AudioFrame, AudioQuality, Timestamp};
+use onair_flv::AudioSpecificConfig;
+
+/// Samples per channel in one AAC-LC frame.
+pub const AAC_FRAME_SAMPLES: usize = 1024;
+
+/// One encoded AAC frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncodedAudio {
+    /// Time of the frame's first sample.
+    pub pts: Timestamp,
+    /// The raw AAC frame (no ADTS header).
+    pub data: Bytes,
+}
+
+/// An audio encoder.
+pub trait AudioEncoder: Send {
+    /// The AudioSpecificConfig for the sequence header.
+    fn config(&self) -> AudioSpecificConfig;
+    /// Adds PCM; returns the AAC frames that became ready.
+    fn encode(&mut self, frame: &AudioFrame) -> CodecResult<Vec<EncodedAudio>>;
+    /// Pads the last partial frame with silence and drains the encoder.
+    fn flush(&mut self) -> CodecResult<Vec<EncodedAudio>>;
+}
+
+/// FFmpeg's native AAC encoder.
+pub struct AacEncoder {
+    encoder: ff::encoder::Audio,
+    quality: AudioQuality,
+    /// Interleaved s16 waiting to fill a 1024-sample frame.
+    pending: Vec<i16>,
+    /// Time of sample 0 (the first input frame's timestamp).
+    origin: Option<Timestamp>,
+    frames_in: u64,
+    packets_out: u64,
+    packet: ff::Packet,
+}
+
+impl std::fmt::Debug for AacEncoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AacEncoder").field("quality", &self.quality).finish_non_exhaustive()
+    }
+}
+
+fn layout(channels: u16) -> ff::ChannelLayout {
+    if channels == 2 {
+        ff::ChannelLayout::STEREO
+    } else {
+        ff::ChannelLayout::MONO
+    }
+}
+
+impl AacEncoder {
+    /// An encoder for `quality` (rate, channels and bitrate from the spec).
+    pub fn new(quality: AudioQuality) -> CodecResult<Self> {
+        ffmpeg_init();
+        let codec = ff::encoder::find(ff::codec::Id::AAC)
+            .ok_or_else(|| CodecError::Unsupported("this FFmpeg has no AAC encoder".into()))?;
+        let mut enc = ff::codec::Context::new_with_codec(codec).encoder().audio().map_err(CodecError::ffmpeg)?;
+        enc.set_rate(quality.sample_rate() as i32);
+        enc.set_channel_layout(layout(quality.channels()));
+        enc.set_format(ff::format::Sample::F32(ff::format::sample::Type::Planar));
+        enc.set_bit_rate(quality.bitrate_kbps() as usize * 1000);
+        enc.set_time_base((1, quality.sample_rate() as i32));
+        let encoder = enc.open_as(codec).map_err(CodecError::ffmpeg)?;
+        Ok(Self {
+            encoder,
+            quality,
+            pending: Vec::new(),
+            origin: None,
+            frames_in: 0,
+            packets_out: 0,
+            packet: ff::Packet::empty(),
+        })
+    }
+
+    fn send_pending_frame(&mut self, samples: &[i16]) -> CodecResult<()> {
+        let ch = self.quality.channels() as usize;
+        let mut frame = ff::frame::Audio::new(
+            ff::format::Sample::F32(ff::format::sample::Type::Planar),
+            AAC_FRAME_SAMPLES,
+            layout(self.quality.channels()),
+        );
+        frame.set_rate(self.quality.sample_rate());
+        for c in 0..ch {
+            let plane = frame.plane_mut::<f32>(c);
+            for (i, out) in plane.iter_mut().enumerate().take(AAC_FRAME_SAMPLES) {
+                *out = f32::from(samples.get(i * ch + c).copied().unwrap_or(0)) / 32768.0;
+            }
+        }
+        frame.set_pts(Some((self.frames_in * AAC_FRAME_SAMPLES as u64) as i64));
+        self.frames_in += 1;
+        self.encoder.send_frame(&frame).map_err(CodecError::ffmpeg)
+    }
+
+    fn receive(&mut self, out: &mut Vec<EncodedAudio>) -> CodecResult<()> {
+        loop {
+            match self.encoder.receive_packet(&mut self.packet) {
+                Ok(()) => {
+                    let data = Bytes::copy_from_slice(self.packet.data().unwrap_or(&[]));
+                    let offset = Timestamp::from_samples(self.packets_out * AAC_FRAME_SAMPLES as u64, self.quality.sample_rate());
+                    let pts = self.origin.unwrap_or(Timestamp::ZERO) + offset.as_duration();
+                    self.packets_out += 1;
+                    out.push(EncodedAudio { pts, data });
+                }
+                Err(ff::Error::Other { errno }) if errno == ff::util::error::EAGAIN => return Ok(()),
+                Err(ff::Error::Eof) => return Ok(()),
+                Err(e) => return Err(CodecError::ffmpeg(e)),
+            }
+        }
+    }
+}
+
+impl AudioEncoder for AacEncoder {
+    fn config(&self) -> AudioSpecificConfig {
+        AudioSpecificConfig::aac_lc(self.quality.sample_rate(), self.quality.channels() as u8)
+            .expect("the three qualities have 1 or 2 channels")
+    }
+
+    fn encode(&mut self, frame: &AudioFrame) -> CodecResult<Vec<EncodedAudio>> {
+        if frame.sample_rate() != self.quality.sample_rate() || frame.channels() != self.quality.channels() {
+            return Err(CodecError::InvalidInput(format!(
+                "audio {} Hz x {} channels; the {} quality needs {} Hz x {}",
+                frame.sample_rate(),
+                frame.channels(),
+                self.quality,
+                self.quality.sample_rate(),
+                self.quality.channels()
+            )));
+        }
+        if self.origin.is_none() {
+            self.origin = Some(frame.timestamp());
+        }
+        self.pending.extend(frame.samples());
+        let block = AAC_FRAME_SAMPLES * self.quality.channels() as usize;
+        let mut out = Vec::new();
+        let mut start = 0;
+        while self.pending.len() - start >= block {
+            let chunk: Vec<i16> = self.pending[start..start + block].to_vec();
+            self.send_pending_frame(&chunk)?;
+            start += block;
+            self.receive(&mut out)?;
+        }
+        self.pending.drain(..start);
+        Ok(out)
+    }
+
+    fn flush(&mut self) -> CodecResult<Vec<EncodedAudio>> {
+        let mut out = Vec::new();
+        if !self.pending.is_empty() {
+            let chunk = std::mem::take(&mut self.pending);
+            self.send_pending_frame(&chunk)?;
+            self.receive(&mut out)?;
+        }
+        self.encoder.send_eof().map_err(CodecError::ffmpeg)?;
+        self.receive(&mut out)?;
+        Ok(out)
+    }
+}

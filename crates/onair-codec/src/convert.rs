@@ -1,0 +1,369 @@
+//! Colour conversion, rotation, mirror and scaling between the frame formats of the API and
+//! the encoder's I420. RGB <-> YUV uses yuvutils-rs (SIMD, BT.601 limited range like swscale's
+//! default); rotation and mirror use its geometry module; scaling uses swscale (bilinear).
+//! NV12 <-> I420 is a plain (de)interleave. I420 at the target size with no rotation or mirror
+//! passes through without a copy.
+
+use crate::error::{CodecError, CodecResult};
+use crate::ffmpeg_init;
+use bytes::Bytes;
+use ffmpeg_next as ff;
+use onair_core::{PixelFormat, Rotation, Size, VideoFrame};
+use yuvutils_rs::{
+    BufferStoreMut, MirrorMode, RotationMode, YuvConversionMode, YuvPlanarImage, YuvPlanarImageMut,
+    YuvRange, YuvStandardMatrix,
+};
+
+const RANGE: YuvRange = YuvRange::Limited;
+const MATRIX: YuvStandardMatrix = YuvStandardMatrix::Bt601;
+
+/// Tightly packed I420 planes being worked on.
+#[derive(Debug, Clone)]
+struct I420 {
+    w: usize,
+    h: usize,
+    buf: Vec<u8>,
+}
+
+impl I420 {
+    fn new(w: usize, h: usize) -> Self {
+        Self {
+            w,
+            h,
+            buf: vec![0; w * h * 3 / 2],
+        }
+    }
+
+    fn black(w: usize, h: usize) -> Self {
+        let mut s = Self::new(w, h);
+        let (y, uv) = s.buf.split_at_mut(w * h);
+        y.fill(16);
+        uv.fill(128);
+        s
+    }
+
+    fn planes_mut(&mut self) -> (&mut [u8], &mut [u8], &mut [u8]) {
+        let (y, uv) = self.buf.split_at_mut(self.w * self.h);
+        let (u, v) = uv.split_at_mut(self.w * self.h / 4);
+        (y, u, v)
+    }
+
+    fn planes(&self) -> (&[u8], &[u8], &[u8]) {
+        let (y, uv) = self.buf.split_at(self.w * self.h);
+        let (u, v) = uv.split_at(self.w * self.h / 4);
+        (y, u, v)
+    }
+
+    fn into_frame(self, like: &VideoFrame) -> CodecResult<VideoFrame> {
+        Ok(VideoFrame::new(PixelFormat::I420, self.w as u32, self.h as u32, Bytes::from(self.buf))?
+            .with_timestamp(like.timestamp()))
+    }
+}
+
+/// Copies rows of `rows` x `row_bytes` from a strided source into a packed destination.
+fn copy_rows(src: &[u8], stride: usize, dst: &mut [u8], row_bytes: usize, rows: usize) {
+    for r in 0..rows {
+        dst[r * row_bytes..(r + 1) * row_bytes].copy_from_slice(&src[r * stride..r * stride + row_bytes]);
+    }
+}
+
+/// Any byte-buffer frame -> packed I420 at its own size (rotation not applied yet).
+fn to_packed_i420(src: &VideoFrame) -> CodecResult<I420> {
+    let (w, h) = (src.width() as usize, src.height() as usize);
+    match src.format() {
+        PixelFormat::I420 => {
+            let mut out = I420::new(w, h);
+            let (y, u, v) = out.planes_mut();
+            for (i, dst) in [y, u, v].into_iter().enumerate() {
+                let p = src.plane(i).ok_or_else(|| CodecError::InvalidInput("missing plane".into()))?;
+                copy_rows(p.data, p.stride, dst, p.row_bytes, p.rows);
+            }
+            Ok(out)
+        }
+        PixelFormat::Nv12 => {
+            let mut out = I420::new(w, h);
+            let (y, u, v) = out.planes_mut();
+            let py = src.plane(0).ok_or_else(|| CodecError::InvalidInput("missing plane".into()))?;
+            let puv = src.plane(1).ok_or_else(|| CodecError::InvalidInput("missing plane".into()))?;
+            copy_rows(py.data, py.stride, y, w, h);
+            for r in 0..h / 2 {
+                let row = &puv.data[r * puv.stride..r * puv.stride + w];
+                for c in 0..w / 2 {
+                    u[r * (w / 2) + c] = row[2 * c];
+                    v[r * (w / 2) + c] = row[2 * c + 1];
+                }
+            }
+            Ok(out)
+        }
+        PixelFormat::Rgba32 | PixelFormat::Bgra32 => {
+            // yuvutils' 4:2:0 output needs even sizes: convert the even part, extend the edge.
+            let (ew, eh) = (w.div_ceil(2) * 2, h.div_ceil(2) * 2);
+            let p = src.plane(0).ok_or_else(|| CodecError::InvalidInput("missing plane".into()))?;
+            let (rgba, stride) = if (ew, eh) == (w, h) {
+                (std::borrow::Cow::Borrowed(p.data), p.stride)
+            } else {
+                let mut padded = vec![0u8; ew * eh * 4];
+                for r in 0..eh {
+                    let sr = r.min(h - 1);
+                    let row = &p.data[sr * p.stride..sr * p.stride + w * 4];
+                    padded[r * ew * 4..r * ew * 4 + w * 4].copy_from_slice(row);
+                    if ew > w {
+                        let last = [row[w * 4 - 4], row[w * 4 - 3], row[w * 4 - 2], row[w * 4 - 1]];
+                        padded[r * ew * 4 + w * 4..(r + 1) * ew * 4].copy_from_slice(&last);
+                    }
+                }
+                (std::borrow::Cow::Owned(padded), ew * 4)
+            };
+            let mut out = I420::new(ew, eh);
+            {
+                let (y, u, v) = out.planes_mut();
+                let mut img = YuvPlanarImageMut {
+                    y_plane: BufferStoreMut::Borrowed(y),
+                    y_stride: ew as u32,
+                    u_plane: BufferStoreMut::Borrowed(u),
+                    u_stride: (ew / 2) as u32,
+                    v_plane: BufferStoreMut::Borrowed(v),
+                    v_stride: (ew / 2) as u32,
+                    width: ew as u32,
+                    height: eh as u32,
+                };
+                let convert = if src.format() == PixelFormat::Rgba32 {
+                    yuvutils_rs::rgba_to_yuv420
+                } else {
+                    yuvutils_rs::bgra_to_yuv420
+                };
+                convert(&mut img, &rgba, stride as u32, RANGE, MATRIX, YuvConversionMode::Balanced)
+                    .map_err(CodecError::yuv)?;
+            }
+            Ok(out)
+        }
+        other => Err(CodecError::Unsupported(format!("{other} frames have no byte buffer to convert"))),
+    }
+}
+
+fn rotate(src: I420, rotation: Rotation) -> CodecResult<I420> {
+    // yuvutils turns counter-clockwise; the API's rotation is clockwise.
+    let mode = match rotation {
+        Rotation::R90 => RotationMode::Rotate270,
+        Rotation::R180 => RotationMode::Rotate180,
+        Rotation::R270 => RotationMode::Rotate90,
+        _ => return Ok(src),
+    };
+    let (ow, oh) = if rotation.swaps_dimensions() { (src.h, src.w) } else { (src.w, src.h) };
+    let mut out = I420::new(ow, oh);
+    let (sy, su, sv) = src.planes();
+    let (dy, du, dv) = out.planes_mut();
+    yuvutils_rs::rotate_plane(sy, src.w, dy, ow, src.w, src.h, mode).map_err(CodecError::yuv)?;
+    yuvutils_rs::rotate_plane(su, src.w / 2, du, ow / 2, src.w / 2, src.h / 2, mode).map_err(CodecError::yuv)?;
+    yuvutils_rs::rotate_plane(sv, src.w / 2, dv, ow / 2, src.w / 2, src.h / 2, mode).map_err(CodecError::yuv)?;
+    Ok(out)
+}
+
+fn mirror(src: I420) -> CodecResult<I420> {
+    let mut out = I420::new(src.w, src.h);
+    let (w, h) = (src.w, src.h);
+    let (sy, su, sv) = src.planes();
+    let (dy, du, dv) = out.planes_mut();
+    let m = MirrorMode::Horizontal;
+    yuvutils_rs::mirror_plane(sy, w, dy, w, w, h, m).map_err(CodecError::yuv)?;
+    yuvutils_rs::mirror_plane(su, w / 2, du, w / 2, w / 2, h / 2, m).map_err(CodecError::yuv)?;
+    yuvutils_rs::mirror_plane(sv, w / 2, dv, w / 2, w / 2, h / 2, m).map_err(CodecError::yuv)?;
+    Ok(out)
+}
+
+/// Bilinear I420 scaling through swscale.
+fn scale(src: &I420, w: usize, h: usize) -> CodecResult<I420> {
+    ffmpeg_init();
+    let fmt = ff::format::Pixel::YUV420P;
+    let mut ctx = ff::software::scaling::Context::get(
+        fmt,
+        src.w as u32,
+        src.h as u32,
+        fmt,
+        w as u32,
+        h as u32,
+        ff::software::scaling::Flags::BILINEAR,
+    )
+    .map_err(CodecError::ffmpeg)?;
+    let mut input = ff::frame::Video::new(fmt, src.w as u32, src.h as u32);
+    let (sy, su, sv) = src.planes();
+    for (i, (plane, pw, ph)) in [(sy, src.w, src.h), (su, src.w / 2, src.h / 2), (sv, src.w / 2, src.h / 2)]
+        .into_iter()
+        .enumerate()
+    {
+        let stride = input.stride(i);
+        let data = input.data_mut(i);
+        for r in 0..ph {
+            data[r * stride..r * stride + pw].copy_from_slice(&plane[r * pw..(r + 1) * pw]);
+        }
+    }
+    let mut output = ff::frame::Video::new(fmt, w as u32, h as u32);
+    ctx.run(&input, &mut output).map_err(CodecError::ffmpeg)?;
+    let mut out = I420::new(w, h);
+    {
+        let (dy, du, dv) = out.planes_mut();
+        for (i, (dst, pw, ph)) in [(dy, w, h), (du, w / 2, h / 2), (dv, w / 2, h / 2)].into_iter().enumerate() {
+            copy_rows(output.data(i), output.stride(i), dst, pw, ph);
+        }
+    }
+    Ok(out)
+}
+
+/// Places `src` at the top-left of a black frame of `w` x `h` (alignment padding).
+fn pad(src: I420, w: usize, h: usize) -> I420 {
+    if (src.w, src.h) == (w, h) {
+        return src;
+    }
+    let mut out = I420::black(w, h);
+    let (sy, su, sv) = src.planes();
+    let (dy, du, dv) = out.planes_mut();
+    for (s, d, sw, sh, dw) in [(sy, dy, src.w, src.h, w), (su, du, src.w / 2, src.h / 2, w / 2), (sv, dv, src.w / 2, src.h / 2, w / 2)] {
+        for r in 0..sh {
+            d[r * dw..r * dw + sw].copy_from_slice(&s[r * sw..(r + 1) * sw]);
+        }
+    }
+    out
+}
+
+/// Prepares a captured frame for the encoder: converts to I420, applies the frame's rotation
+/// and the encoder mirror, scales the picture to `picture` and pads it with black to `size`
+/// (the backend-aligned encode size). An I420 frame already at `size` with nothing to apply is
+/// returned as is, without copying.
+pub fn to_encoder_i420(src: &VideoFrame, picture: Size, size: Size, mirror_h: bool) -> CodecResult<VideoFrame> {
+    if picture.width > size.width || picture.height > size.height || picture.width % 2 != 0 || picture.height % 2 != 0 {
+        return Err(CodecError::InvalidInput(format!(
+            "picture {picture} must be even and fit the encode size {size}"
+        )));
+    }
+    let tight_i420 = src.format() == PixelFormat::I420 && src.stride() == src.width();
+    if tight_i420
+        && src.rotation() == Rotation::R0
+        && !mirror_h
+        && (src.width(), src.height()) == (size.width, size.height)
+    {
+        return Ok(src.clone());
+    }
+    let mut img = rotate(to_packed_i420(src)?, src.rotation())?;
+    if mirror_h {
+        img = mirror(img)?;
+    }
+    let (pw, ph) = (picture.width as usize, picture.height as usize);
+    if (img.w, img.h) != (pw, ph) {
+        img = scale(&img, pw, ph)?;
+    }
+    pad(img, size.width as usize, size.height as usize).into_frame(src)
+}
+
+/// Converts a frame to packed I420 at its own size (rotation applied).
+pub fn to_i420(src: &VideoFrame) -> CodecResult<VideoFrame> {
+    rotate(to_packed_i420(src)?, src.rotation())?.into_frame(src)
+}
+
+/// Converts an I420 frame to `format` for renderers: I420 (no copy), NV12, BGRA32 or RGBA32.
+pub fn from_i420(src: &VideoFrame, format: PixelFormat) -> CodecResult<VideoFrame> {
+    if src.format() != PixelFormat::I420 {
+        return Err(CodecError::InvalidInput(format!("expected an I420 frame, got {}", src.format())));
+    }
+    let (w, h) = (src.width() as usize, src.height() as usize);
+    let plane = |i| src.plane(i).ok_or_else(|| CodecError::InvalidInput("missing plane".into()));
+    let (py, pu, pv) = (plane(0)?, plane(1)?, plane(2)?);
+    let data = match format {
+        PixelFormat::I420 => return Ok(src.clone()),
+        PixelFormat::Nv12 => {
+            let mut out = vec![0u8; w * h * 3 / 2];
+            let (y, uv) = out.split_at_mut(w * h);
+            copy_rows(py.data, py.stride, y, w, h);
+            for r in 0..h / 2 {
+                for c in 0..w / 2 {
+                    uv[r * w + 2 * c] = pu.data[r * pu.stride + c];
+                    uv[r * w + 2 * c + 1] = pv.data[r * pv.stride + c];
+                }
+            }
+            out
+        }
+        PixelFormat::Rgba32 | PixelFormat::Bgra32 => {
+            let mut out = vec![0u8; w * h * 4];
+            let img = YuvPlanarImage {
+                y_plane: py.data,
+                y_stride: py.stride as u32,
+                u_plane: pu.data,
+                u_stride: pu.stride as u32,
+                v_plane: pv.data,
+                v_stride: pv.stride as u32,
+                width: w as u32,
+                height: h as u32,
+            };
+            let convert = if format == PixelFormat::Rgba32 {
+                yuvutils_rs::yuv420_to_rgba
+            } else {
+                yuvutils_rs::yuv420_to_bgra
+            };
+            convert(&img, &mut out, (w * 4) as u32, RANGE, MATRIX).map_err(CodecError::yuv)?;
+            out
+        }
+        other => return Err(CodecError::Unsupported(format!("cannot render to {other} in a byte buffer"))),
+    };
+    Ok(VideoFrame::new(format, w as u32, h as u32, Bytes::from(data))?.with_timestamp(src.timestamp()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use onair_core::Timestamp;
+
+    fn i420(w: u32, h: u32, f: impl Fn(usize) -> u8) -> VideoFrame {
+        let n = VideoFrame::packed_len(PixelFormat::I420, w, h).unwrap();
+        VideoFrame::new(PixelFormat::I420, w, h, Bytes::from((0..n).map(f).collect::<Vec<_>>())).unwrap()
+    }
+
+    #[test]
+    fn passthrough_copies_nothing() {
+        let f = i420(64, 32, |i| i as u8);
+        let out = to_encoder_i420(&f, Size::new(64, 32), Size::new(64, 32), false).unwrap();
+        assert_eq!(out.data().as_ptr(), f.data().as_ptr());
+    }
+
+    #[test]
+    fn mirror_reverses_rows() {
+        let f = i420(4, 2, |i| if i < 8 { (i % 4) as u8 * 10 + 16 } else { 128 });
+        let out = to_encoder_i420(&f, Size::new(4, 2), Size::new(4, 2), true).unwrap();
+        assert_eq!(&out.data()[..4], &[46, 36, 26, 16]);
+    }
+
+    #[test]
+    fn rotation_swaps_size_and_moves_pixels() {
+        // Y: a 4x2 picture with a marked top-left pixel; 90 degrees clockwise puts it top-right.
+        let f = i420(4, 2, |i| if i == 0 { 200 } else if i < 8 { 16 } else { 128 }).with_rotation(Rotation::R90);
+        let out = to_i420(&f).unwrap();
+        assert_eq!((out.width(), out.height()), (2, 4));
+        let at = out.data()[..8].iter().position(|&p| p == 200);
+        assert_eq!(at, Some(1), "{:?}", &out.data()[..8]);
+    }
+
+    #[test]
+    fn nv12_round_trip_is_exact() {
+        let f = i420(8, 4, |i| (i * 7) as u8);
+        let nv12 = from_i420(&f, PixelFormat::Nv12).unwrap();
+        let back = to_i420(&nv12).unwrap();
+        assert_eq!(back.data(), f.data());
+    }
+
+    #[test]
+    fn scaling_and_padding() {
+        let f = i420(64, 36, |_| 100).with_timestamp(Timestamp::from_millis(5));
+        let out = to_encoder_i420(&f, Size::new(32, 18), Size::new(32, 32), false).unwrap();
+        assert_eq!((out.width(), out.height()), (32, 32));
+        assert_eq!(out.timestamp(), Timestamp::from_millis(5));
+        assert!((i32::from(out.data()[0]) - 100).abs() <= 1);
+        assert_eq!(out.data()[32 * 31], 16, "padding is black");
+        assert!(to_encoder_i420(&f, Size::new(40, 18), Size::new(32, 32), false).is_err());
+    }
+
+    #[test]
+    fn odd_rgba_converts() {
+        let f = VideoFrame::new(PixelFormat::Rgba32, 3, 3, Bytes::from(vec![255u8; 36])).unwrap();
+        let out = to_i420(&f).unwrap();
+        assert_eq!((out.width(), out.height()), (4, 4));
+        assert!(out.data()[0] >= 234);
+    }
+}

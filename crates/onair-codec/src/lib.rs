@@ -1,0 +1,23 @@
+//! # onair-codec
+//!
+//! The media layer between frames and FLV payloads: the H.264 encoder interface with its
+//! openh264 backend ([`video_encoder`]), H.264 and AAC decoding on FFmpeg ([`video_decoder`],
+//! [`audio_decoder`]), AAC encoding ([`audio_encoder`]), colour conversion, rotation, mirror and
+//! scaling ([`convert`]), and the counter-stamped test pattern with its tone ([`test_pattern`]).
+
+pub mod audio_decoder;
+pub mod audio_encoder;
+pub mod convert;
+pub mod error;
+mod ffmpeg_util;
+pub mod test_pattern;
+pub mod video_decoder;
+pub mod video_encoder;
+
+pub use audio_decoder::{AacDecoder, AudioDecoder};
+pub use audio_encoder::{AacEncoder, AudioEncoder, EncodedAudio};
+pub use error::{CodecError, CodecResult};
+pub use ffmpeg_util::ffmpeg_init;
+pub use test_pattern::{read_stamp, Stamp, TestPattern, Tone};
+pub use video_decoder::{FfmpegH264Decoder, VideoDecoder};
+pub use video_encoder::{EncodedVideo, EncoderOptions, OpenH264Encoder, VideoEncoder};

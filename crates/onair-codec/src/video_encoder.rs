@@ -1,0 +1,195 @@
+//! `VideoEncoder`: the H.264 encoder interface, and its openh264 backend (built from source with
+//! nasm assembly). Configured from the core [`EncodeTarget`]: bitrate rate control, runtime
+//! bitrate change, forced keyframes, a GOP in seconds (default 2 s) and real-time settings (no
+//! frame skipping, single slice). Output: AVCC access units plus the SPS/PPS as an
+//! AVCDecoderConfigurationRecord whenever they change.
+
+use crate::error::{CodecError, CodecResult};
+use bytes::{BufMut, Bytes, BytesMut};
+use onair_core::{Alignment, EncodeTarget, PixelFormat, Timestamp, VideoFrame};
+use onair_flv::avcc::{nal_type, nal_unit_type, split_annexb};
+use onair_flv::AvcDecoderConfig;
+use openh264::encoder::{BitRate, Complexity, Encoder, EncoderConfig, FrameRate, IntraFramePeriod, RateControlMode, UsageType};
+use openh264::formats::YUVSlices;
+use openh264::OpenH264API;
+
+/// Default keyframe interval.
+pub const DEFAULT_GOP_SECONDS: f32 = 2.0;
+
+/// One encoded access unit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncodedVideo {
+    /// Presentation time (= decode time: no B-frames in the real-time profile).
+    pub pts: Timestamp,
+    /// An IDR frame.
+    pub keyframe: bool,
+    /// The NAL units (SPS/PPS removed) with 4-byte length prefixes.
+    pub avcc: Bytes,
+    /// New parameter sets, on the first frame and whenever they change.
+    pub config: Option<AvcDecoderConfig>,
+}
+
+/// An H.264 encoder.
+pub trait VideoEncoder: Send {
+    /// The size multiple the backend needs (see [`Alignment`]).
+    fn alignment(&self) -> Alignment;
+    /// Encodes one I420 frame at the configured size. `None` when the encoder produced nothing.
+    fn encode(&mut self, frame: &VideoFrame) -> CodecResult<Option<EncodedVideo>>;
+    /// Changes the target bitrate now (bitrate adaptation).
+    fn set_bitrate_kbps(&mut self, kbps: u32) -> CodecResult<()>;
+    /// Makes the next frame a keyframe.
+    fn force_keyframe(&mut self);
+    /// The configured target.
+    fn target(&self) -> EncodeTarget;
+}
+
+/// Encoder settings beyond the encode target.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EncoderOptions {
+    /// Seconds between keyframes.
+    pub gop_seconds: f32,
+}
+
+impl Default for EncoderOptions {
+    fn default() -> Self {
+        Self {
+            gop_seconds: DEFAULT_GOP_SECONDS,
+        }
+    }
+}
+
+/// The openh264 backend.
+pub struct OpenH264Encoder {
+    encoder: Encoder,
+    target: EncodeTarget,
+    config: Option<AvcDecoderConfig>,
+}
+
+impl std::fmt::Debug for OpenH264Encoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenH264Encoder").field("target", &self.target).finish_non_exhaustive()
+    }
+}
+
+/// The openh264 configuration onair uses for `target` (shared with the bare-openh264 bench).
+pub fn openh264_config(target: &EncodeTarget, options: &EncoderOptions) -> EncoderConfig {
+    let gop = ((target.fps as f32 * options.gop_seconds).round() as u32).max(1);
+    EncoderConfig::new()
+        .bitrate(BitRate::from_bps(target.bitrate_kbps * 1000))
+        .max_frame_rate(FrameRate::from_hz(target.fps as f32))
+        .rate_control_mode(RateControlMode::Bitrate)
+        .usage_type(UsageType::CameraVideoRealTime)
+        .skip_frames(false)
+        .complexity(Complexity::Medium)
+        .intra_frame_period(IntraFramePeriod::from_num_frames(gop))
+        .num_threads(1)
+}
+
+impl OpenH264Encoder {
+    /// An encoder for `target` (whose size must already be even: software alignment).
+    pub fn new(target: EncodeTarget, options: EncoderOptions) -> CodecResult<Self> {
+        if target.size.width % 2 != 0 || target.size.height % 2 != 0 {
+            return Err(CodecError::InvalidInput(format!("encode size {} must be even", target.size)));
+        }
+        let encoder = Encoder::with_api_config(OpenH264API::from_source(), openh264_config(&target, &options))
+            .map_err(CodecError::openh264)?;
+        Ok(Self {
+            encoder,
+            target,
+            config: None,
+        })
+    }
+}
+
+impl VideoEncoder for OpenH264Encoder {
+    fn alignment(&self) -> Alignment {
+        Alignment::SOFTWARE
+    }
+
+    fn encode(&mut self, frame: &VideoFrame) -> CodecResult<Option<EncodedVideo>> {
+        let size = self.target.size;
+        if frame.format() != PixelFormat::I420 || (frame.width(), frame.height()) != (size.width, size.height) {
+            return Err(CodecError::InvalidInput(format!(
+                "expected I420 {size}, got {} {}x{}",
+                frame.format(),
+                frame.width(),
+                frame.height()
+            )));
+        }
+        let plane = |i| frame.plane(i).ok_or_else(|| CodecError::InvalidInput("missing plane".into()));
+        let (y, u, v) = (plane(0)?, plane(1)?, plane(2)?);
+        let yuv = YUVSlices::new(
+            (y.data, u.data, v.data),
+            (size.width as usize, size.height as usize),
+            (y.stride, u.stride, v.stride),
+        );
+        let ts = openh264::Timestamp::from_millis(frame.timestamp().as_millis());
+        let bitstream = self.encoder.encode_at(&yuv, ts).map_err(CodecError::openh264)?;
+        let mut sps = None;
+        let mut pps = None;
+        let mut avcc = BytesMut::new();
+        let mut keyframe = false;
+        for l in 0..bitstream.num_layers() {
+            let Some(layer) = bitstream.layer(l) else { continue };
+            for n in 0..layer.nal_count() {
+                let Some(with_start_code) = layer.nal_unit(n) else { continue };
+                for nal in split_annexb(with_start_code) {
+                    match nal_unit_type(nal) {
+                        nal_type::SPS => sps = Some(Bytes::copy_from_slice(nal)),
+                        nal_type::PPS => pps = Some(Bytes::copy_from_slice(nal)),
+                        t => {
+                            keyframe |= t == nal_type::IDR;
+                            avcc.put_u32(nal.len() as u32);
+                            avcc.put_slice(nal);
+                        }
+                    }
+                }
+            }
+        }
+        if avcc.is_empty() {
+            return Ok(None);
+        }
+        let mut new_config = None;
+        if let (Some(sps), Some(pps)) = (sps, pps) {
+            let c = AvcDecoderConfig::from_parameter_sets(sps, pps)
+                .map_err(|e| CodecError::openh264(format!("bad parameter sets: {e}")))?;
+            if self.config.as_ref() != Some(&c) {
+                self.config = Some(c.clone());
+                new_config = Some(c);
+            }
+        }
+        Ok(Some(EncodedVideo {
+            pts: frame.timestamp(),
+            keyframe,
+            avcc: avcc.freeze(),
+            config: new_config,
+        }))
+    }
+
+    fn set_bitrate_kbps(&mut self, kbps: u32) -> CodecResult<()> {
+        let bps = i32::try_from(u64::from(kbps) * 1000)
+            .map_err(|_| CodecError::InvalidInput(format!("bitrate {kbps} kbps too large")))?;
+        for option in [openh264_sys2::ENCODER_OPTION_MAX_BITRATE, openh264_sys2::ENCODER_OPTION_BITRATE] {
+            let mut info = openh264_sys2::SBitrateInfo {
+                iLayer: openh264_sys2::SPATIAL_LAYER_ALL,
+                iBitrate: if option == openh264_sys2::ENCODER_OPTION_MAX_BITRATE { bps * 3 / 2 } else { bps },
+            };
+            // SAFETY: the encoder is initialised (created in `new`), `info` is a valid
+            // SBitrateInfo that outlives the call, and SetOption only reads it.
+            let rc = unsafe { self.encoder.raw_api().set_option(option, (&raw mut info).cast()) };
+            if rc != 0 {
+                return Err(CodecError::openh264(format!("SetOption(bitrate) returned {rc}")));
+            }
+        }
+        self.target.bitrate_kbps = kbps;
+        Ok(())
+    }
+
+    fn force_keyframe(&mut self) {
+        self.encoder.force_intra_frame();
+    }
+
+    fn target(&self) -> EncodeTarget {
+        self.target
+    }
+}
