@@ -4,4 +4,5 @@
 //! `tests/` and the comparative benchmarks in `benches/`. This library holds what those share,
 //! such as writing benchmark results to the file the README quotes ([`results`]).
 
+pub mod peers;
 pub mod results;

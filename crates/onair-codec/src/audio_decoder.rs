@@ -23,7 +23,9 @@ pub struct AacDecoder {
 
 impl std::fmt::Debug for AacDecoder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AacDecoder").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("AacDecoder")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -32,7 +34,9 @@ pub fn adts_header(config: &AudioSpecificConfig, len: usize) -> CodecResult<[u8;
     let index = SAMPLE_RATES
         .iter()
         .position(|&r| r == config.sample_rate)
-        .ok_or_else(|| CodecError::Unsupported(format!("ADTS cannot carry {} Hz", config.sample_rate)))? as u8;
+        .ok_or_else(|| {
+            CodecError::Unsupported(format!("ADTS cannot carry {} Hz", config.sample_rate))
+        })? as u8;
     if !(1..=4).contains(&config.object_type) || config.channels > 7 {
         return Err(CodecError::Unsupported(format!(
             "ADTS cannot carry object type {} with {} channels",
@@ -41,7 +45,9 @@ pub fn adts_header(config: &AudioSpecificConfig, len: usize) -> CodecResult<[u8;
     }
     let full = len + 7;
     if full > 0x1fff {
-        return Err(CodecError::Decode(format!("AAC frame of {len} bytes is too large")));
+        return Err(CodecError::Decode(format!(
+            "AAC frame of {len} bytes is too large"
+        )));
     }
     let profile = config.object_type - 1;
     Ok([
@@ -62,7 +68,10 @@ impl AacDecoder {
         adts_header(&config, 0)?;
         let codec = ff::decoder::find(ff::codec::Id::AAC)
             .ok_or_else(|| CodecError::Unsupported("this FFmpeg has no AAC decoder".into()))?;
-        let decoder = ff::codec::Context::new_with_codec(codec).decoder().audio().map_err(CodecError::ffmpeg)?;
+        let decoder = ff::codec::Context::new_with_codec(codec)
+            .decoder()
+            .audio()
+            .map_err(CodecError::ffmpeg)?;
         Ok(Self {
             decoder,
             config,
@@ -87,7 +96,11 @@ fn to_s16(frame: &ff::frame::Audio) -> CodecResult<Vec<i16>> {
             }
         }
         Sample::I16(Type::Packed) => out.copy_from_slice(&frame.plane::<i16>(0)[..n * ch]),
-        other => return Err(CodecError::Unsupported(format!("decoded sample format {other:?}"))),
+        other => {
+            return Err(CodecError::Unsupported(format!(
+                "decoded sample format {other:?}"
+            )))
+        }
     }
     Ok(out)
 }
@@ -99,7 +112,9 @@ impl AudioDecoder for AacDecoder {
         buf.extend_from_slice(&header);
         buf.extend_from_slice(data);
         let packet = ff::Packet::copy(&buf);
-        self.decoder.send_packet(&packet).map_err(|e| CodecError::Decode(e.to_string()))?;
+        self.decoder
+            .send_packet(&packet)
+            .map_err(|e| CodecError::Decode(e.to_string()))?;
         match self.decoder.receive_frame(&mut self.frame) {
             Ok(()) => {
                 let samples = to_s16(&self.frame)?;
@@ -107,7 +122,9 @@ impl AudioDecoder for AacDecoder {
                 if samples.is_empty() {
                     return Ok(None);
                 }
-                Ok(Some(AudioFrame::from_samples(&samples, self.frame.rate(), ch)?.with_timestamp(pts)))
+                Ok(Some(
+                    AudioFrame::from_samples(&samples, self.frame.rate(), ch)?.with_timestamp(pts),
+                ))
             }
             Err(ff::Error::Other { errno }) if errno == ff::util::error::EAGAIN => Ok(None),
             Err(e) => Err(CodecError::Decode(e.to_string())),

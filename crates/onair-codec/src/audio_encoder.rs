@@ -47,7 +47,9 @@ pub struct AacEncoder {
 
 impl std::fmt::Debug for AacEncoder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AacEncoder").field("quality", &self.quality).finish_non_exhaustive()
+        f.debug_struct("AacEncoder")
+            .field("quality", &self.quality)
+            .finish_non_exhaustive()
     }
 }
 
@@ -65,7 +67,10 @@ impl AacEncoder {
         ffmpeg_init();
         let codec = ff::encoder::find(ff::codec::Id::AAC)
             .ok_or_else(|| CodecError::Unsupported("this FFmpeg has no AAC encoder".into()))?;
-        let mut enc = ff::codec::Context::new_with_codec(codec).encoder().audio().map_err(CodecError::ffmpeg)?;
+        let mut enc = ff::codec::Context::new_with_codec(codec)
+            .encoder()
+            .audio()
+            .map_err(CodecError::ffmpeg)?;
         enc.set_rate(quality.sample_rate() as i32);
         enc.set_channel_layout(layout(quality.channels()));
         enc.set_format(ff::format::Sample::F32(ff::format::sample::Type::Planar));
@@ -107,12 +112,17 @@ impl AacEncoder {
             match self.encoder.receive_packet(&mut self.packet) {
                 Ok(()) => {
                     let data = Bytes::copy_from_slice(self.packet.data().unwrap_or(&[]));
-                    let offset = Timestamp::from_samples(self.packets_out * AAC_FRAME_SAMPLES as u64, self.quality.sample_rate());
+                    let offset = Timestamp::from_samples(
+                        self.packets_out * AAC_FRAME_SAMPLES as u64,
+                        self.quality.sample_rate(),
+                    );
                     let pts = self.origin.unwrap_or(Timestamp::ZERO) + offset.as_duration();
                     self.packets_out += 1;
                     out.push(EncodedAudio { pts, data });
                 }
-                Err(ff::Error::Other { errno }) if errno == ff::util::error::EAGAIN => return Ok(()),
+                Err(ff::Error::Other { errno }) if errno == ff::util::error::EAGAIN => {
+                    return Ok(())
+                }
                 Err(ff::Error::Eof) => return Ok(()),
                 Err(e) => return Err(CodecError::ffmpeg(e)),
             }
@@ -127,7 +137,9 @@ impl AudioEncoder for AacEncoder {
     }
 
     fn encode(&mut self, frame: &AudioFrame) -> CodecResult<Vec<EncodedAudio>> {
-        if frame.sample_rate() != self.quality.sample_rate() || frame.channels() != self.quality.channels() {
+        if frame.sample_rate() != self.quality.sample_rate()
+            || frame.channels() != self.quality.channels()
+        {
             return Err(CodecError::InvalidInput(format!(
                 "audio {} Hz x {} channels; the {} quality needs {} Hz x {}",
                 frame.sample_rate(),

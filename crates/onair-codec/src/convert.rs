@@ -1,6 +1,9 @@
 //! Colour conversion, rotation, mirror and scaling between the frame formats of the API and
-//! the encoder's I420. RGB <-> YUV uses yuvutils-rs (SIMD, BT.601 limited range like swscale's
-//! default); rotation and mirror use its geometry module; scaling uses swscale (bilinear).
+//! the encoder's I420. Capture side: RGB -> I420 uses yuvutils-rs (SIMD, BT.601 limited range,
+//! within 1 level of swscale). Render side: I420 -> RGB uses swscale's accurate path with
+//! interpolated chroma (yuvutils replicates chroma, which differs from swscale by up to 5
+//! levels at colour edges). Rotation and mirror use yuvutils' geometry module; scaling uses
+//! swscale (bilinear).
 //! NV12 <-> I420 is a plain (de)interleave. I420 at the target size with no rotation or mirror
 //! passes through without a copy.
 
@@ -10,8 +13,8 @@ use bytes::Bytes;
 use ffmpeg_next as ff;
 use onair_core::{PixelFormat, Rotation, Size, VideoFrame};
 use yuvutils_rs::{
-    BufferStoreMut, MirrorMode, RotationMode, YuvConversionMode, YuvPlanarImage, YuvPlanarImageMut,
-    YuvRange, YuvStandardMatrix,
+    BufferStoreMut, MirrorMode, RotationMode, YuvConversionMode, YuvPlanarImageMut, YuvRange,
+    YuvStandardMatrix,
 };
 
 const RANGE: YuvRange = YuvRange::Limited;
@@ -55,15 +58,21 @@ impl I420 {
     }
 
     fn into_frame(self, like: &VideoFrame) -> CodecResult<VideoFrame> {
-        Ok(VideoFrame::new(PixelFormat::I420, self.w as u32, self.h as u32, Bytes::from(self.buf))?
-            .with_timestamp(like.timestamp()))
+        Ok(VideoFrame::new(
+            PixelFormat::I420,
+            self.w as u32,
+            self.h as u32,
+            Bytes::from(self.buf),
+        )?
+        .with_timestamp(like.timestamp()))
     }
 }
 
 /// Copies rows of `rows` x `row_bytes` from a strided source into a packed destination.
 fn copy_rows(src: &[u8], stride: usize, dst: &mut [u8], row_bytes: usize, rows: usize) {
     for r in 0..rows {
-        dst[r * row_bytes..(r + 1) * row_bytes].copy_from_slice(&src[r * stride..r * stride + row_bytes]);
+        dst[r * row_bytes..(r + 1) * row_bytes]
+            .copy_from_slice(&src[r * stride..r * stride + row_bytes]);
     }
 }
 
@@ -75,7 +84,9 @@ fn to_packed_i420(src: &VideoFrame) -> CodecResult<I420> {
             let mut out = I420::new(w, h);
             let (y, u, v) = out.planes_mut();
             for (i, dst) in [y, u, v].into_iter().enumerate() {
-                let p = src.plane(i).ok_or_else(|| CodecError::InvalidInput("missing plane".into()))?;
+                let p = src
+                    .plane(i)
+                    .ok_or_else(|| CodecError::InvalidInput("missing plane".into()))?;
                 copy_rows(p.data, p.stride, dst, p.row_bytes, p.rows);
             }
             Ok(out)
@@ -83,8 +94,12 @@ fn to_packed_i420(src: &VideoFrame) -> CodecResult<I420> {
         PixelFormat::Nv12 => {
             let mut out = I420::new(w, h);
             let (y, u, v) = out.planes_mut();
-            let py = src.plane(0).ok_or_else(|| CodecError::InvalidInput("missing plane".into()))?;
-            let puv = src.plane(1).ok_or_else(|| CodecError::InvalidInput("missing plane".into()))?;
+            let py = src
+                .plane(0)
+                .ok_or_else(|| CodecError::InvalidInput("missing plane".into()))?;
+            let puv = src
+                .plane(1)
+                .ok_or_else(|| CodecError::InvalidInput("missing plane".into()))?;
             copy_rows(py.data, py.stride, y, w, h);
             for r in 0..h / 2 {
                 let row = &puv.data[r * puv.stride..r * puv.stride + w];
@@ -98,7 +113,9 @@ fn to_packed_i420(src: &VideoFrame) -> CodecResult<I420> {
         PixelFormat::Rgba32 | PixelFormat::Bgra32 => {
             // yuvutils' 4:2:0 output needs even sizes: convert the even part, extend the edge.
             let (ew, eh) = (w.div_ceil(2) * 2, h.div_ceil(2) * 2);
-            let p = src.plane(0).ok_or_else(|| CodecError::InvalidInput("missing plane".into()))?;
+            let p = src
+                .plane(0)
+                .ok_or_else(|| CodecError::InvalidInput("missing plane".into()))?;
             let (rgba, stride) = if (ew, eh) == (w, h) {
                 (std::borrow::Cow::Borrowed(p.data), p.stride)
             } else {
@@ -108,7 +125,12 @@ fn to_packed_i420(src: &VideoFrame) -> CodecResult<I420> {
                     let row = &p.data[sr * p.stride..sr * p.stride + w * 4];
                     padded[r * ew * 4..r * ew * 4 + w * 4].copy_from_slice(row);
                     if ew > w {
-                        let last = [row[w * 4 - 4], row[w * 4 - 3], row[w * 4 - 2], row[w * 4 - 1]];
+                        let last = [
+                            row[w * 4 - 4],
+                            row[w * 4 - 3],
+                            row[w * 4 - 2],
+                            row[w * 4 - 1],
+                        ];
                         padded[r * ew * 4 + w * 4..(r + 1) * ew * 4].copy_from_slice(&last);
                     }
                 }
@@ -132,12 +154,21 @@ fn to_packed_i420(src: &VideoFrame) -> CodecResult<I420> {
                 } else {
                     yuvutils_rs::bgra_to_yuv420
                 };
-                convert(&mut img, &rgba, stride as u32, RANGE, MATRIX, YuvConversionMode::Balanced)
-                    .map_err(CodecError::yuv)?;
+                convert(
+                    &mut img,
+                    &rgba,
+                    stride as u32,
+                    RANGE,
+                    MATRIX,
+                    YuvConversionMode::Balanced,
+                )
+                .map_err(CodecError::yuv)?;
             }
             Ok(out)
         }
-        other => Err(CodecError::Unsupported(format!("{other} frames have no byte buffer to convert"))),
+        other => Err(CodecError::Unsupported(format!(
+            "{other} frames have no byte buffer to convert"
+        ))),
     }
 }
 
@@ -149,13 +180,19 @@ fn rotate(src: I420, rotation: Rotation) -> CodecResult<I420> {
         Rotation::R270 => RotationMode::Rotate90,
         _ => return Ok(src),
     };
-    let (ow, oh) = if rotation.swaps_dimensions() { (src.h, src.w) } else { (src.w, src.h) };
+    let (ow, oh) = if rotation.swaps_dimensions() {
+        (src.h, src.w)
+    } else {
+        (src.w, src.h)
+    };
     let mut out = I420::new(ow, oh);
     let (sy, su, sv) = src.planes();
     let (dy, du, dv) = out.planes_mut();
     yuvutils_rs::rotate_plane(sy, src.w, dy, ow, src.w, src.h, mode).map_err(CodecError::yuv)?;
-    yuvutils_rs::rotate_plane(su, src.w / 2, du, ow / 2, src.w / 2, src.h / 2, mode).map_err(CodecError::yuv)?;
-    yuvutils_rs::rotate_plane(sv, src.w / 2, dv, ow / 2, src.w / 2, src.h / 2, mode).map_err(CodecError::yuv)?;
+    yuvutils_rs::rotate_plane(su, src.w / 2, du, ow / 2, src.w / 2, src.h / 2, mode)
+        .map_err(CodecError::yuv)?;
+    yuvutils_rs::rotate_plane(sv, src.w / 2, dv, ow / 2, src.w / 2, src.h / 2, mode)
+        .map_err(CodecError::yuv)?;
     Ok(out)
 }
 
@@ -187,9 +224,13 @@ fn scale(src: &I420, w: usize, h: usize) -> CodecResult<I420> {
     .map_err(CodecError::ffmpeg)?;
     let mut input = ff::frame::Video::new(fmt, src.w as u32, src.h as u32);
     let (sy, su, sv) = src.planes();
-    for (i, (plane, pw, ph)) in [(sy, src.w, src.h), (su, src.w / 2, src.h / 2), (sv, src.w / 2, src.h / 2)]
-        .into_iter()
-        .enumerate()
+    for (i, (plane, pw, ph)) in [
+        (sy, src.w, src.h),
+        (su, src.w / 2, src.h / 2),
+        (sv, src.w / 2, src.h / 2),
+    ]
+    .into_iter()
+    .enumerate()
     {
         let stride = input.stride(i);
         let data = input.data_mut(i);
@@ -202,7 +243,10 @@ fn scale(src: &I420, w: usize, h: usize) -> CodecResult<I420> {
     let mut out = I420::new(w, h);
     {
         let (dy, du, dv) = out.planes_mut();
-        for (i, (dst, pw, ph)) in [(dy, w, h), (du, w / 2, h / 2), (dv, w / 2, h / 2)].into_iter().enumerate() {
+        for (i, (dst, pw, ph)) in [(dy, w, h), (du, w / 2, h / 2), (dv, w / 2, h / 2)]
+            .into_iter()
+            .enumerate()
+        {
             copy_rows(output.data(i), output.stride(i), dst, pw, ph);
         }
     }
@@ -217,7 +261,11 @@ fn pad(src: I420, w: usize, h: usize) -> I420 {
     let mut out = I420::black(w, h);
     let (sy, su, sv) = src.planes();
     let (dy, du, dv) = out.planes_mut();
-    for (s, d, sw, sh, dw) in [(sy, dy, src.w, src.h, w), (su, du, src.w / 2, src.h / 2, w / 2), (sv, dv, src.w / 2, src.h / 2, w / 2)] {
+    for (s, d, sw, sh, dw) in [
+        (sy, dy, src.w, src.h, w),
+        (su, du, src.w / 2, src.h / 2, w / 2),
+        (sv, dv, src.w / 2, src.h / 2, w / 2),
+    ] {
         for r in 0..sh {
             d[r * dw..r * dw + sw].copy_from_slice(&s[r * sw..(r + 1) * sw]);
         }
@@ -229,8 +277,17 @@ fn pad(src: I420, w: usize, h: usize) -> I420 {
 /// and the encoder mirror, scales the picture to `picture` and pads it with black to `size`
 /// (the backend-aligned encode size). An I420 frame already at `size` with nothing to apply is
 /// returned as is, without copying.
-pub fn to_encoder_i420(src: &VideoFrame, picture: Size, size: Size, mirror_h: bool) -> CodecResult<VideoFrame> {
-    if picture.width > size.width || picture.height > size.height || picture.width % 2 != 0 || picture.height % 2 != 0 {
+pub fn to_encoder_i420(
+    src: &VideoFrame,
+    picture: Size,
+    size: Size,
+    mirror_h: bool,
+) -> CodecResult<VideoFrame> {
+    if picture.width > size.width
+        || picture.height > size.height
+        || picture.width % 2 != 0
+        || picture.height % 2 != 0
+    {
         return Err(CodecError::InvalidInput(format!(
             "picture {picture} must be even and fit the encode size {size}"
         )));
@@ -262,10 +319,16 @@ pub fn to_i420(src: &VideoFrame) -> CodecResult<VideoFrame> {
 /// Converts an I420 frame to `format` for renderers: I420 (no copy), NV12, BGRA32 or RGBA32.
 pub fn from_i420(src: &VideoFrame, format: PixelFormat) -> CodecResult<VideoFrame> {
     if src.format() != PixelFormat::I420 {
-        return Err(CodecError::InvalidInput(format!("expected an I420 frame, got {}", src.format())));
+        return Err(CodecError::InvalidInput(format!(
+            "expected an I420 frame, got {}",
+            src.format()
+        )));
     }
     let (w, h) = (src.width() as usize, src.height() as usize);
-    let plane = |i| src.plane(i).ok_or_else(|| CodecError::InvalidInput("missing plane".into()));
+    let plane = |i| {
+        src.plane(i)
+            .ok_or_else(|| CodecError::InvalidInput("missing plane".into()))
+    };
     let (py, pu, pv) = (plane(0)?, plane(1)?, plane(2)?);
     let data = match format {
         PixelFormat::I420 => return Ok(src.clone()),
@@ -282,28 +345,49 @@ pub fn from_i420(src: &VideoFrame, format: PixelFormat) -> CodecResult<VideoFram
             out
         }
         PixelFormat::Rgba32 | PixelFormat::Bgra32 => {
-            let mut out = vec![0u8; w * h * 4];
-            let img = YuvPlanarImage {
-                y_plane: py.data,
-                y_stride: py.stride as u32,
-                u_plane: pu.data,
-                u_stride: pu.stride as u32,
-                v_plane: pv.data,
-                v_stride: pv.stride as u32,
-                width: w as u32,
-                height: h as u32,
-            };
-            let convert = if format == PixelFormat::Rgba32 {
-                yuvutils_rs::yuv420_to_rgba
+            ffmpeg_init();
+            let dst_fmt = if format == PixelFormat::Rgba32 {
+                ff::format::Pixel::RGBA
             } else {
-                yuvutils_rs::yuv420_to_bgra
+                ff::format::Pixel::BGRA
             };
-            convert(&img, &mut out, (w * 4) as u32, RANGE, MATRIX).map_err(CodecError::yuv)?;
+            let src_fmt = ff::format::Pixel::YUV420P;
+            use ff::software::scaling::Flags;
+            let mut ctx = ff::software::scaling::Context::get(
+                src_fmt,
+                w as u32,
+                h as u32,
+                dst_fmt,
+                w as u32,
+                h as u32,
+                Flags::BILINEAR | Flags::ACCURATE_RND | Flags::FULL_CHR_H_INT,
+            )
+            .map_err(CodecError::ffmpeg)?;
+            let mut input = ff::frame::Video::new(src_fmt, w as u32, h as u32);
+            for (i, p) in [py, pu, pv].iter().enumerate() {
+                let stride = input.stride(i);
+                let data = input.data_mut(i);
+                for r in 0..p.rows {
+                    data[r * stride..r * stride + p.row_bytes]
+                        .copy_from_slice(&p.data[r * p.stride..r * p.stride + p.row_bytes]);
+                }
+            }
+            let mut output = ff::frame::Video::new(dst_fmt, w as u32, h as u32);
+            ctx.run(&input, &mut output).map_err(CodecError::ffmpeg)?;
+            let mut out = vec![0u8; w * h * 4];
+            copy_rows(output.data(0), output.stride(0), &mut out, w * 4, h);
             out
         }
-        other => return Err(CodecError::Unsupported(format!("cannot render to {other} in a byte buffer"))),
+        other => {
+            return Err(CodecError::Unsupported(format!(
+                "cannot render to {other} in a byte buffer"
+            )))
+        }
     };
-    Ok(VideoFrame::new(format, w as u32, h as u32, Bytes::from(data))?.with_timestamp(src.timestamp()))
+    Ok(
+        VideoFrame::new(format, w as u32, h as u32, Bytes::from(data))?
+            .with_timestamp(src.timestamp()),
+    )
 }
 
 #[cfg(test)]
@@ -313,7 +397,13 @@ mod tests {
 
     fn i420(w: u32, h: u32, f: impl Fn(usize) -> u8) -> VideoFrame {
         let n = VideoFrame::packed_len(PixelFormat::I420, w, h).unwrap();
-        VideoFrame::new(PixelFormat::I420, w, h, Bytes::from((0..n).map(f).collect::<Vec<_>>())).unwrap()
+        VideoFrame::new(
+            PixelFormat::I420,
+            w,
+            h,
+            Bytes::from((0..n).map(f).collect::<Vec<_>>()),
+        )
+        .unwrap()
     }
 
     #[test]
@@ -333,7 +423,16 @@ mod tests {
     #[test]
     fn rotation_swaps_size_and_moves_pixels() {
         // Y: a 4x2 picture with a marked top-left pixel; 90 degrees clockwise puts it top-right.
-        let f = i420(4, 2, |i| if i == 0 { 200 } else if i < 8 { 16 } else { 128 }).with_rotation(Rotation::R90);
+        let f = i420(4, 2, |i| {
+            if i == 0 {
+                200
+            } else if i < 8 {
+                16
+            } else {
+                128
+            }
+        })
+        .with_rotation(Rotation::R90);
         let out = to_i420(&f).unwrap();
         assert_eq!((out.width(), out.height()), (2, 4));
         let at = out.data()[..8].iter().position(|&p| p == 200);

@@ -10,6 +10,7 @@ pub mod audio_encoder;
 pub mod convert;
 pub mod error;
 mod ffmpeg_util;
+pub mod flv_tags;
 pub mod test_pattern;
 pub mod video_decoder;
 pub mod video_encoder;

@@ -23,7 +23,11 @@ pub struct Stamp {
 
 fn check_bits(s: Stamp) -> u16 {
     let ms = s.capture_ms & 0xffff_ffff_ffff;
-    ((s.counter ^ (s.counter >> 16)) as u16) ^ (ms as u16) ^ ((ms >> 16) as u16) ^ ((ms >> 32) as u16) ^ 0xa5a5
+    ((s.counter ^ (s.counter >> 16)) as u16)
+        ^ (ms as u16)
+        ^ ((ms >> 16) as u16)
+        ^ ((ms >> 32) as u16)
+        ^ 0xa5a5
 }
 
 /// Cell size in pixels for a picture width (even, at least 2).
@@ -69,7 +73,11 @@ impl TestPattern {
             for col in 0..wu {
                 let bar = BARS[col * 8 / wu];
                 // A vertical luma ramp in the lower half gives smooth gradients too.
-                let ramp = if row > hu / 2 { (row - hu / 2) * 40 / hu } else { 0 };
+                let ramp = if row > hu / 2 {
+                    (row - hu / 2) * 40 / hu
+                } else {
+                    0
+                };
                 y[row * wu + col] = bar.0.saturating_sub(ramp as u8).max(16);
             }
         }
@@ -112,7 +120,16 @@ impl TestPattern {
                 self.draw_box(y, counter);
                 self.draw_grain(y, counter);
             }
-            draw_stamp(y, uv, self.width, self.height, Stamp { counter, capture_ms });
+            draw_stamp(
+                y,
+                uv,
+                self.width,
+                self.height,
+                Stamp {
+                    counter,
+                    capture_ms,
+                },
+            );
         }
         VideoFrame::new(PixelFormat::I420, self.width, self.height, Bytes::from(buf))
             .expect("the pattern's buffer has the I420 size")
@@ -266,11 +283,29 @@ mod tests {
 
     #[test]
     fn stamp_reads_back_at_every_preset_size() {
-        for (w, h) in [(160, 160), (320, 180), (640, 360), (1280, 720), (1920, 1080), (368, 640)] {
+        for (w, h) in [
+            (160, 160),
+            (320, 180),
+            (640, 360),
+            (1280, 720),
+            (1920, 1080),
+            (368, 640),
+        ] {
             let p = TestPattern::new(w, h);
-            for (counter, ms) in [(0u32, 0u64), (1, 1_700_000_000_123), (u32::MAX, (1 << 48) - 1)] {
+            for (counter, ms) in [
+                (0u32, 0u64),
+                (1, 1_700_000_000_123),
+                (u32::MAX, (1 << 48) - 1),
+            ] {
                 let f = p.frame(counter, ms, Timestamp::ZERO, counter == 1);
-                assert_eq!(read_stamp(&f), Some(Stamp { counter, capture_ms: ms }), "{w}x{h}");
+                assert_eq!(
+                    read_stamp(&f),
+                    Some(Stamp {
+                        counter,
+                        capture_ms: ms
+                    }),
+                    "{w}x{h}"
+                );
             }
         }
     }
@@ -304,7 +339,8 @@ mod tests {
         let mut t = Tone::new(1000.0, 48_000, 2).beeping(100, 1000);
         let s = t.next_samples(48_000);
         assert_eq!(s.len(), 96_000);
-        let loud = |r: std::ops::Range<usize>| s[r].iter().map(|x| i32::from(*x).abs()).max().unwrap();
+        let loud =
+            |r: std::ops::Range<usize>| s[r].iter().map(|x| i32::from(*x).abs()).max().unwrap();
         assert!(loud(0..9_600) > 5_000);
         assert_eq!(loud(9_700..96_000), 0);
     }

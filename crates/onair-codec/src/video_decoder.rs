@@ -16,7 +16,13 @@ pub trait VideoDecoder: Send {
     /// Installs the parameter sets of an AVC sequence header.
     fn set_config(&mut self, config: &AvcDecoderConfig);
     /// Decodes one AVCC access unit; returns the frames that became ready (presentation order).
-    fn decode(&mut self, avcc: &[u8], keyframe: bool, dts: Timestamp, pts: Timestamp) -> CodecResult<Vec<VideoFrame>>;
+    fn decode(
+        &mut self,
+        avcc: &[u8],
+        keyframe: bool,
+        dts: Timestamp,
+        pts: Timestamp,
+    ) -> CodecResult<Vec<VideoFrame>>;
     /// Drains the frames held for reordering (end of stream).
     fn flush(&mut self) -> CodecResult<Vec<VideoFrame>>;
 }
@@ -71,23 +77,35 @@ impl FfmpegH264Decoder {
 fn to_i420_frame(f: &ff::frame::Video) -> CodecResult<VideoFrame> {
     use ff::format::Pixel;
     if !matches!(f.format(), Pixel::YUV420P | Pixel::YUVJ420P) {
-        return Err(CodecError::Unsupported(format!("decoded pixel format {:?} (only 8-bit 4:2:0)", f.format())));
+        return Err(CodecError::Unsupported(format!(
+            "decoded pixel format {:?} (only 8-bit 4:2:0)",
+            f.format()
+        )));
     }
     let (w, h) = (f.width() as usize, f.height() as usize);
     if w == 0 || h == 0 || w % 2 != 0 || h % 2 != 0 {
-        return Err(CodecError::Unsupported(format!("decoded size {w}x{h} (even sizes only)")));
+        return Err(CodecError::Unsupported(format!(
+            "decoded size {w}x{h} (even sizes only)"
+        )));
     }
     let mut buf = vec![0u8; w * h * 3 / 2];
     let mut off = 0;
-    for (i, (pw, ph)) in [(w, h), (w / 2, h / 2), (w / 2, h / 2)].into_iter().enumerate() {
+    for (i, (pw, ph)) in [(w, h), (w / 2, h / 2), (w / 2, h / 2)]
+        .into_iter()
+        .enumerate()
+    {
         let (data, stride) = (f.data(i), f.stride(i));
         for r in 0..ph {
             buf[off..off + pw].copy_from_slice(&data[r * stride..r * stride + pw]);
             off += pw;
         }
     }
-    let pts_ms = f.pts().unwrap_or(0).max(0) as u64;
-    Ok(VideoFrame::new(PixelFormat::I420, w as u32, h as u32, Bytes::from(buf))?.with_timestamp(Timestamp::from_millis(pts_ms)))
+    // Packets carry microseconds (FFmpeg passes pts through untouched).
+    let pts_us = f.pts().unwrap_or(0).max(0) as u64;
+    Ok(
+        VideoFrame::new(PixelFormat::I420, w as u32, h as u32, Bytes::from(buf))?
+            .with_timestamp(Timestamp::from_micros(pts_us)),
+    )
 }
 
 impl VideoDecoder for FfmpegH264Decoder {
@@ -95,7 +113,13 @@ impl VideoDecoder for FfmpegH264Decoder {
         self.config = Some(config.clone());
     }
 
-    fn decode(&mut self, avcc: &[u8], keyframe: bool, dts: Timestamp, pts: Timestamp) -> CodecResult<Vec<VideoFrame>> {
+    fn decode(
+        &mut self,
+        avcc: &[u8],
+        keyframe: bool,
+        dts: Timestamp,
+        pts: Timestamp,
+    ) -> CodecResult<Vec<VideoFrame>> {
         let length_size = self.config.as_ref().map_or(4, |c| c.nal_length_size);
         let nals = split_avcc(avcc, length_size).map_err(|e| CodecError::Decode(e.to_string()))?;
         let mut annexb = Vec::with_capacity(avcc.len() + 64);
@@ -106,14 +130,16 @@ impl VideoDecoder for FfmpegH264Decoder {
         }
         annexb.extend_from_slice(&join_annexb(nals));
         let mut packet = ff::Packet::copy(&annexb);
-        packet.set_dts(Some(dts.as_millis() as i64));
-        packet.set_pts(Some(pts.as_millis() as i64));
+        packet.set_dts(Some(dts.as_micros() as i64));
+        packet.set_pts(Some(pts.as_micros() as i64));
         if keyframe {
             packet.set_flags(ff::packet::Flags::KEY);
         }
         match self.decoder.send_packet(&packet) {
             Ok(()) => {}
-            Err(ff::Error::InvalidData) => return Err(CodecError::Decode("invalid H.264 data".into())),
+            Err(ff::Error::InvalidData) => {
+                return Err(CodecError::Decode("invalid H.264 data".into()))
+            }
             Err(e) => return Err(CodecError::Decode(e.to_string())),
         }
         self.receive_all()

@@ -9,7 +9,10 @@ use bytes::{BufMut, Bytes, BytesMut};
 use onair_core::{Alignment, EncodeTarget, PixelFormat, Timestamp, VideoFrame};
 use onair_flv::avcc::{nal_type, nal_unit_type, split_annexb};
 use onair_flv::AvcDecoderConfig;
-use openh264::encoder::{BitRate, Complexity, Encoder, EncoderConfig, FrameRate, IntraFramePeriod, RateControlMode, UsageType};
+use openh264::encoder::{
+    BitRate, Complexity, Encoder, EncoderConfig, FrameRate, IntraFramePeriod, RateControlMode,
+    UsageType,
+};
 use openh264::formats::YUVSlices;
 use openh264::OpenH264API;
 
@@ -67,7 +70,9 @@ pub struct OpenH264Encoder {
 
 impl std::fmt::Debug for OpenH264Encoder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OpenH264Encoder").field("target", &self.target).finish_non_exhaustive()
+        f.debug_struct("OpenH264Encoder")
+            .field("target", &self.target)
+            .finish_non_exhaustive()
     }
 }
 
@@ -89,10 +94,16 @@ impl OpenH264Encoder {
     /// An encoder for `target` (whose size must already be even: software alignment).
     pub fn new(target: EncodeTarget, options: EncoderOptions) -> CodecResult<Self> {
         if target.size.width % 2 != 0 || target.size.height % 2 != 0 {
-            return Err(CodecError::InvalidInput(format!("encode size {} must be even", target.size)));
+            return Err(CodecError::InvalidInput(format!(
+                "encode size {} must be even",
+                target.size
+            )));
         }
-        let encoder = Encoder::with_api_config(OpenH264API::from_source(), openh264_config(&target, &options))
-            .map_err(CodecError::openh264)?;
+        let encoder = Encoder::with_api_config(
+            OpenH264API::from_source(),
+            openh264_config(&target, &options),
+        )
+        .map_err(CodecError::openh264)?;
         Ok(Self {
             encoder,
             target,
@@ -108,7 +119,9 @@ impl VideoEncoder for OpenH264Encoder {
 
     fn encode(&mut self, frame: &VideoFrame) -> CodecResult<Option<EncodedVideo>> {
         let size = self.target.size;
-        if frame.format() != PixelFormat::I420 || (frame.width(), frame.height()) != (size.width, size.height) {
+        if frame.format() != PixelFormat::I420
+            || (frame.width(), frame.height()) != (size.width, size.height)
+        {
             return Err(CodecError::InvalidInput(format!(
                 "expected I420 {size}, got {} {}x{}",
                 frame.format(),
@@ -116,7 +129,11 @@ impl VideoEncoder for OpenH264Encoder {
                 frame.height()
             )));
         }
-        let plane = |i| frame.plane(i).ok_or_else(|| CodecError::InvalidInput("missing plane".into()));
+        let plane = |i| {
+            frame
+                .plane(i)
+                .ok_or_else(|| CodecError::InvalidInput("missing plane".into()))
+        };
         let (y, u, v) = (plane(0)?, plane(1)?, plane(2)?);
         let yuv = YUVSlices::new(
             (y.data, u.data, v.data),
@@ -124,15 +141,22 @@ impl VideoEncoder for OpenH264Encoder {
             (y.stride, u.stride, v.stride),
         );
         let ts = openh264::Timestamp::from_millis(frame.timestamp().as_millis());
-        let bitstream = self.encoder.encode_at(&yuv, ts).map_err(CodecError::openh264)?;
+        let bitstream = self
+            .encoder
+            .encode_at(&yuv, ts)
+            .map_err(CodecError::openh264)?;
         let mut sps = None;
         let mut pps = None;
         let mut avcc = BytesMut::new();
         let mut keyframe = false;
         for l in 0..bitstream.num_layers() {
-            let Some(layer) = bitstream.layer(l) else { continue };
+            let Some(layer) = bitstream.layer(l) else {
+                continue;
+            };
             for n in 0..layer.nal_count() {
-                let Some(with_start_code) = layer.nal_unit(n) else { continue };
+                let Some(with_start_code) = layer.nal_unit(n) else {
+                    continue;
+                };
                 for nal in split_annexb(with_start_code) {
                     match nal_unit_type(nal) {
                         nal_type::SPS => sps = Some(Bytes::copy_from_slice(nal)),
@@ -169,16 +193,29 @@ impl VideoEncoder for OpenH264Encoder {
     fn set_bitrate_kbps(&mut self, kbps: u32) -> CodecResult<()> {
         let bps = i32::try_from(u64::from(kbps) * 1000)
             .map_err(|_| CodecError::InvalidInput(format!("bitrate {kbps} kbps too large")))?;
-        for option in [openh264_sys2::ENCODER_OPTION_MAX_BITRATE, openh264_sys2::ENCODER_OPTION_BITRATE] {
+        for option in [
+            openh264_sys2::ENCODER_OPTION_MAX_BITRATE,
+            openh264_sys2::ENCODER_OPTION_BITRATE,
+        ] {
             let mut info = openh264_sys2::SBitrateInfo {
                 iLayer: openh264_sys2::SPATIAL_LAYER_ALL,
-                iBitrate: if option == openh264_sys2::ENCODER_OPTION_MAX_BITRATE { bps * 3 / 2 } else { bps },
+                iBitrate: if option == openh264_sys2::ENCODER_OPTION_MAX_BITRATE {
+                    bps * 3 / 2
+                } else {
+                    bps
+                },
             };
             // SAFETY: the encoder is initialised (created in `new`), `info` is a valid
             // SBitrateInfo that outlives the call, and SetOption only reads it.
-            let rc = unsafe { self.encoder.raw_api().set_option(option, (&raw mut info).cast()) };
+            let rc = unsafe {
+                self.encoder
+                    .raw_api()
+                    .set_option(option, (&raw mut info).cast())
+            };
             if rc != 0 {
-                return Err(CodecError::openh264(format!("SetOption(bitrate) returned {rc}")));
+                return Err(CodecError::openh264(format!(
+                    "SetOption(bitrate) returned {rc}"
+                )));
             }
         }
         self.target.bitrate_kbps = kbps;
