@@ -168,7 +168,7 @@ criterion_group!(benches, bench_handoff);
 fn main() {
     benches();
     // Only a real `cargo bench` run rewrites the results file, not `cargo test --benches`.
-    if std::env::args().any(|a| a == "--bench") {
+    if onair_suite::results::is_bench_run() {
         write_percentiles();
     }
     Criterion::default().configure_from_args().final_summary();

@@ -90,6 +90,29 @@ pub fn quote_in_readme(readme: &str, results: &str) -> String {
     text
 }
 
+/// Median time per call of `f` in nanoseconds, over `rounds` rounds of `iters` calls each
+/// (after one warm-up round).
+pub fn median_ns(rounds: usize, iters: usize, mut f: impl FnMut()) -> f64 {
+    let mut per_call = Vec::with_capacity(rounds);
+    for round in 0..=rounds {
+        let start = std::time::Instant::now();
+        for _ in 0..iters {
+            f();
+        }
+        if round > 0 {
+            per_call.push(start.elapsed().as_secs_f64() * 1e9 / iters.max(1) as f64);
+        }
+    }
+    per_call.sort_by(f64::total_cmp);
+    quantile(&per_call, 0.5)
+}
+
+/// `true` when the bench binary runs under `cargo bench` (not `cargo test --benches`), the only
+/// time it may rewrite the results file.
+pub fn is_bench_run() -> bool {
+    std::env::args().any(|a| a == "--bench")
+}
+
 /// The `q`-quantile (0..=1) of already sorted samples, or 0 for none.
 pub fn quantile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {

@@ -137,39 +137,71 @@ fn to_packed_i420(src: &VideoFrame) -> CodecResult<I420> {
                 (std::borrow::Cow::Owned(padded), ew * 4)
             };
             let mut out = I420::new(ew, eh);
-            {
-                let (y, u, v) = out.planes_mut();
-                let mut img = YuvPlanarImageMut {
-                    y_plane: BufferStoreMut::Borrowed(y),
-                    y_stride: ew as u32,
-                    u_plane: BufferStoreMut::Borrowed(u),
-                    u_stride: (ew / 2) as u32,
-                    v_plane: BufferStoreMut::Borrowed(v),
-                    v_stride: (ew / 2) as u32,
-                    width: ew as u32,
-                    height: eh as u32,
-                };
-                let convert = if src.format() == PixelFormat::Rgba32 {
-                    yuvutils_rs::rgba_to_yuv420
-                } else {
-                    yuvutils_rs::bgra_to_yuv420
-                };
-                convert(
-                    &mut img,
-                    &rgba,
-                    stride as u32,
-                    RANGE,
-                    MATRIX,
-                    YuvConversionMode::Balanced,
-                )
-                .map_err(CodecError::yuv)?;
-            }
+            rgb_to_i420_into(
+                &rgba,
+                stride,
+                ew,
+                eh,
+                src.format() == PixelFormat::Bgra32,
+                &mut out.buf,
+            )?;
             Ok(out)
         }
         other => Err(CodecError::Unsupported(format!(
             "{other} frames have no byte buffer to convert"
         ))),
     }
+}
+
+/// Converts packed RGBA (or BGRA) of an even `w` x `h` into tightly packed I420 in `dst`
+/// (`w * h * 3 / 2` bytes), without allocating: the kernel behind [`to_i420`] for a caller that
+/// reuses its buffers.
+pub fn rgb_to_i420_into(
+    rgba: &[u8],
+    stride: usize,
+    w: usize,
+    h: usize,
+    bgra: bool,
+    dst: &mut [u8],
+) -> CodecResult<()> {
+    if w % 2 != 0
+        || h % 2 != 0
+        || dst.len() != w * h * 3 / 2
+        || stride < w * 4
+        || rgba.len() < stride * (h.max(1) - 1) + w * 4
+    {
+        return Err(CodecError::InvalidInput(format!(
+            "rgb_to_i420_into: {w}x{h} (even), stride {stride}, {} input bytes, {} output bytes",
+            rgba.len(),
+            dst.len()
+        )));
+    }
+    let (y, uv) = dst.split_at_mut(w * h);
+    let (u, v) = uv.split_at_mut(w * h / 4);
+    let mut img = YuvPlanarImageMut {
+        y_plane: BufferStoreMut::Borrowed(y),
+        y_stride: w as u32,
+        u_plane: BufferStoreMut::Borrowed(u),
+        u_stride: (w / 2) as u32,
+        v_plane: BufferStoreMut::Borrowed(v),
+        v_stride: (w / 2) as u32,
+        width: w as u32,
+        height: h as u32,
+    };
+    let convert = if bgra {
+        yuvutils_rs::bgra_to_yuv420
+    } else {
+        yuvutils_rs::rgba_to_yuv420
+    };
+    convert(
+        &mut img,
+        rgba,
+        stride as u32,
+        RANGE,
+        MATRIX,
+        YuvConversionMode::Balanced,
+    )
+    .map_err(CodecError::yuv)
 }
 
 fn rotate(src: I420, rotation: Rotation) -> CodecResult<I420> {
