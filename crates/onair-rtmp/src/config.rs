@@ -1,0 +1,37 @@
+//! Transport settings with sane defaults: timeouts per stage, the outbound chunk size, and an
+//! optional extra CA for RTMPS / HTTPS (a self-signed server in tests, a private CA in a company).
+
+use std::time::Duration;
+
+/// Connection settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransportConfig {
+    /// Limit for the TCP (and TLS) connect.
+    pub connect_timeout: Duration,
+    /// Limit for the RTMP handshake plus connect and publish/play commands.
+    pub handshake_timeout: Duration,
+    /// A read that brings nothing for this long ends a play session.
+    pub idle_timeout: Duration,
+    /// Outbound RTMP chunk size.
+    pub chunk_size: u32,
+    /// Extra trusted CA certificates (PEM), added to the system roots.
+    pub extra_ca_pem: Option<Vec<u8>>,
+    /// Extra HTTP headers for HTTP-FLV (the player's setHeaders).
+    pub http_headers: Vec<(String, String)>,
+    /// Most HTTP redirects followed.
+    pub max_redirects: usize,
+}
+
+impl Default for TransportConfig {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(5),
+            handshake_timeout: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(10),
+            chunk_size: 4096,
+            extra_ca_pem: None,
+            http_headers: Vec::new(),
+            max_redirects: 5,
+        }
+    }
+}

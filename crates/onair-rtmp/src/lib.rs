@@ -1,0 +1,25 @@
+//! # onair-rtmp
+//!
+//! Transport: RTMP publish and play on tokio around rml_rtmp's sans-I/O client session
+//! ([`session`], RTMP 1.0 §5-7), RTMPS through rustls ([`io`]), HTTP-FLV play over reqwest
+//! ([`player`]), the send queue with its drop policy ([`send_queue`]), URL parsing ([`url`]) and
+//! the tx / API signatures ([`sign`]). Every failure is a typed [`RtmpError`] with its V2TXLive
+//! code.
+
+pub mod config;
+pub mod error;
+pub mod io;
+mod metadata;
+pub mod player;
+pub mod publisher;
+pub mod send_queue;
+pub mod session;
+pub mod sign;
+pub mod url;
+
+pub use config::TransportConfig;
+pub use error::RtmpError;
+pub use player::{HttpFlvPlayer, PlaySession, RtmpPlayer};
+pub use publisher::{PublisherStats, RtmpPublisher};
+pub use send_queue::{PushOutcome, SendQueue, SendQueueConfig, SendQueueStats};
+pub use url::{Scheme, StreamUrl};

@@ -1,0 +1,191 @@
+//! The RTMP session (RTMP 1.0 §5-7) on rml_rtmp's sans-I/O `ClientSession`: handshake, connect
+//! with the tcUrl, publish or play, and inbound message handling, driven over any [`Io`].
+//!
+//! rml_rtmp's chunk deserializer keeps a single reassembly buffer and can panic (subtraction
+//! overflow, capacity overflow) on a hostile chunk stream. Every call into it goes through
+//! [`contained`], which turns such a panic into `RtmpError::Protocol`: a hostile server gets an
+//! error, never a crashed app. Its message length field caps one message at 16 MiB.
+
+use crate::config::TransportConfig;
+use crate::error::RtmpError;
+use crate::io::Io;
+use crate::url::StreamUrl;
+use rml_rtmp::handshake::{Handshake, HandshakeProcessResult, PeerType};
+use rml_rtmp::sessions::{ClientSession, ClientSessionConfig, ClientSessionEvent, ClientSessionResult, PublishRequestType};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::Instant;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// Runs `f` on the session, turning a panic inside rml_rtmp into a protocol error.
+pub(crate) fn contained<T>(what: &str, f: impl FnOnce() -> T) -> Result<T, RtmpError> {
+    catch_unwind(AssertUnwindSafe(f)).map_err(|_| RtmpError::Protocol(format!("malformed RTMP data ({what})")))
+}
+
+/// Events a session turns inbound bytes into.
+#[derive(Debug)]
+pub(crate) enum Inbound {
+    Event(ClientSessionEvent),
+}
+
+/// An established RTMP session over a stream.
+pub(crate) struct Session {
+    pub(crate) io: Box<dyn Io>,
+    pub(crate) session: ClientSession,
+    buf: Vec<u8>,
+    /// Media events that arrived while waiting for an acceptance, kept for the player.
+    pub(crate) pending: Vec<ClientSessionEvent>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session").finish_non_exhaustive()
+    }
+}
+
+fn status_error(code: &str, publishing: bool) -> RtmpError {
+    if code.contains("StreamNotFound") || code.contains("Play.Failed") {
+        RtmpError::StreamNotFound(code.to_string())
+    } else if publishing {
+        RtmpError::PublishRefused(code.to_string())
+    } else {
+        RtmpError::Protocol(format!("unexpected status {code}"))
+    }
+}
+
+impl Session {
+    /// Feeds bytes to the session; writes its responses; returns raised events.
+    pub(crate) async fn handle(&mut self, data: &[u8]) -> Result<Vec<Inbound>, RtmpError> {
+        let results = contained("inbound chunk stream", || self.session.handle_input(data))?
+            .map_err(|e| RtmpError::Protocol(e.to_string()))?;
+        let mut events = Vec::new();
+        for r in results {
+            match r {
+                ClientSessionResult::OutboundResponse(p) => self.io.write_all(&p.bytes).await?,
+                ClientSessionResult::RaisedEvent(e) => events.push(Inbound::Event(e)),
+                ClientSessionResult::UnhandleableMessageReceived(_) => {}
+            }
+        }
+        Ok(events)
+    }
+
+    /// Reads once from the socket and handles what came; `Closed` at end of stream.
+    pub(crate) async fn read_events(&mut self) -> Result<Vec<Inbound>, RtmpError> {
+        let n = self.io.read(&mut self.buf).await?;
+        if n == 0 {
+            return Err(RtmpError::Closed(String::new()));
+        }
+        let data = self.buf[..n].to_vec();
+        self.handle(&data).await
+    }
+
+    /// Reads until `accept` says the awaited event came, or an error status arrives.
+    async fn await_event(&mut self, publishing: bool, accept: impl Fn(&ClientSessionEvent) -> bool) -> Result<(), RtmpError> {
+        loop {
+            for Inbound::Event(e) in self.read_events().await? {
+                if accept(&e) {
+                    return Ok(());
+                }
+                match e {
+                    ClientSessionEvent::VideoDataReceived { .. }
+                    | ClientSessionEvent::AudioDataReceived { .. }
+                    | ClientSessionEvent::StreamMetadataReceived { .. } => self.pending.push(e),
+                    ClientSessionEvent::ConnectionRequestRejected { description } => {
+                        return Err(RtmpError::ConnectRejected(description))
+                    }
+                    ClientSessionEvent::UnhandleableOnStatusCode { code }
+                        if code.contains("Failed") || code.contains("Rejected") || code.contains("BadName") || code.contains("NotFound") || code.contains("Error") =>
+                    {
+                        return Err(status_error(&code, publishing))
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+async fn handshake(io: &mut Box<dyn Io>) -> Result<Vec<u8>, RtmpError> {
+    let mut hs = Handshake::new(PeerType::Client);
+    let p0p1 = hs.generate_outbound_p0_and_p1().map_err(|e| RtmpError::Handshake(format!("{e:?}")))?;
+    io.write_all(&p0p1).await?;
+    let mut buf = vec![0u8; 4096];
+    loop {
+        let n = io.read(&mut buf).await?;
+        if n == 0 {
+            return Err(RtmpError::Closed(" during the handshake".into()));
+        }
+        let result = contained("handshake", || hs.process_bytes(&buf[..n]))?.map_err(|e| RtmpError::Handshake(format!("{e:?}")))?;
+        match result {
+            HandshakeProcessResult::InProgress { response_bytes } => io.write_all(&response_bytes).await?,
+            HandshakeProcessResult::Completed { response_bytes, remaining_bytes } => {
+                io.write_all(&response_bytes).await?;
+                return Ok(remaining_bytes);
+            }
+        }
+    }
+}
+
+/// What to do once connected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    Publish,
+    Play,
+}
+
+/// Opens, handshakes, connects and starts publishing or playing, all within the configured
+/// handshake timeout. Returns the session and when the publish/play request was sent.
+pub(crate) async fn establish(url: &StreamUrl, config: &TransportConfig, role: Role) -> Result<(Session, Instant), RtmpError> {
+    if !url.is_rtmp() {
+        return Err(RtmpError::InvalidUrl(format!("{url}: not an rtmp:// or rtmps:// URL")));
+    }
+    let io = crate::io::open(url, config).await?;
+    let fut = async move {
+        let mut io = io;
+        let leftover = handshake(&mut io).await?;
+        let mut cfg = ClientSessionConfig::new();
+        cfg.tc_url = Some(url.tc_url());
+        cfg.chunk_size = config.chunk_size;
+        cfg.flash_version = "FMLE/3.0 (compatible; onair)".into();
+        let (session, initial) = ClientSession::new(cfg).map_err(|e| RtmpError::Protocol(e.to_string()))?;
+        let mut s = Session {
+            io,
+            session,
+            buf: vec![0u8; 64 * 1024],
+            pending: Vec::new(),
+        };
+        for r in initial {
+            if let ClientSessionResult::OutboundResponse(p) = r {
+                s.io.write_all(&p.bytes).await?;
+            }
+        }
+        let connect = s.session.request_connection(url.app.clone()).map_err(|e| RtmpError::Protocol(e.to_string()))?;
+        if let ClientSessionResult::OutboundResponse(p) = connect {
+            s.io.write_all(&p.bytes).await?;
+        }
+        if !leftover.is_empty() {
+            s.handle(&leftover).await?;
+        }
+        s.await_event(false, |e| matches!(e, ClientSessionEvent::ConnectionRequestAccepted)).await?;
+        let name = url.stream_with_query();
+        let request = match role {
+            Role::Publish => s.session.request_publishing(name, PublishRequestType::Live),
+            Role::Play => s.session.request_playback(name),
+        }
+        .map_err(|e| RtmpError::Protocol(e.to_string()))?;
+        if let ClientSessionResult::OutboundResponse(p) = request {
+            s.io.write_all(&p.bytes).await?;
+        }
+        let requested = Instant::now();
+        let publishing = role == Role::Publish;
+        s.await_event(publishing, |e| match role {
+            Role::Publish => matches!(e, ClientSessionEvent::PublishRequestAccepted),
+            Role::Play => matches!(e, ClientSessionEvent::PlaybackRequestAccepted),
+        })
+        .await?;
+        Ok::<_, RtmpError>((s, requested))
+    };
+    tokio::time::timeout(config.handshake_timeout, fut).await.map_err(|_| RtmpError::Timeout {
+        stage: "RTMP handshake, connect and publish/play",
+        after: config.handshake_timeout,
+    })?
+}
