@@ -115,3 +115,241 @@ pub fn example(name: &str) -> PathBuf {
     assert!(p.is_file(), "example {name} is not at {}", p.display());
     p
 }
+
+/// A free TCP port on 127.0.0.1 (bound then released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+/// Waits until something accepts TCP connections on `port` (the peer's readiness event), or
+/// panics after `limit` with `log` to explain.
+pub fn wait_for_port(port: u16, limit: std::time::Duration, log: &Path) {
+    let deadline = std::time::Instant::now() + limit;
+    while std::time::Instant::now() < deadline {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!(
+        "peer did not open port {port} within {limit:?}; its log:\n{}",
+        std::fs::read_to_string(log).unwrap_or_default()
+    );
+}
+
+/// A child process killed (and reaped) when dropped.
+#[derive(Debug)]
+pub struct Child(pub std::process::Child);
+
+impl Child {
+    /// Kills the process now and waits for it.
+    pub fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// nginx with the RTMP module, on a free loopback port, `application live`, stopped on drop.
+#[derive(Debug)]
+pub struct Nginx {
+    /// The RTMP port.
+    pub port: u16,
+    dir: tempfile::TempDir,
+    child: Child,
+}
+
+impl Nginx {
+    /// Starts nginx-rtmp on a free port.
+    pub fn start() -> Self {
+        Self::start_on(free_port())
+    }
+
+    /// Starts nginx-rtmp on `port` (to restart one on the same port).
+    pub fn start_on(port: u16) -> Self {
+        let nginx = require("nginx");
+        let module = ["/usr/lib/nginx/modules/ngx_rtmp_module.so", "/usr/lib64/nginx/modules/ngx_rtmp_module.so"]
+            .into_iter()
+            .find(|p| Path::new(p).is_file())
+            .unwrap_or_else(|| panic!("the nginx RTMP module is not installed: run `cargo xtask setup` (Debian: libnginx-mod-rtmp)"));
+        let dir = tempfile::tempdir().expect("temp dir");
+        let d = dir.path().display();
+        let conf = format!(
+            "daemon off;\nmaster_process off;\npid {d}/nginx.pid;\nerror_log {d}/error.log info;\n\
+             load_module {module};\nevents {{ worker_connections 256; }}\n\
+             rtmp {{\n  server {{\n    listen 127.0.0.1:{port};\n    chunk_size 4096;\n    ping 30s;\n\
+             application live {{ live on; record off; }}\n  }}\n}}\n"
+        );
+        let conf_path = dir.path().join("nginx.conf");
+        std::fs::write(&conf_path, conf).expect("write nginx.conf");
+        let log = dir.path().join("error.log");
+        let child = std::process::Command::new(nginx)
+            .args([
+                "-p",
+                &d.to_string(),
+                "-e",
+                &log.display().to_string(),
+                "-c",
+                &conf_path.display().to_string(),
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start nginx");
+        let child = Child(child);
+        wait_for_port(port, std::time::Duration::from_secs(10), &log);
+        Self { port, dir, child }
+    }
+
+    /// `rtmp://127.0.0.1:<port>/live/<stream>`.
+    pub fn url(&self, stream: &str) -> String {
+        format!("rtmp://127.0.0.1:{}/live/{stream}", self.port)
+    }
+
+    /// nginx's error log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("error.log")).unwrap_or_default()
+    }
+
+    /// Kills nginx at once (simulates a server crash).
+    pub fn kill(&mut self) {
+        self.child.kill();
+    }
+}
+
+/// node-media-server (npm peer in tests/peers) on free loopback ports: RTMP, HTTP-FLV and,
+/// when given a certificate, RTMPS.
+#[derive(Debug)]
+pub struct NodeMediaServer {
+    /// RTMP port.
+    pub rtmp_port: u16,
+    /// HTTP-FLV port.
+    pub http_port: u16,
+    /// RTMPS port (0 without TLS).
+    pub rtmps_port: u16,
+    dir: tempfile::TempDir,
+    _child: Child,
+}
+
+impl NodeMediaServer {
+    /// Starts node-media-server; with `tls = Some((cert_pem, key_pem))` it also serves RTMPS.
+    pub fn start(tls: Option<(&str, &str)>) -> Self {
+        let node = require("node");
+        let app = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/peers/node_modules/node-media-server/bin/app.js");
+        assert!(app.is_file(), "node-media-server is not installed: run `cargo xtask setup` (npm install in tests/peers)");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (rtmp_port, http_port) = (free_port(), free_port());
+        let mut config = serde_json::json!({
+            "bind": "127.0.0.1",
+            "notify": {"url": ""},
+            "store": {"path": dir.path().join("data"), "maxHistory": 100},
+            "auth": {"play": false, "publish": false, "secret": ""},
+            "rtmp": {"port": rtmp_port},
+            "http": {"port": http_port},
+            "webadmin": {"enable": false},
+            "record": {"auto": false, "path": dir.path().join("record")}
+        });
+        let mut rtmps_port = 0;
+        if let Some((cert, key)) = tls {
+            rtmps_port = free_port();
+            std::fs::write(dir.path().join("cert.pem"), cert).expect("write cert");
+            std::fs::write(dir.path().join("key.pem"), key).expect("write key");
+            config["rtmps"] = serde_json::json!({"port": rtmps_port, "key": dir.path().join("key.pem"), "cert": dir.path().join("cert.pem")});
+        }
+        let conf = dir.path().join("config.json");
+        std::fs::write(&conf, config.to_string()).expect("write config");
+        let log = dir.path().join("nms.log");
+        let log_file = std::fs::File::create(&log).expect("log file");
+        let child = std::process::Command::new(node)
+            .arg(&app)
+            .args(["-c", &conf.display().to_string()])
+            .current_dir(dir.path())
+            .stdout(log_file.try_clone().expect("log"))
+            .stderr(log_file)
+            .spawn()
+            .expect("start node-media-server");
+        let child = Child(child);
+        for port in [rtmp_port, http_port, rtmps_port]
+            .into_iter()
+            .filter(|p| *p != 0)
+        {
+            wait_for_port(port, std::time::Duration::from_secs(20), &log);
+        }
+        Self {
+            rtmp_port,
+            http_port,
+            rtmps_port,
+            dir,
+            _child: child,
+        }
+    }
+
+    /// node-media-server's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("nms.log")).unwrap_or_default()
+    }
+}
+
+/// ffmpeg publishing a synthetic stream in real time (`-re`): libx264 high profile with
+/// B-frames and AAC 44.1 kHz stereo, as the interop suites require. Killed on drop.
+pub fn ffmpeg_publish(url: &str, seconds: u32, size: &str, gop: u32) -> Child {
+    let ffmpeg = require("ffmpeg");
+    let child = std::process::Command::new(ffmpeg)
+        .args([
+            "-v",
+            "error",
+            "-re",
+            "-f",
+            "lavfi",
+            "-i",
+            &format!("testsrc2=size={size}:rate=25"),
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=1000:sample_rate=44100",
+        ])
+        .args([
+            "-t",
+            &seconds.to_string(),
+            "-c:v",
+            "libx264",
+            "-profile:v",
+            "high",
+            "-bf",
+            "3",
+            "-g",
+            &gop.to_string(),
+            "-pix_fmt",
+            "yuv420p",
+            "-preset",
+            "veryfast",
+        ])
+        .args(["-c:a", "aac", "-ar", "44100", "-ac", "2", "-f", "flv", url])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start ffmpeg");
+    Child(child)
+}
+
+/// Resident memory of this process in KiB (Linux), for bounded-memory checks.
+pub fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}

@@ -79,9 +79,10 @@ impl RtmpError {
         match self {
             Self::InvalidUrl(_) => V2TXLiveCode::ErrorInvalidParameter,
             Self::Timeout { .. } => V2TXLiveCode::ErrorRequestTimeout,
-            Self::ConnectRejected(_) | Self::PublishRefused(_) | Self::StreamNotFound(_) | Self::Http { .. } => {
-                V2TXLiveCode::ErrorServerProcessFailed
-            }
+            Self::ConnectRejected(_)
+            | Self::PublishRefused(_)
+            | Self::StreamNotFound(_)
+            | Self::Http { .. } => V2TXLiveCode::ErrorServerProcessFailed,
             Self::Closed(_) => V2TXLiveCode::ErrorDisconnected,
             _ => V2TXLiveCode::ErrorFailed,
         }
@@ -92,7 +93,12 @@ impl RtmpError {
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
-            Self::ConnectFailed { .. } | Self::Timeout { .. } | Self::Closed(_) | Self::Io(_) | Self::Protocol(_) | Self::Tls(_)
+            Self::ConnectFailed { .. }
+                | Self::Timeout { .. }
+                | Self::Closed(_)
+                | Self::Io(_)
+                | Self::Protocol(_)
+                | Self::Tls(_)
         )
     }
 }
@@ -100,9 +106,9 @@ impl RtmpError {
 impl From<std::io::Error> for RtmpError {
     fn from(e: std::io::Error) -> Self {
         match e.kind() {
-            std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe => {
-                Self::Closed(format!(" ({e})"))
-            }
+            std::io::ErrorKind::UnexpectedEof
+            | std::io::ErrorKind::ConnectionReset
+            | std::io::ErrorKind::BrokenPipe => Self::Closed(format!(" ({e})")),
             _ => Self::Io(e.to_string()),
         }
     }

@@ -24,7 +24,9 @@ pub fn tls_config(extra_ca_pem: Option<&[u8]>) -> Result<rustls::ClientConfig, R
         let mut added = 0;
         for cert in rustls_pki_types::CertificateDer::pem_slice_iter(pem) {
             let cert = cert.map_err(|e| RtmpError::Tls(format!("extra CA: {e}")))?;
-            roots.add(cert).map_err(|e| RtmpError::Tls(format!("extra CA: {e}")))?;
+            roots
+                .add(cert)
+                .map_err(|e| RtmpError::Tls(format!("extra CA: {e}")))?;
             added += 1;
         }
         if added == 0 {
@@ -56,8 +58,10 @@ pub async fn open(url: &StreamUrl, config: &TransportConfig) -> Result<Box<dyn I
     if !url.is_tls() {
         return Ok(Box::new(tcp));
     }
-    let connector = tokio_rustls::TlsConnector::from(Arc::new(tls_config(config.extra_ca_pem.as_deref())?));
-    let name = rustls_pki_types::ServerName::try_from(url.host.clone()).map_err(|e| RtmpError::Tls(format!("server name {}: {e}", url.host)))?;
+    let connector =
+        tokio_rustls::TlsConnector::from(Arc::new(tls_config(config.extra_ca_pem.as_deref())?));
+    let name = rustls_pki_types::ServerName::try_from(url.host.clone())
+        .map_err(|e| RtmpError::Tls(format!("server name {}: {e}", url.host)))?;
     let tls = tokio::time::timeout(config.connect_timeout, connector.connect(name, tcp))
         .await
         .map_err(|_| RtmpError::Timeout {

@@ -1,4 +1,5 @@
-//! onMetaData between onair's [`OnMetaData`] and rml_rtmp's `StreamMetadata`.
+//! onMetaData from onair's [`OnMetaData`] to rml_rtmp's `StreamMetadata` for publishing (players
+//! receive the script data raw, through the media tap).
 
 use onair_flv::OnMetaData;
 use rml_rtmp::sessions::StreamMetadata;
@@ -18,22 +19,4 @@ pub(crate) fn to_rtmp(m: &OnMetaData) -> StreamMetadata {
     s.audio_channels = m.stereo.map(|st| if st { 2 } else { 1 });
     s.encoder = m.encoder.clone();
     s
-}
-
-/// rml_rtmp -> onair (for playing).
-pub(crate) fn from_rtmp(s: &StreamMetadata) -> OnMetaData {
-    OnMetaData {
-        width: s.video_width.map(f64::from),
-        height: s.video_height.map(f64::from),
-        framerate: s.video_frame_rate.map(f64::from),
-        videodatarate: s.video_bitrate_kbps.map(f64::from),
-        videocodecid: s.video_codec_id.map(f64::from),
-        audiodatarate: s.audio_bitrate_kbps.map(f64::from),
-        audiosamplerate: s.audio_sample_rate.map(f64::from),
-        audiosamplesize: None,
-        stereo: s.audio_is_stereo,
-        audiocodecid: s.audio_codec_id.map(f64::from),
-        duration: None,
-        encoder: s.encoder.clone(),
-    }
 }

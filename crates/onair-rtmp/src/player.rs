@@ -6,22 +6,10 @@ use crate::error::RtmpError;
 use crate::session::{establish, Inbound, Role, Session};
 use crate::url::StreamUrl;
 use bytes::Bytes;
-use onair_flv::{FlvDemuxer, FlvTag, TagType};
+use onair_flv::{FlvDemuxer, FlvTag};
 use rml_rtmp::sessions::ClientSessionEvent;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
-
-fn to_tag(e: ClientSessionEvent) -> Option<FlvTag> {
-    match e {
-        ClientSessionEvent::VideoDataReceived { timestamp, data } => Some(FlvTag::new(TagType::Video, timestamp.value, data)),
-        ClientSessionEvent::AudioDataReceived { timestamp, data } => Some(FlvTag::new(TagType::Audio, timestamp.value, data)),
-        ClientSessionEvent::StreamMetadataReceived { metadata } => crate::metadata::from_rtmp(&metadata)
-            .to_script()
-            .ok()
-            .map(|body| FlvTag::new(TagType::Script, 0, body)),
-        _ => None,
-    }
-}
 
 /// Plays an RTMP stream.
 #[derive(Debug)]
@@ -37,7 +25,7 @@ impl RtmpPlayer {
     pub async fn connect(url: &str, config: &TransportConfig) -> Result<Self, RtmpError> {
         let url = StreamUrl::parse(url)?;
         let (mut session, requested) = establish(&url, config, Role::Play).await?;
-        let pending = std::mem::take(&mut session.pending).into_iter().filter_map(to_tag).collect();
+        let pending = std::mem::take(&mut session.pending).into();
         Ok(Self {
             session,
             pending,
@@ -63,16 +51,19 @@ impl RtmpPlayer {
                     stage: "read",
                     after: self.idle_timeout,
                 })??;
-            for Inbound::Event(e) in events {
-                if let ClientSessionEvent::UnhandleableOnStatusCode { code } = &e {
-                    if code.contains("StreamNotFound") || code.contains("Failed") {
-                        return Err(RtmpError::StreamNotFound(code.clone()));
+            for inbound in events {
+                match inbound {
+                    Inbound::Media(tag) => self.pending.push_back(tag),
+                    Inbound::Event(ClientSessionEvent::UnhandleableOnStatusCode { code }) => {
+                        if code.contains("StreamNotFound") || code.contains("Failed") {
+                            return Err(RtmpError::StreamNotFound(code));
+                        }
+                        if code.contains("UnpublishNotify") || code.contains("Play.Stop") {
+                            return Err(RtmpError::Closed(format!(" ({code})")));
+                        }
                     }
-                    if code.contains("UnpublishNotify") || code.contains("Play.Stop") {
-                        return Err(RtmpError::Closed(format!(" ({code})")));
-                    }
+                    Inbound::Event(_) => {}
                 }
-                self.pending.extend(to_tag(e));
             }
         }
     }
@@ -88,7 +79,11 @@ pub struct HttpFlvPlayer {
 }
 
 fn hex_head(b: &[u8]) -> String {
-    b.iter().take(8).map(|x| format!("{x:02x}")).collect::<Vec<_>>().join(" ")
+    b.iter()
+        .take(8)
+        .map(|x| format!("{x:02x}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 impl HttpFlvPlayer {
@@ -96,13 +91,17 @@ impl HttpFlvPlayer {
     pub async fn connect(url: &str, config: &TransportConfig) -> Result<Self, RtmpError> {
         let parsed = StreamUrl::parse(url)?;
         if parsed.is_rtmp() {
-            return Err(RtmpError::InvalidUrl(format!("{url}: not an http(s):// .flv URL")));
+            return Err(RtmpError::InvalidUrl(format!(
+                "{url}: not an http(s):// .flv URL"
+            )));
         }
         let mut builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::limited(config.max_redirects))
             .connect_timeout(config.connect_timeout);
         if let Some(pem) = &config.extra_ca_pem {
-            for cert in reqwest::Certificate::from_pem_bundle(pem).map_err(|e| RtmpError::Tls(e.to_string()))? {
+            for cert in reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(|e| RtmpError::Tls(e.to_string()))?
+            {
                 builder = builder.add_root_certificate(cert);
             }
         }
@@ -184,7 +183,11 @@ impl HttpFlvPlayer {
     /// The next tag; `Closed` at the end of the body.
     pub async fn next_tag(&mut self) -> Result<FlvTag, RtmpError> {
         loop {
-            if let Some(tag) = self.demux.next_tag().map_err(|e| RtmpError::Protocol(e.to_string()))? {
+            if let Some(tag) = self
+                .demux
+                .next_tag()
+                .map_err(|e| RtmpError::Protocol(e.to_string()))?
+            {
                 return Ok(tag);
             }
             match self.chunk().await? {

@@ -52,7 +52,11 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl RtmpPublisher {
     /// Connects and starts publishing `url` (its last path segment is the stream name).
-    pub async fn connect(url: &str, config: &TransportConfig, queue: SendQueueConfig) -> Result<Self, RtmpError> {
+    pub async fn connect(
+        url: &str,
+        config: &TransportConfig,
+        queue: SendQueueConfig,
+    ) -> Result<Self, RtmpError> {
         let url = StreamUrl::parse(url)?;
         let (session, _) = establish(&url, config, Role::Publish).await?;
         let shared = Arc::new(Shared {
@@ -116,7 +120,9 @@ impl RtmpPublisher {
     pub async fn close(mut self) -> Result<(), RtmpError> {
         self.shared.stop.store(true, Ordering::Release);
         self.shared.wake.notify_one();
-        let Some(task) = self.task.take() else { return Ok(()) };
+        let Some(task) = self.task.take() else {
+            return Ok(());
+        };
         let abort = task.abort_handle();
         match tokio::time::timeout(Duration::from_secs(2), task).await {
             Ok(Ok(r)) => r,
@@ -143,14 +149,27 @@ impl Drop for RtmpPublisher {
 fn packet_for(session: &mut Session, tag: &FlvTag) -> Result<Option<Vec<u8>>, RtmpError> {
     let ts = RtmpTimestamp::new(tag.timestamp_ms);
     let result = match tag.tag_type {
-        TagType::Video => contained("serialise video", || session.session.publish_video_data(tag.data.clone(), ts, false))?,
-        TagType::Audio => contained("serialise audio", || session.session.publish_audio_data(tag.data.clone(), ts, false))?,
+        TagType::Video => contained("serialise video", || {
+            session
+                .session
+                .publish_video_data(tag.data.clone(), ts, false)
+        })?,
+        TagType::Audio => contained("serialise audio", || {
+            session
+                .session
+                .publish_audio_data(tag.data.clone(), ts, false)
+        })?,
         _ => {
-            let Some(md) = ScriptData::parse(&tag.data).ok().and_then(|s| OnMetaData::from_script(&s)) else {
+            let Some(md) = ScriptData::parse(&tag.data)
+                .ok()
+                .and_then(|s| OnMetaData::from_script(&s))
+            else {
                 return Ok(None);
             };
             let md = crate::metadata::to_rtmp(&md);
-            contained("serialise metadata", || session.session.publish_metadata(&md))?
+            contained("serialise metadata", || {
+                session.session.publish_metadata(&md)
+            })?
         }
     };
     match result.map_err(|e| RtmpError::Protocol(e.to_string()))? {
@@ -169,7 +188,9 @@ async fn run(mut session: Session, shared: &Shared) -> Result<(), RtmpError> {
             if shared.stop.load(Ordering::Acquire) {
                 break;
             }
-            let Some(tag) = lock(&shared.queue).pop() else { break };
+            let Some(tag) = lock(&shared.queue).pop() else {
+                break;
+            };
             if let Some(bytes) = packet_for(&mut session, &tag)? {
                 session.io.write_all(&bytes).await?;
                 lock(&shared.queue).on_sent(bytes.len(), Instant::now());
@@ -203,7 +224,8 @@ async fn run(mut session: Session, shared: &Shared) -> Result<(), RtmpError> {
                     return Err(RtmpError::Closed(String::new()));
                 }
                 let data = buf[..n].to_vec();
-                for Inbound::Event(e) in session.handle(&data).await? {
+                for inbound in session.handle(&data).await? {
+                    let Inbound::Event(e) = inbound else { continue };
                     match e {
                         ClientSessionEvent::PingResponseReceived { .. } => {
                             if let Some(sent) = ping_sent.take() {

@@ -126,7 +126,12 @@ impl SendQueue {
     }
 
     fn duration(&self) -> Duration {
-        let media = || self.items.iter().filter(|(_, c)| *c != TagClass::Header).map(|(t, _)| t.timestamp_ms);
+        let media = || {
+            self.items
+                .iter()
+                .filter(|(_, c)| *c != TagClass::Header)
+                .map(|(t, _)| t.timestamp_ms)
+        };
         match (media().min(), media().max()) {
             (Some(a), Some(b)) => Duration::from_millis(u64::from(b.wrapping_sub(a).min(1 << 30))),
             _ => Duration::ZERO,
@@ -164,7 +169,9 @@ impl SendQueue {
         }
         while self.bytes > self.config.max_bytes {
             // Evict the oldest media, never the newest item.
-            let Some(pos) = self.items.iter().position(|(_, c)| *c != TagClass::Header) else { break };
+            let Some(pos) = self.items.iter().position(|(_, c)| *c != TagClass::Header) else {
+                break;
+            };
             if pos + 1 == self.items.len() {
                 break;
             }
@@ -195,7 +202,11 @@ impl SendQueue {
     pub fn on_sent(&mut self, bytes: usize, now: Instant) {
         self.stats.sent_bytes += bytes as u64;
         self.window.push_back((now, bytes));
-        while self.window.front().is_some_and(|(t, _)| now.duration_since(*t) > Duration::from_secs(1)) {
+        while self
+            .window
+            .front()
+            .is_some_and(|(t, _)| now.duration_since(*t) > Duration::from_secs(1))
+        {
             self.window.pop_front();
         }
         if self.window.len() > 4096 {
@@ -236,17 +247,31 @@ mod tests {
         FlvTag::new(TagType::Audio, ts, Bytes::from_static(&[0xaf, 1, 1, 2, 3]))
     }
     fn seq() -> FlvTag {
-        FlvTag::new(TagType::Video, 0, Bytes::from_static(&[0x17, 0, 0, 0, 0, 1]))
+        FlvTag::new(
+            TagType::Video,
+            0,
+            Bytes::from_static(&[0x17, 0, 0, 0, 0, 1]),
+        )
     }
 
     #[test]
     fn classification() {
         assert_eq!(classify(&seq()), TagClass::Header);
-        assert_eq!(classify(&FlvTag::new(TagType::Audio, 0, Bytes::from_static(&[0xaf, 0, 0x12, 0x10]))), TagClass::Header);
+        assert_eq!(
+            classify(&FlvTag::new(
+                TagType::Audio,
+                0,
+                Bytes::from_static(&[0xaf, 0, 0x12, 0x10])
+            )),
+            TagClass::Header
+        );
         assert_eq!(classify(&audio(0)), TagClass::Audio);
         assert_eq!(classify(&video(0, true, 10)), TagClass::Keyframe);
         assert_eq!(classify(&video(0, false, 10)), TagClass::Inter);
-        assert_eq!(classify(&FlvTag::new(TagType::Script, 0, Bytes::new())), TagClass::Header);
+        assert_eq!(
+            classify(&FlvTag::new(TagType::Script, 0, Bytes::new())),
+            TagClass::Header
+        );
     }
 
     #[test]
@@ -266,15 +291,26 @@ mod tests {
         while let Some(t) = q.pop() {
             classes.push(classify(&t));
         }
-        assert_eq!(classes.iter().filter(|c| **c == TagClass::Audio).count(), 30, "no audio dropped");
-        assert_eq!(classes.iter().filter(|c| **c == TagClass::Keyframe).count(), 2, "no keyframe dropped");
+        assert_eq!(
+            classes.iter().filter(|c| **c == TagClass::Audio).count(),
+            30,
+            "no audio dropped"
+        );
+        assert_eq!(
+            classes.iter().filter(|c| **c == TagClass::Keyframe).count(),
+            2,
+            "no keyframe dropped"
+        );
         assert_eq!(classes[0], TagClass::Header);
         assert!(!q.stats(now).congested, "drained");
     }
 
     #[test]
     fn waits_for_keyframe_after_congestion() {
-        let mut q = SendQueue::new(SendQueueConfig { max_duration: Duration::from_millis(100), ..Default::default() });
+        let mut q = SendQueue::new(SendQueueConfig {
+            max_duration: Duration::from_millis(100),
+            ..Default::default()
+        });
         q.push(video(0, true, 10));
         q.push(video(200, false, 10));
         assert!(q.stats(Instant::now()).congested);
@@ -282,14 +318,21 @@ mod tests {
         // The network catches up.
         while q.pop().is_some() {}
         assert!(!q.stats(Instant::now()).congested);
-        assert_eq!(q.push(video(250, false, 10)), PushOutcome::DroppedInter, "still no keyframe");
+        assert_eq!(
+            q.push(video(250, false, 10)),
+            PushOutcome::DroppedInter,
+            "still no keyframe"
+        );
         assert_eq!(q.push(video(266, true, 10)), PushOutcome::Queued);
         assert_eq!(q.push(video(300, false, 10)), PushOutcome::Queued);
     }
 
     #[test]
     fn memory_is_bounded() {
-        let mut q = SendQueue::new(SendQueueConfig { max_duration: Duration::from_secs(3600), max_bytes: 100_000 });
+        let mut q = SendQueue::new(SendQueueConfig {
+            max_duration: Duration::from_secs(3600),
+            max_bytes: 100_000,
+        });
         for i in 0..10_000u32 {
             q.push(video(i, true, 1000));
             assert!(q.stats(Instant::now()).queued_bytes <= 100_000);

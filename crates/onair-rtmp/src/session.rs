@@ -1,6 +1,10 @@
 //! The RTMP session (RTMP 1.0 §5-7) on rml_rtmp's sans-I/O `ClientSession`: handshake, connect
 //! with the tcUrl, publish or play, and inbound message handling, driven over any [`Io`].
 //!
+//! Play sessions take media from a second rml_rtmp `ChunkDeserializer` fed the same bytes, not
+//! from `ClientSession`'s events: the session drops media whose message stream id is not the one
+//! createStream returned, and node-media-server (among others) sends media on stream id 0.
+//!
 //! rml_rtmp's chunk deserializer keeps a single reassembly buffer and can panic (subtraction
 //! overflow, capacity overflow) on a hostile chunk stream. Every call into it goes through
 //! [`contained`], which turns such a panic into `RtmpError::Protocol`: a hostile server gets an
@@ -10,21 +14,67 @@ use crate::config::TransportConfig;
 use crate::error::RtmpError;
 use crate::io::Io;
 use crate::url::StreamUrl;
+use onair_flv::{FlvTag, TagType};
+use rml_rtmp::chunk_io::ChunkDeserializer;
 use rml_rtmp::handshake::{Handshake, HandshakeProcessResult, PeerType};
-use rml_rtmp::sessions::{ClientSession, ClientSessionConfig, ClientSessionEvent, ClientSessionResult, PublishRequestType};
+use rml_rtmp::sessions::{
+    ClientSession, ClientSessionConfig, ClientSessionEvent, ClientSessionResult, PublishRequestType,
+};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Instant;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Runs `f` on the session, turning a panic inside rml_rtmp into a protocol error.
 pub(crate) fn contained<T>(what: &str, f: impl FnOnce() -> T) -> Result<T, RtmpError> {
-    catch_unwind(AssertUnwindSafe(f)).map_err(|_| RtmpError::Protocol(format!("malformed RTMP data ({what})")))
+    catch_unwind(AssertUnwindSafe(f))
+        .map_err(|_| RtmpError::Protocol(format!("malformed RTMP data ({what})")))
 }
 
-/// Events a session turns inbound bytes into.
+/// What a session turns inbound bytes into.
 #[derive(Debug)]
 pub(crate) enum Inbound {
+    /// A control event (acceptance, status, ping response...).
     Event(ClientSessionEvent),
+    /// A media or script message, as an FLV tag (play sessions only).
+    Media(FlvTag),
+}
+
+/// Extracts media messages from the raw chunk stream, whatever their message stream id.
+struct MediaTap {
+    deserializer: ChunkDeserializer,
+}
+
+impl MediaTap {
+    fn feed(&mut self, data: &[u8], out: &mut Vec<Inbound>) -> Result<(), RtmpError> {
+        let mut input = data;
+        loop {
+            let next = contained("inbound chunk stream", || {
+                self.deserializer.get_next_message(input)
+            })?
+            .map_err(|e| RtmpError::Protocol(e.to_string()))?;
+            input = &[];
+            let Some(m) = next else { return Ok(()) };
+            let tag_type = match m.type_id {
+                1 if m.data.len() >= 4 => {
+                    let size = u32::from_be_bytes([m.data[0], m.data[1], m.data[2], m.data[3]])
+                        & 0x7fff_ffff;
+                    self.deserializer
+                        .set_max_chunk_size(size as usize)
+                        .map_err(|e| RtmpError::Protocol(e.to_string()))?;
+                    continue;
+                }
+                8 => TagType::Audio,
+                9 => TagType::Video,
+                18 => TagType::Script,
+                _ => continue,
+            };
+            out.push(Inbound::Media(FlvTag::new(
+                tag_type,
+                m.timestamp.value,
+                m.data,
+            )));
+        }
+    }
 }
 
 /// An established RTMP session over a stream.
@@ -32,8 +82,10 @@ pub(crate) struct Session {
     pub(crate) io: Box<dyn Io>,
     pub(crate) session: ClientSession,
     buf: Vec<u8>,
-    /// Media events that arrived while waiting for an acceptance, kept for the player.
-    pub(crate) pending: Vec<ClientSessionEvent>,
+    /// Play sessions: the media tap.
+    media: Option<MediaTap>,
+    /// Media that arrived while waiting for an acceptance, kept for the player.
+    pub(crate) pending: Vec<FlvTag>,
 }
 
 impl std::fmt::Debug for Session {
@@ -55,12 +107,21 @@ fn status_error(code: &str, publishing: bool) -> RtmpError {
 impl Session {
     /// Feeds bytes to the session; writes its responses; returns raised events.
     pub(crate) async fn handle(&mut self, data: &[u8]) -> Result<Vec<Inbound>, RtmpError> {
+        let mut events = Vec::new();
+        if let Some(tap) = &mut self.media {
+            tap.feed(data, &mut events)?;
+        }
         let results = contained("inbound chunk stream", || self.session.handle_input(data))?
             .map_err(|e| RtmpError::Protocol(e.to_string()))?;
-        let mut events = Vec::new();
         for r in results {
             match r {
                 ClientSessionResult::OutboundResponse(p) => self.io.write_all(&p.bytes).await?,
+                // With a tap, media comes from the tap only.
+                ClientSessionResult::RaisedEvent(
+                    ClientSessionEvent::VideoDataReceived { .. }
+                    | ClientSessionEvent::AudioDataReceived { .. }
+                    | ClientSessionEvent::StreamMetadataReceived { .. },
+                ) if self.media.is_some() => {}
                 ClientSessionResult::RaisedEvent(e) => events.push(Inbound::Event(e)),
                 ClientSessionResult::UnhandleableMessageReceived(_) => {}
             }
@@ -79,26 +140,46 @@ impl Session {
     }
 
     /// Reads until `accept` says the awaited event came, or an error status arrives.
-    async fn await_event(&mut self, publishing: bool, accept: impl Fn(&ClientSessionEvent) -> bool) -> Result<(), RtmpError> {
+    async fn await_event(
+        &mut self,
+        publishing: bool,
+        accept: impl Fn(&ClientSessionEvent) -> bool,
+    ) -> Result<(), RtmpError> {
         loop {
-            for Inbound::Event(e) in self.read_events().await? {
+            let mut accepted = false;
+            for inbound in self.read_events().await? {
+                let e = match inbound {
+                    Inbound::Media(tag) => {
+                        self.pending.push(tag);
+                        continue;
+                    }
+                    Inbound::Event(e) => e,
+                };
+                if accepted {
+                    continue;
+                }
                 if accept(&e) {
-                    return Ok(());
+                    accepted = true;
+                    continue;
                 }
                 match e {
-                    ClientSessionEvent::VideoDataReceived { .. }
-                    | ClientSessionEvent::AudioDataReceived { .. }
-                    | ClientSessionEvent::StreamMetadataReceived { .. } => self.pending.push(e),
                     ClientSessionEvent::ConnectionRequestRejected { description } => {
                         return Err(RtmpError::ConnectRejected(description))
                     }
                     ClientSessionEvent::UnhandleableOnStatusCode { code }
-                        if code.contains("Failed") || code.contains("Rejected") || code.contains("BadName") || code.contains("NotFound") || code.contains("Error") =>
+                        if code.contains("Failed")
+                            || code.contains("Rejected")
+                            || code.contains("BadName")
+                            || code.contains("NotFound")
+                            || code.contains("Error") =>
                     {
                         return Err(status_error(&code, publishing))
                     }
                     _ => {}
                 }
+            }
+            if accepted {
+                return Ok(());
             }
         }
     }
@@ -106,7 +187,9 @@ impl Session {
 
 async fn handshake(io: &mut Box<dyn Io>) -> Result<Vec<u8>, RtmpError> {
     let mut hs = Handshake::new(PeerType::Client);
-    let p0p1 = hs.generate_outbound_p0_and_p1().map_err(|e| RtmpError::Handshake(format!("{e:?}")))?;
+    let p0p1 = hs
+        .generate_outbound_p0_and_p1()
+        .map_err(|e| RtmpError::Handshake(format!("{e:?}")))?;
     io.write_all(&p0p1).await?;
     let mut buf = vec![0u8; 4096];
     loop {
@@ -114,10 +197,16 @@ async fn handshake(io: &mut Box<dyn Io>) -> Result<Vec<u8>, RtmpError> {
         if n == 0 {
             return Err(RtmpError::Closed(" during the handshake".into()));
         }
-        let result = contained("handshake", || hs.process_bytes(&buf[..n]))?.map_err(|e| RtmpError::Handshake(format!("{e:?}")))?;
+        let result = contained("handshake", || hs.process_bytes(&buf[..n]))?
+            .map_err(|e| RtmpError::Handshake(format!("{e:?}")))?;
         match result {
-            HandshakeProcessResult::InProgress { response_bytes } => io.write_all(&response_bytes).await?,
-            HandshakeProcessResult::Completed { response_bytes, remaining_bytes } => {
+            HandshakeProcessResult::InProgress { response_bytes } => {
+                io.write_all(&response_bytes).await?
+            }
+            HandshakeProcessResult::Completed {
+                response_bytes,
+                remaining_bytes,
+            } => {
                 io.write_all(&response_bytes).await?;
                 return Ok(remaining_bytes);
             }
@@ -134,9 +223,15 @@ pub(crate) enum Role {
 
 /// Opens, handshakes, connects and starts publishing or playing, all within the configured
 /// handshake timeout. Returns the session and when the publish/play request was sent.
-pub(crate) async fn establish(url: &StreamUrl, config: &TransportConfig, role: Role) -> Result<(Session, Instant), RtmpError> {
+pub(crate) async fn establish(
+    url: &StreamUrl,
+    config: &TransportConfig,
+    role: Role,
+) -> Result<(Session, Instant), RtmpError> {
     if !url.is_rtmp() {
-        return Err(RtmpError::InvalidUrl(format!("{url}: not an rtmp:// or rtmps:// URL")));
+        return Err(RtmpError::InvalidUrl(format!(
+            "{url}: not an rtmp:// or rtmps:// URL"
+        )));
     }
     let io = crate::io::open(url, config).await?;
     let fut = async move {
@@ -146,11 +241,15 @@ pub(crate) async fn establish(url: &StreamUrl, config: &TransportConfig, role: R
         cfg.tc_url = Some(url.tc_url());
         cfg.chunk_size = config.chunk_size;
         cfg.flash_version = "FMLE/3.0 (compatible; onair)".into();
-        let (session, initial) = ClientSession::new(cfg).map_err(|e| RtmpError::Protocol(e.to_string()))?;
+        let (session, initial) =
+            ClientSession::new(cfg).map_err(|e| RtmpError::Protocol(e.to_string()))?;
         let mut s = Session {
             io,
             session,
             buf: vec![0u8; 64 * 1024],
+            media: (role == Role::Play).then(|| MediaTap {
+                deserializer: ChunkDeserializer::new(),
+            }),
             pending: Vec::new(),
         };
         for r in initial {
@@ -158,14 +257,20 @@ pub(crate) async fn establish(url: &StreamUrl, config: &TransportConfig, role: R
                 s.io.write_all(&p.bytes).await?;
             }
         }
-        let connect = s.session.request_connection(url.app.clone()).map_err(|e| RtmpError::Protocol(e.to_string()))?;
+        let connect = s
+            .session
+            .request_connection(url.app.clone())
+            .map_err(|e| RtmpError::Protocol(e.to_string()))?;
         if let ClientSessionResult::OutboundResponse(p) = connect {
             s.io.write_all(&p.bytes).await?;
         }
         if !leftover.is_empty() {
             s.handle(&leftover).await?;
         }
-        s.await_event(false, |e| matches!(e, ClientSessionEvent::ConnectionRequestAccepted)).await?;
+        s.await_event(false, |e| {
+            matches!(e, ClientSessionEvent::ConnectionRequestAccepted)
+        })
+        .await?;
         let name = url.stream_with_query();
         let request = match role {
             Role::Publish => s.session.request_publishing(name, PublishRequestType::Live),
@@ -184,8 +289,10 @@ pub(crate) async fn establish(url: &StreamUrl, config: &TransportConfig, role: R
         .await?;
         Ok::<_, RtmpError>((s, requested))
     };
-    tokio::time::timeout(config.handshake_timeout, fut).await.map_err(|_| RtmpError::Timeout {
-        stage: "RTMP handshake, connect and publish/play",
-        after: config.handshake_timeout,
-    })?
+    tokio::time::timeout(config.handshake_timeout, fut)
+        .await
+        .map_err(|_| RtmpError::Timeout {
+            stage: "RTMP handshake, connect and publish/play",
+            after: config.handshake_timeout,
+        })?
 }

@@ -41,14 +41,22 @@ pub struct StreamUrl {
 impl StreamUrl {
     /// Parses `url`; errors name what is wrong and what is expected.
     pub fn parse(url: &str) -> Result<Self, RtmpError> {
-        let bad = |why: &str| RtmpError::InvalidUrl(format!("{url:?}: {why}; expected scheme://host[:port]/app/stream[?query]"));
+        let bad = |why: &str| {
+            RtmpError::InvalidUrl(format!(
+                "{url:?}: {why}; expected scheme://host[:port]/app/stream[?query]"
+            ))
+        };
         let parsed = url::Url::parse(url.trim()).map_err(|e| bad(&e.to_string()))?;
         let scheme = match parsed.scheme() {
             "rtmp" => Scheme::Rtmp,
             "rtmps" => Scheme::Rtmps,
             "http" => Scheme::Http,
             "https" => Scheme::Https,
-            other => return Err(bad(&format!("unsupported scheme {other:?} (rtmp, rtmps, http, https)"))),
+            other => {
+                return Err(bad(&format!(
+                    "unsupported scheme {other:?} (rtmp, rtmps, http, https)"
+                )))
+            }
         };
         let host = match parsed.host() {
             Some(url::Host::Ipv6(a)) => a.to_string(),
@@ -68,7 +76,10 @@ impl StreamUrl {
         if segments.len() < 2 {
             return Err(bad("the path needs an app and a stream name"));
         }
-        let (stream, app) = segments.split_last().map(|(s, a)| (s.to_string(), a.join("/"))).ok_or_else(|| bad("empty path"))?;
+        let (stream, app) = segments
+            .split_last()
+            .map(|(s, a)| (s.to_string(), a.join("/")))
+            .ok_or_else(|| bad("empty path"))?;
         let stream = match scheme {
             Scheme::Http | Scheme::Https => match stream.strip_suffix(".flv") {
                 Some(s) if !s.is_empty() => s.to_string(),
@@ -107,8 +118,17 @@ impl StreamUrl {
 
     /// The tcUrl of the RTMP connect command, with the query kept.
     pub fn tc_url(&self) -> String {
-        let scheme = if self.scheme == Scheme::Rtmps { "rtmps" } else { "rtmp" };
-        let mut s = format!("{scheme}://{}:{}/{}", self.host_for_url(), self.port, self.app);
+        let scheme = if self.scheme == Scheme::Rtmps {
+            "rtmps"
+        } else {
+            "rtmp"
+        };
+        let mut s = format!(
+            "{scheme}://{}:{}/{}",
+            self.host_for_url(),
+            self.port,
+            self.app
+        );
         if let Some(q) = &self.query {
             s.push('?');
             s.push_str(q);
@@ -142,24 +162,40 @@ mod tests {
 
     #[test]
     fn push_url_with_signature() {
-        let u = StreamUrl::parse("rtmp://example.com/live/test?txSecret=f85a&txTime=5C271099").unwrap();
-        assert_eq!((u.scheme, u.host.as_str(), u.port), (Scheme::Rtmp, "example.com", 1935));
+        let u =
+            StreamUrl::parse("rtmp://example.com/live/test?txSecret=f85a&txTime=5C271099").unwrap();
+        assert_eq!(
+            (u.scheme, u.host.as_str(), u.port),
+            (Scheme::Rtmp, "example.com", 1935)
+        );
         assert_eq!((u.app.as_str(), u.stream.as_str()), ("live", "test"));
-        assert_eq!(u.tc_url(), "rtmp://example.com:1935/live?txSecret=f85a&txTime=5C271099");
+        assert_eq!(
+            u.tc_url(),
+            "rtmp://example.com:1935/live?txSecret=f85a&txTime=5C271099"
+        );
         assert_eq!(u.stream_with_query(), "test?txSecret=f85a&txTime=5C271099");
     }
 
     #[test]
     fn ports_apps_and_schemes() {
         let u = StreamUrl::parse("rtmps://127.0.0.1:4443/app/inst/s1").unwrap();
-        assert_eq!((u.port, u.app.as_str(), u.stream.as_str()), (4443, "app/inst", "s1"));
+        assert_eq!(
+            (u.port, u.app.as_str(), u.stream.as_str()),
+            (4443, "app/inst", "s1")
+        );
         assert!(u.is_tls() && u.is_rtmp());
         let u = StreamUrl::parse("http://h:8000/live/s.flv").unwrap();
-        assert_eq!((u.scheme, u.stream.as_str(), u.port), (Scheme::Http, "s", 8000));
+        assert_eq!(
+            (u.scheme, u.stream.as_str(), u.port),
+            (Scheme::Http, "s", 8000)
+        );
         let u = StreamUrl::parse("https://h/live/s.flv?a=1").unwrap();
         assert_eq!((u.port, u.query.as_deref()), (443, Some("a=1")));
         let u = StreamUrl::parse("rtmp://[::1]:1936/live/x").unwrap();
-        assert_eq!((u.host.as_str(), u.authority()), ("::1", "[::1]:1936".to_string()));
+        assert_eq!(
+            (u.host.as_str(), u.authority()),
+            ("::1", "[::1]:1936".to_string())
+        );
     }
 
     #[test]
