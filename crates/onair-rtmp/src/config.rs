@@ -14,6 +14,10 @@ pub struct TransportConfig {
     pub idle_timeout: Duration,
     /// Outbound RTMP chunk size.
     pub chunk_size: u32,
+    /// Kernel send buffer of the socket (SO_SNDBUF). Kept small so that a slow uplink shows up
+    /// in onair's send queue (where the drop policy and bitrate adaptation act) instead of
+    /// hiding seconds of video in an autotuned multi-megabyte kernel buffer. 0 = OS default.
+    pub send_buffer_bytes: u32,
     /// Extra trusted CA certificates (PEM), added to the system roots.
     pub extra_ca_pem: Option<Vec<u8>>,
     /// Extra HTTP headers for HTTP-FLV (the player's setHeaders).
@@ -29,6 +33,7 @@ impl Default for TransportConfig {
             handshake_timeout: Duration::from_secs(5),
             idle_timeout: Duration::from_secs(10),
             chunk_size: 4096,
+            send_buffer_bytes: 64 * 1024,
             extra_ca_pem: None,
             http_headers: Vec::new(),
             max_redirects: 5,

@@ -6,7 +6,7 @@ use crate::error::RtmpError;
 use crate::url::StreamUrl;
 use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 use tokio_rustls::rustls;
 
 /// A bidirectional byte stream (plain TCP or TLS).
@@ -41,19 +41,42 @@ pub fn tls_config(extra_ca_pem: Option<&[u8]>) -> Result<rustls::ClientConfig, R
         .with_no_client_auth())
 }
 
+/// Resolves `addr` and connects, with a bounded send buffer when `send_buffer` is not 0.
+async fn connect_tcp(addr: &str, send_buffer: u32) -> std::io::Result<TcpStream> {
+    let mut last = std::io::Error::new(std::io::ErrorKind::NotFound, "no address");
+    for a in tokio::net::lookup_host(addr).await? {
+        let socket = if a.is_ipv4() {
+            TcpSocket::new_v4()?
+        } else {
+            TcpSocket::new_v6()?
+        };
+        if send_buffer > 0 {
+            socket.set_send_buffer_size(send_buffer)?;
+        }
+        match socket.connect(a).await {
+            Ok(s) => return Ok(s),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
 /// Connects to the URL's host, with TLS for rtmps://.
 pub async fn open(url: &StreamUrl, config: &TransportConfig) -> Result<Box<dyn Io>, RtmpError> {
     let addr = url.authority();
-    let tcp = tokio::time::timeout(config.connect_timeout, TcpStream::connect(&addr))
-        .await
-        .map_err(|_| RtmpError::Timeout {
-            stage: "TCP connect",
-            after: config.connect_timeout,
-        })?
-        .map_err(|e| RtmpError::ConnectFailed {
-            addr: addr.clone(),
-            reason: e.to_string(),
-        })?;
+    let tcp = tokio::time::timeout(
+        config.connect_timeout,
+        connect_tcp(&addr, config.send_buffer_bytes),
+    )
+    .await
+    .map_err(|_| RtmpError::Timeout {
+        stage: "TCP connect",
+        after: config.connect_timeout,
+    })?
+    .map_err(|e| RtmpError::ConnectFailed {
+        addr: addr.clone(),
+        reason: e.to_string(),
+    })?;
     let _ = tcp.set_nodelay(true);
     if !url.is_tls() {
         return Ok(Box::new(tcp));

@@ -203,18 +203,22 @@ impl HttpFlvPlayer {
 #[non_exhaustive]
 pub enum PlaySession {
     /// rtmp:// or rtmps://.
-    Rtmp(RtmpPlayer),
+    Rtmp(Box<RtmpPlayer>),
     /// http:// or https:// .flv.
-    HttpFlv(HttpFlvPlayer),
+    HttpFlv(Box<HttpFlvPlayer>),
 }
 
 impl PlaySession {
     /// Connects to `url` (INVALID_PARAMETER for anything but rtmp(s):// and http(s)://...flv).
     pub async fn connect(url: &str, config: &TransportConfig) -> Result<Self, RtmpError> {
         if StreamUrl::parse(url)?.is_rtmp() {
-            Ok(Self::Rtmp(RtmpPlayer::connect(url, config).await?))
+            Ok(Self::Rtmp(Box::new(
+                RtmpPlayer::connect(url, config).await?,
+            )))
         } else {
-            Ok(Self::HttpFlv(HttpFlvPlayer::connect(url, config).await?))
+            Ok(Self::HttpFlv(Box::new(
+                HttpFlvPlayer::connect(url, config).await?,
+            )))
         }
     }
 

@@ -296,3 +296,27 @@ pub(crate) async fn establish(
             after: config.handshake_timeout,
         })?
 }
+
+/// Feeds `data` as a server's chunk stream into a fresh client session and media tap, the way
+/// a play connection handles it, without any I/O. For the `rtmp_inbound` fuzz target: it must
+/// return (an error is fine) and never panic. Returns how many messages came out.
+#[doc(hidden)]
+pub fn fuzz_inbound(data: &[u8]) -> Result<usize, RtmpError> {
+    let (mut session, _) = ClientSession::new(ClientSessionConfig::new())
+        .map_err(|e| RtmpError::Protocol(e.to_string()))?;
+    let _ = session.request_connection("live".into());
+    let mut tap = MediaTap {
+        deserializer: ChunkDeserializer::new(),
+    };
+    let mut out = Vec::new();
+    let mut produced = 0;
+    // Split the input in two so state carried across calls is exercised too.
+    let (a, b) = data.split_at(data.len() / 2);
+    for part in [a, b] {
+        tap.feed(part, &mut out)?;
+        let results = contained("inbound chunk stream", || session.handle_input(part))?
+            .map_err(|e| RtmpError::Protocol(e.to_string()))?;
+        produced += results.len();
+    }
+    Ok(produced + out.len())
+}
