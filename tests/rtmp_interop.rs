@@ -441,3 +441,33 @@ fn server_dying_mid_stream_ends_publish_and_play_with_errors() {
         assert!(publisher.close().await.is_err());
     });
 }
+
+#[test]
+fn a_second_publisher_on_the_same_stream_is_refused_with_a_typed_error() {
+    let nginx = Nginx::start();
+    let url = nginx.url("busy");
+    let rt = runtime();
+    rt.block_on(async {
+        let first = RtmpPublisher::connect(
+            &url,
+            &TransportConfig::default(),
+            SendQueueConfig::default(),
+        )
+        .await
+        .unwrap();
+        let e = RtmpPublisher::connect(
+            &url,
+            &TransportConfig::default(),
+            SendQueueConfig::default(),
+        )
+        .await
+        .unwrap_err();
+        println!("second publisher: {e}");
+        assert!(
+            matches!(e, RtmpError::PublishRefused(ref code) if code.contains("BadName")),
+            "{e}"
+        );
+        assert_eq!(e.code(), onair_core::V2TXLiveCode::ErrorServerProcessFailed);
+        first.close().await.unwrap();
+    });
+}
