@@ -349,16 +349,20 @@ mod tests {
                     handed_back += 1;
                 }
             }
-            (tx.stats(), handed_back)
+            (tx, handed_back)
         });
         let mut delivered = 0u64;
         for _ in 0..1000 {
-            if rx.recv().is_some() {
-                delivered += 1;
+            // The producer keeps its sender until joined, so an empty queue is a timeout here.
+            match rx.recv_timeout(Duration::from_secs(1)) {
+                Ok(_) => delivered += 1,
+                Err(_) => break,
             }
         }
         drop(rx);
-        let (s, handed_back) = producer.join().unwrap();
+        let (tx, handed_back) = producer.join().unwrap();
+        // Both sides are done: the counters are final.
+        let s = tx.stats();
         assert_eq!(s.delivered, delivered);
         assert_eq!(s.sent + handed_back, 200_000);
         assert_eq!(s.delivered + s.dropped + s.depth as u64, s.sent, "{s:?}");
