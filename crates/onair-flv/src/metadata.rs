@@ -69,11 +69,18 @@ fn scan_value(r: &mut Reader<'_>, depth: usize) -> Result<(), FlvError> {
 
 /// Checks `data` is a sequence of well-formed AMF0 values within the depth cap.
 pub fn check_amf0(data: &[u8]) -> Result<(), FlvError> {
+    count_amf0_values(data).map(drop)
+}
+
+/// Checks `data` like [`check_amf0`] and returns how many top-level values it holds.
+pub fn count_amf0_values(data: &[u8]) -> Result<usize, FlvError> {
     let mut r = Reader::new(data, "AMF0", TagKind::Script);
+    let mut n = 0;
     while r.remaining() > 0 {
         scan_value(&mut r, 0)?;
+        n += 1;
     }
-    Ok(())
+    Ok(n)
 }
 
 impl ScriptData {

@@ -1,8 +1,11 @@
 //! The RTMP session (RTMP 1.0 §5-7) on rml_rtmp's sans-I/O `ClientSession`: handshake, connect
 //! with the tcUrl, publish or play, and inbound message handling, driven over any [`Io`].
 //!
-//! Play sessions take media from a second rml_rtmp `ChunkDeserializer` fed the same bytes, not
-//! from `ClientSession`'s events: the session drops media whose message stream id is not the one
+//! Every session runs a second rml_rtmp `ChunkDeserializer` over the same inbound bytes (the
+//! [`InboundTap`]) before the `ClientSession` sees them. It validates AMF0 command and data
+//! messages with onair's bounded scanner (rml_rtmp panics on a command with fewer than three
+//! values, a fuzz finding), and play sessions take their media from it rather than from the
+//! session's events: the session drops media whose message stream id is not the one
 //! createStream returned, and node-media-server (among others) sends media on stream id 0.
 //!
 //! rml_rtmp's chunk deserializer keeps a single reassembly buffer and can panic (subtraction
@@ -39,12 +42,32 @@ pub(crate) enum Inbound {
     Media(FlvTag),
 }
 
-/// Extracts media messages from the raw chunk stream, whatever their message stream id.
-struct MediaTap {
+/// Reads the raw chunk stream ahead of the session: validates AMF0 messages and (for play)
+/// extracts media whatever its message stream id.
+struct InboundTap {
     deserializer: ChunkDeserializer,
+    deliver_media: bool,
 }
 
-impl MediaTap {
+/// AMF0 command (20) and data (18) messages must scan cleanly; commands need a name, a
+/// transaction id and a command object.
+fn validate_amf0(type_id: u8, data: &[u8]) -> Result<(), RtmpError> {
+    let min_values = match type_id {
+        20 => 3,
+        18 => 1,
+        _ => return Ok(()),
+    };
+    let n = onair_flv::metadata::count_amf0_values(data)
+        .map_err(|e| RtmpError::Protocol(format!("bad AMF0 message: {e}")))?;
+    if n < min_values {
+        return Err(RtmpError::Protocol(format!(
+            "AMF0 message of type {type_id} with {n} values, expected at least {min_values}"
+        )));
+    }
+    Ok(())
+}
+
+impl InboundTap {
     fn feed(&mut self, data: &[u8], out: &mut Vec<Inbound>) -> Result<(), RtmpError> {
         let mut input = data;
         loop {
@@ -54,6 +77,10 @@ impl MediaTap {
             .map_err(|e| RtmpError::Protocol(e.to_string()))?;
             input = &[];
             let Some(m) = next else { return Ok(()) };
+            validate_amf0(m.type_id, &m.data)?;
+            if !self.deliver_media && m.type_id != 1 {
+                continue;
+            }
             let tag_type = match m.type_id {
                 1 if m.data.len() >= 4 => {
                     let size = u32::from_be_bytes([m.data[0], m.data[1], m.data[2], m.data[3]])
@@ -82,8 +109,8 @@ pub(crate) struct Session {
     pub(crate) io: Box<dyn Io>,
     pub(crate) session: ClientSession,
     buf: Vec<u8>,
-    /// Play sessions: the media tap.
-    media: Option<MediaTap>,
+    /// The validating tap (delivering media for play sessions).
+    tap: InboundTap,
     /// Media that arrived while waiting for an acceptance, kept for the player.
     pub(crate) pending: Vec<FlvTag>,
 }
@@ -108,9 +135,7 @@ impl Session {
     /// Feeds bytes to the session; writes its responses; returns raised events.
     pub(crate) async fn handle(&mut self, data: &[u8]) -> Result<Vec<Inbound>, RtmpError> {
         let mut events = Vec::new();
-        if let Some(tap) = &mut self.media {
-            tap.feed(data, &mut events)?;
-        }
+        self.tap.feed(data, &mut events)?;
         let results = contained("inbound chunk stream", || self.session.handle_input(data))?
             .map_err(|e| RtmpError::Protocol(e.to_string()))?;
         for r in results {
@@ -121,7 +146,7 @@ impl Session {
                     ClientSessionEvent::VideoDataReceived { .. }
                     | ClientSessionEvent::AudioDataReceived { .. }
                     | ClientSessionEvent::StreamMetadataReceived { .. },
-                ) if self.media.is_some() => {}
+                ) if self.tap.deliver_media => {}
                 ClientSessionResult::RaisedEvent(e) => events.push(Inbound::Event(e)),
                 ClientSessionResult::UnhandleableMessageReceived(_) => {}
             }
@@ -247,9 +272,10 @@ pub(crate) async fn establish(
             io,
             session,
             buf: vec![0u8; 64 * 1024],
-            media: (role == Role::Play).then(|| MediaTap {
+            tap: InboundTap {
                 deserializer: ChunkDeserializer::new(),
-            }),
+                deliver_media: role == Role::Play,
+            },
             pending: Vec::new(),
         };
         for r in initial {
@@ -305,8 +331,9 @@ pub fn fuzz_inbound(data: &[u8]) -> Result<usize, RtmpError> {
     let (mut session, _) = ClientSession::new(ClientSessionConfig::new())
         .map_err(|e| RtmpError::Protocol(e.to_string()))?;
     let _ = session.request_connection("live".into());
-    let mut tap = MediaTap {
+    let mut tap = InboundTap {
         deserializer: ChunkDeserializer::new(),
+        deliver_media: true,
     };
     let mut out = Vec::new();
     let mut produced = 0;
@@ -319,4 +346,31 @@ pub fn fuzz_inbound(data: &[u8]) -> Result<usize, RtmpError> {
         produced += results.len();
     }
     Ok(produced + out.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Fuzz finding (rtmp_inbound): an AMF0 command message with no values made rml_rtmp's
+    /// command parser panic (`drain(..3)` on an empty list). It is now refused before rml_rtmp
+    /// sees it.
+    #[test]
+    fn command_with_too_few_values_is_a_protocol_error() {
+        let crash =
+            include_bytes!("../tests/fuzz_regressions/rtmp_inbound-too-few-command-values.bin");
+        let e = fuzz_inbound(crash).unwrap_err();
+        assert!(matches!(e, RtmpError::Protocol(_)), "{e}");
+    }
+
+    #[test]
+    fn command_validation() {
+        assert!(validate_amf0(20, &[]).is_err());
+        assert!(
+            validate_amf0(20, b"\x02\x00\x01a\x00\x3f\xf0\x00\x00\x00\x00\x00\x00\x05").is_ok()
+        );
+        assert!(validate_amf0(20, b"\x02\x00\x01a\x05").is_err());
+        assert!(validate_amf0(18, b"\x03\x00").is_err());
+        assert!(validate_amf0(9, b"anything").is_ok());
+    }
 }
