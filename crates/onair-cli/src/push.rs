@@ -1,0 +1,149 @@
+//! `onair push URL [--source test|image:PATH|camera[:ID]] [--preset WxH] [--portrait]
+//! [--fps N] [--bitrate K] [--min-bitrate K] [--audio speech|default|music|none] [--seconds N]`
+
+use clap::Args;
+use onair::{
+    AudioQuality, PushStatus, PusherStatistics, ResolutionMode, V2TXLiveCode, V2TXLivePusher,
+    V2TXLivePusherObserver, VideoEncoderParam, VideoResolution, VideoSource,
+};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Push arguments.
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// Push URL: rtmp://host[:port]/app/stream[?txSecret=..&txTime=..] (or rtmps://).
+    pub url: String,
+    /// Video source: `test` (stamped pattern + 1 kHz tone), `image:PATH` (PNG/JPEG), `camera[:ID]`.
+    #[arg(long, default_value = "test")]
+    pub source: String,
+    /// Resolution preset, one of the 12 (e.g. 1280x720).
+    #[arg(long, default_value = "1280x720")]
+    pub preset: VideoResolution,
+    /// Portrait: swap width and height.
+    #[arg(long)]
+    pub portrait: bool,
+    /// Frames per second (1..=60).
+    #[arg(long, default_value_t = 30)]
+    pub fps: u32,
+    /// Target video bitrate in kbps (0 = the preset's default).
+    #[arg(long, default_value_t = 0)]
+    pub bitrate: u32,
+    /// Floor for congestion adaptation in kbps (0 = the preset's minimum; = bitrate disables it).
+    #[arg(long, default_value_t = 0)]
+    pub min_bitrate: u32,
+    /// Audio: speech, default, music, or none.
+    #[arg(long, default_value = "default")]
+    pub audio: String,
+    /// Stop after this many seconds (default: run until interrupted).
+    #[arg(long)]
+    pub seconds: Option<f64>,
+}
+
+#[derive(Default)]
+struct Printer {
+    failed: AtomicBool,
+    connected: AtomicBool,
+    last_error: Mutex<Option<String>>,
+}
+
+impl V2TXLivePusherObserver for Printer {
+    fn on_error(&self, code: V2TXLiveCode, message: &str, _extra: &str) {
+        eprintln!("\nerror {}: {message}", code.name());
+        *self
+            .last_error
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+            Some(format!("{}: {message}", code.name()));
+        self.failed.store(true, Ordering::Release);
+    }
+    fn on_warning(&self, code: V2TXLiveCode, message: &str, _extra: &str) {
+        eprintln!("\nwarning {}: {message}", code.name());
+    }
+    fn on_push_status_update(&self, status: PushStatus, message: &str, _extra: &str) {
+        eprintln!("status {status:?}: {message}");
+        if status == PushStatus::ConnectSuccess {
+            self.connected.store(true, Ordering::Release);
+        }
+    }
+    fn on_statistics_update(&self, s: &PusherStatistics) {
+        eprintln!(
+            "{}x{} {:.1} fps | video {} kbps audio {} kbps | upload {} kbps rtt {} ms | cpu app {:.0}% system {:.0}%",
+            s.width, s.height, s.fps, s.video_bitrate, s.audio_bitrate, s.net_speed, s.rtt, s.app_cpu, s.system_cpu
+        );
+    }
+}
+
+fn usage(message: String) -> ExitCode {
+    eprintln!("onair push: {message}");
+    ExitCode::from(2)
+}
+
+/// Runs `onair push`.
+pub fn run(args: &PushArgs) -> ExitCode {
+    let pusher = V2TXLivePusher::new();
+    let mode = if args.portrait {
+        ResolutionMode::Portrait
+    } else {
+        ResolutionMode::Landscape
+    };
+    let param =
+        match VideoEncoderParam::new(args.preset, mode, args.fps, args.bitrate, args.min_bitrate) {
+            Ok(p) => p,
+            Err(e) => return usage(e.to_string()),
+        };
+    let _ = pusher.set_video_quality(param);
+    match args.audio.as_str() {
+        "none" => drop(pusher.set_audio_enabled(false)),
+        q => match q.parse::<AudioQuality>() {
+            Ok(q) => drop(pusher.set_audio_quality(q)),
+            Err(e) => return usage(format!("--audio: {e} (or none)")),
+        },
+    }
+    let source = args.source.as_str();
+    if source == "test" {
+        let _ = pusher.set_video_source(VideoSource::TestPattern);
+    } else if let Some(path) = source.strip_prefix("image:") {
+        if let Err(e) = pusher.start_virtual_camera(path) {
+            return usage(format!("--source {source}: {e}"));
+        }
+    } else if source == "camera" || source.starts_with("camera:") {
+        return usage("--source camera: camera capture is not built yet (it comes with the capture issue); use test or image:PATH".into());
+    } else {
+        return usage(format!(
+            "--source {source:?}: expected test, image:PATH or camera[:ID]"
+        ));
+    }
+    if let Some(s) = args.seconds {
+        if !(s > 0.0 && s.is_finite()) {
+            return usage(format!("--seconds {s}: expected a positive number"));
+        }
+    }
+    let printer = Arc::new(Printer::default());
+    pusher.set_observer(Some(printer.clone()));
+    if let Err(e) = pusher.start_push(&args.url) {
+        return usage(e.to_string());
+    }
+    let start = Instant::now();
+    let limit = args.seconds.map(Duration::from_secs_f64);
+    while !printer.failed.load(Ordering::Acquire) && limit.is_none_or(|l| start.elapsed() < l) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = pusher.stop_push();
+    if printer.failed.load(Ordering::Acquire) {
+        let why = printer
+            .last_error
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        eprintln!("onair push: failed: {}", why.unwrap_or_default());
+        return ExitCode::FAILURE;
+    }
+    eprintln!(
+        "onair push: done after {:.1} s",
+        start.elapsed().as_secs_f64()
+    );
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,424 @@
+//! `V2TXLivePusher`: the push engine (spec "Pusher").
+//!
+//! ```text
+//! source (test pattern | still image | custom frames) -> [latest-wins video channel]
+//!   -> video thread: mirror, convert/scale/pad to the encode size, H.264, FLV tags ----\
+//! tone | custom PCM -> [SPSC audio ring] -> audio thread: 20 ms frames, AAC, FLV tags --> Net
+//! Net -> send queue (drop policy) -> RTMP socket, on a tokio runtime (supervisor: connect,
+//!   reconnect, statistics every 2 s, bitrate adaptation)
+//! ```
+//! One owner per stage, every thread joined by `stop_push`; callbacks run on their own thread,
+//! which is joined last, so none arrives after `stop_push` returns.
+
+mod net;
+mod observer;
+mod pipeline;
+
+pub use net::ReconnectPolicy;
+pub use observer::V2TXLivePusherObserver;
+
+use crate::error::{LiveError, LiveResult};
+use crate::frame::{V2TXLiveAudioFrame, V2TXLiveVideoFrame};
+use observer::PusherEvent;
+use onair_core::channel::{AudioRingProducer, VideoSender};
+use onair_core::{Alignment, AudioQuality, MirrorType, V2TXLiveCode, VideoEncoderParam};
+use onair_flv::SeiMessage;
+use onair_rtmp::{SendQueueConfig, StreamUrl, TransportConfig};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+/// Where the pushed video comes from when custom capture is off.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum VideoSource {
+    /// The counter-stamped test pattern with a 1 kHz tone.
+    #[default]
+    TestPattern,
+    /// A still image (PNG or JPEG), the virtual camera.
+    Image(PathBuf),
+}
+
+/// Switches the running pipeline reads.
+#[derive(Debug, Default)]
+pub(crate) struct Controls {
+    stop: AtomicBool,
+    pub(crate) audio_paused: AtomicBool,
+    pub(crate) video_paused: AtomicBool,
+    pub(crate) mirror: AtomicBool,
+    pub(crate) target_kbps: AtomicU32,
+    pub(crate) force_keyframe: AtomicBool,
+    pub(crate) sei: Mutex<Vec<SeiMessage>>,
+    pub(crate) snapshot: AtomicBool,
+}
+
+impl Controls {
+    pub(crate) fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Acquire)
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Settings {
+    video: VideoEncoderParam,
+    audio: AudioQuality,
+    audio_enabled: bool,
+    source: VideoSource,
+    custom_video: bool,
+    custom_audio: bool,
+    mirror: MirrorType,
+    alignment: Alignment,
+    reconnect: ReconnectPolicy,
+    transport: TransportConfig,
+    queue: SendQueueConfig,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            video: VideoEncoderParam::default(),
+            audio: AudioQuality::Default,
+            audio_enabled: true,
+            source: VideoSource::TestPattern,
+            custom_video: false,
+            custom_audio: false,
+            mirror: MirrorType::Auto,
+            alignment: Alignment::SOFTWARE,
+            reconnect: ReconnectPolicy::default(),
+            transport: TransportConfig::default(),
+            queue: SendQueueConfig::default(),
+        }
+    }
+}
+
+/// One running push: its threads, channels and runtime.
+struct Session {
+    controls: Arc<Controls>,
+    threads: Vec<JoinHandle<()>>,
+    callbacks: JoinHandle<()>,
+    events: crossbeam_channel::Sender<PusherEvent>,
+    video_in: Option<VideoSender>,
+    audio_in: Option<Mutex<AudioRingProducer>>,
+    runtime: tokio::runtime::Runtime,
+    supervisor: tokio::task::JoinHandle<()>,
+}
+
+/// The push engine. Cheap to share across threads (`&self` everywhere).
+pub struct V2TXLivePusher {
+    settings: Mutex<Settings>,
+    observer: Mutex<Option<Arc<dyn V2TXLivePusherObserver>>>,
+    session: Mutex<Option<Session>>,
+}
+
+impl std::fmt::Debug for V2TXLivePusher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("V2TXLivePusher")
+            .field("pushing", &self.is_pushing())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for V2TXLivePusher {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Capacity of the observer's event queue; events past it are dropped rather than stalling
+/// the media path (statistics are the only frequent ones).
+const EVENT_QUEUE: usize = 1024;
+
+impl V2TXLivePusher {
+    /// A pusher with default settings (960x540 at 15 fps, default audio, test pattern source).
+    pub fn new() -> Self {
+        Self {
+            settings: Mutex::new(Settings::default()),
+            observer: Mutex::new(None),
+            session: Mutex::new(None),
+        }
+    }
+
+    /// Sets (or clears) the observer. Takes effect at the next `start_push`.
+    pub fn set_observer(&self, observer: Option<Arc<dyn V2TXLivePusherObserver>>) {
+        *lock(&self.observer) = observer;
+    }
+
+    /// `true` between `start_push` and `stop_push`.
+    pub fn is_pushing(&self) -> bool {
+        lock(&self.session).is_some()
+    }
+
+    fn refuse_while_pushing(&self, what: &str) -> LiveResult {
+        if self.is_pushing() {
+            Err(LiveError::refused(format!(
+                "{what} is not allowed while pushing; call it before start_push"
+            )))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Sets the video encoder parameters (preset, mode, fps, bitrates). While pushing, the new
+    /// bitrate applies at once; size and fps apply at the next `start_push`.
+    pub fn set_video_quality(&self, param: VideoEncoderParam) -> LiveResult {
+        lock(&self.settings).video = param;
+        if let Some(s) = lock(&self.session).as_ref() {
+            let t = param.resolve(Alignment::SOFTWARE);
+            s.controls
+                .target_kbps
+                .store(t.bitrate_kbps, Ordering::Release);
+        }
+        Ok(())
+    }
+
+    /// Sets the audio quality. REFUSED while pushing.
+    pub fn set_audio_quality(&self, quality: AudioQuality) -> LiveResult {
+        self.refuse_while_pushing("set_audio_quality")?;
+        lock(&self.settings).audio = quality;
+        Ok(())
+    }
+
+    /// onair extension: push no audio track at all (default: on). REFUSED while pushing.
+    pub fn set_audio_enabled(&self, enabled: bool) -> LiveResult {
+        self.refuse_while_pushing("set_audio_enabled")?;
+        lock(&self.settings).audio_enabled = enabled;
+        Ok(())
+    }
+
+    /// The built-in video source used when custom capture is off. REFUSED while pushing.
+    pub fn set_video_source(&self, source: VideoSource) -> LiveResult {
+        self.refuse_while_pushing("set_video_source")?;
+        lock(&self.settings).source = source;
+        Ok(())
+    }
+
+    /// The virtual camera: push a still image (PNG or JPEG). REFUSED while pushing.
+    pub fn start_virtual_camera(&self, image: impl Into<PathBuf>) -> LiveResult {
+        let path = image.into();
+        image::ImageReader::open(&path)
+            .map_err(|e| LiveError::invalid(format!("cannot open {}: {e}", path.display())))?
+            .with_guessed_format()
+            .map_err(|e| LiveError::invalid(format!("{}: {e}", path.display())))?
+            .decode()
+            .map_err(|e| {
+                LiveError::invalid(format!(
+                    "{} is not a readable PNG/JPEG: {e}",
+                    path.display()
+                ))
+            })?;
+        self.set_video_source(VideoSource::Image(path))
+    }
+
+    /// The encoder backend's size alignment: 2 for software (default), 16 for hardware-style
+    /// encoders (540x960 goes out as 544x960). REFUSED while pushing.
+    pub fn set_encoder_alignment(&self, alignment: Alignment) -> LiveResult {
+        self.refuse_while_pushing("set_encoder_alignment")?;
+        lock(&self.settings).alignment = alignment;
+        Ok(())
+    }
+
+    /// Reconnect attempts and pause (maxNumberOfReconnection, secondsBetweenReconnection).
+    pub fn set_reconnect_policy(&self, policy: ReconnectPolicy) -> LiveResult {
+        self.refuse_while_pushing("set_reconnect_policy")?;
+        lock(&self.settings).reconnect = policy;
+        Ok(())
+    }
+
+    /// Transport settings (timeouts, extra CA for rtmps). REFUSED while pushing.
+    pub fn set_transport_config(&self, config: TransportConfig) -> LiveResult {
+        self.refuse_while_pushing("set_transport_config")?;
+        lock(&self.settings).transport = config;
+        Ok(())
+    }
+
+    /// Custom video capture on or off (only before `start_push`).
+    pub fn enable_custom_video_capture(&self, enable: bool) -> LiveResult {
+        self.refuse_while_pushing("enable_custom_video_capture")?;
+        lock(&self.settings).custom_video = enable;
+        Ok(())
+    }
+
+    /// Custom audio capture on or off (only before `start_push`).
+    pub fn enable_custom_audio_capture(&self, enable: bool) -> LiveResult {
+        self.refuse_while_pushing("enable_custom_audio_capture")?;
+        lock(&self.settings).custom_audio = enable;
+        Ok(())
+    }
+
+    /// Mirrors what viewers see (Enable) or not (Disable, Auto).
+    pub fn set_encoder_mirror(&self, mirror: MirrorType) -> LiveResult {
+        lock(&self.settings).mirror = mirror;
+        if let Some(s) = lock(&self.session).as_ref() {
+            s.controls
+                .mirror
+                .store(mirror == MirrorType::Enable, Ordering::Release);
+        }
+        Ok(())
+    }
+
+    /// Sends a custom video frame. REFUSED unless custom video capture is enabled and pushing;
+    /// INVALID_PARAMETER for a frame whose length does not match its format and size.
+    pub fn send_custom_video_frame(&self, frame: &V2TXLiveVideoFrame) -> LiveResult {
+        if !lock(&self.settings).custom_video {
+            return Err(LiveError::refused(
+                "send_custom_video_frame needs enable_custom_video_capture(true) before start_push",
+            ));
+        }
+        let frame = frame.validate()?;
+        let session = lock(&self.session);
+        let Some(tx) = session.as_ref().and_then(|s| s.video_in.as_ref()) else {
+            return Err(LiveError::refused("not pushing: call start_push first"));
+        };
+        let _ = tx.send(frame);
+        Ok(())
+    }
+
+    /// Sends custom PCM (s16le at the audio quality's rate and channels). REFUSED unless custom
+    /// audio capture is enabled and pushing.
+    pub fn send_custom_audio_frame(&self, frame: &V2TXLiveAudioFrame) -> LiveResult {
+        let quality = {
+            let s = lock(&self.settings);
+            if !s.custom_audio {
+                return Err(LiveError::refused("send_custom_audio_frame needs enable_custom_audio_capture(true) before start_push"));
+            }
+            s.audio
+        };
+        let pcm = frame.validate()?;
+        if pcm.sample_rate() != quality.sample_rate() || pcm.channels() != quality.channels() {
+            return Err(LiveError::invalid(format!(
+                "audio is {} Hz x {}; the {quality} quality needs {} Hz x {}",
+                pcm.sample_rate(),
+                pcm.channels(),
+                quality.sample_rate(),
+                quality.channels()
+            )));
+        }
+        let session = lock(&self.session);
+        let Some(ring) = session.as_ref().and_then(|s| s.audio_in.as_ref()) else {
+            return Err(LiveError::refused("not pushing: call start_push first"));
+        };
+        let samples: Vec<i16> = pcm.samples().collect();
+        lock(ring).push(&samples);
+        Ok(())
+    }
+
+    /// Sends silence instead of the captured audio, keeping timestamps continuous.
+    pub fn pause_audio(&self) -> LiveResult {
+        self.set_paused(true, true)
+    }
+    /// Resumes the captured audio.
+    pub fn resume_audio(&self) -> LiveResult {
+        self.set_paused(true, false)
+    }
+    /// Stops sending video frames (viewers keep the last picture).
+    pub fn pause_video(&self) -> LiveResult {
+        self.set_paused(false, true)
+    }
+    /// Resumes video (starting on a keyframe).
+    pub fn resume_video(&self) -> LiveResult {
+        self.set_paused(false, false)
+    }
+
+    fn set_paused(&self, audio: bool, paused: bool) -> LiveResult {
+        let session = lock(&self.session);
+        let s = session
+            .as_ref()
+            .ok_or_else(|| LiveError::refused("not pushing"))?;
+        if audio {
+            s.controls.audio_paused.store(paused, Ordering::Release);
+        } else {
+            s.controls.video_paused.store(paused, Ordering::Release);
+            if !paused {
+                s.controls.force_keyframe.store(true, Ordering::Release);
+            }
+        }
+        Ok(())
+    }
+
+    /// Puts an SEI message (payload type 5 or 242) into the next video frame.
+    pub fn send_sei_message(&self, payload_type: u32, data: &[u8]) -> LiveResult {
+        if payload_type != 5 && payload_type != 242 {
+            return Err(LiveError::invalid(format!(
+                "SEI payload type {payload_type}; expected 5 or 242"
+            )));
+        }
+        if data.is_empty() || data.len() > 64 * 1024 {
+            return Err(LiveError::invalid(format!(
+                "SEI payload of {} bytes; expected 1..=65536",
+                data.len()
+            )));
+        }
+        let session = lock(&self.session);
+        let s = session
+            .as_ref()
+            .ok_or_else(|| LiveError::refused("send_sei_message while not pushing"))?;
+        let mut q = lock(&s.controls.sei);
+        if q.len() >= 64 {
+            return Err(LiveError::refused(
+                "too many SEI messages waiting for a video frame",
+            ));
+        }
+        q.push(SeiMessage::app(payload_type, data));
+        Ok(())
+    }
+
+    /// Takes a snapshot of the pushed picture; delivered through `on_snapshot_complete`.
+    /// REFUSED unless pushing.
+    pub fn snapshot(&self) -> LiveResult {
+        let session = lock(&self.session);
+        let s = session
+            .as_ref()
+            .ok_or_else(|| LiveError::refused("snapshot needs an active push"))?;
+        s.controls.snapshot.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    /// Starts pushing to `url` (rtmp:// or rtmps://). Returns once connecting has started;
+    /// progress arrives through the observer. INVALID_PARAMETER for a bad URL, REFUSED when
+    /// already pushing.
+    pub fn start_push(&self, url: &str) -> LiveResult {
+        let parsed = StreamUrl::parse(url)?;
+        if !parsed.is_rtmp() {
+            return Err(LiveError::invalid(format!(
+                "{url}: push URLs are rtmp:// or rtmps://"
+            )));
+        }
+        let mut slot = lock(&self.session);
+        if slot.is_some() {
+            return Err(LiveError::refused("already pushing; call stop_push first"));
+        }
+        let settings = lock(&self.settings).clone();
+        let observer = lock(&self.observer).clone();
+        *slot = Some(pipeline::start(url, settings, observer)?);
+        Ok(())
+    }
+
+    /// Stops pushing: every thread is joined and the socket closed before this returns, and no
+    /// callback arrives afterwards.
+    pub fn stop_push(&self) -> LiveResult {
+        let session = lock(&self.session).take();
+        match session {
+            Some(s) => {
+                pipeline::stop(s);
+                Ok(())
+            }
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for V2TXLivePusher {
+    fn drop(&mut self) {
+        let _ = self.stop_push();
+    }
+}
+
+/// An error of the facade for internal failures that have no better code.
+pub(crate) fn failed(message: impl Into<String>) -> LiveError {
+    LiveError::new(V2TXLiveCode::ErrorFailed, message)
+}

@@ -1,0 +1,59 @@
+//! `V2TXLivePusherObserver`: the pusher's callbacks (spec "Pusher", Observer). Every method has
+//! a no-op default, so an app implements only what it needs. Callbacks run on the pusher's own
+//! callback thread, in order, and never after `stop_push` (or drop) has returned.
+
+use onair_core::{PushStatus, PusherStatistics, V2TXLiveCode, VideoFrame};
+
+/// Receives pusher events.
+pub trait V2TXLivePusherObserver: Send + Sync {
+    /// An error; the push may have ended (e.g. ERROR_DISCONNECTED after reconnects ran out).
+    fn on_error(&self, code: V2TXLiveCode, message: &str, extra: &str) {
+        let _ = (code, message, extra);
+    }
+    /// A warning (NETWORK_BUSY, camera/microphone trouble); the push goes on.
+    fn on_warning(&self, code: V2TXLiveCode, message: &str, extra: &str) {
+        let _ = (code, message, extra);
+    }
+    /// The first audio frame was captured.
+    fn on_capture_first_audio_frame(&self) {}
+    /// The first video frame was captured.
+    fn on_capture_first_video_frame(&self) {}
+    /// Connection status changed; `extra` carries the legacy event number when there is one.
+    fn on_push_status_update(&self, status: PushStatus, message: &str, extra: &str) {
+        let _ = (status, message, extra);
+    }
+    /// Statistics, every 2 s while pushing.
+    fn on_statistics_update(&self, statistics: &PusherStatistics) {
+        let _ = statistics;
+    }
+    /// A snapshot of what is being pushed (RGBA32), or `None` if none could be taken.
+    fn on_snapshot_complete(&self, image: Option<&VideoFrame>) {
+        let _ = image;
+    }
+}
+
+/// The event queue between the pipeline and the callback thread.
+#[derive(Debug, Clone)]
+pub(crate) enum PusherEvent {
+    Error(V2TXLiveCode, String, String),
+    Warning(V2TXLiveCode, String, String),
+    FirstAudioFrame,
+    FirstVideoFrame,
+    Status(PushStatus, String, String),
+    Statistics(PusherStatistics),
+    Snapshot(Option<VideoFrame>),
+}
+
+impl PusherEvent {
+    pub(crate) fn deliver(&self, o: &dyn V2TXLivePusherObserver) {
+        match self {
+            Self::Error(c, m, e) => o.on_error(*c, m, e),
+            Self::Warning(c, m, e) => o.on_warning(*c, m, e),
+            Self::FirstAudioFrame => o.on_capture_first_audio_frame(),
+            Self::FirstVideoFrame => o.on_capture_first_video_frame(),
+            Self::Status(s, m, e) => o.on_push_status_update(*s, m, e),
+            Self::Statistics(s) => o.on_statistics_update(s),
+            Self::Snapshot(f) => o.on_snapshot_complete(f.as_ref()),
+        }
+    }
+}

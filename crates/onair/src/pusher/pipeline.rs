@@ -1,0 +1,415 @@
+//! Starting and stopping a push: the threads of the pipeline, each owning one stage, and the
+//! orderly stop (sources, then encoders, then the network supervisor and its runtime, then the
+//! callback thread, which delivers what is queued and ends).
+
+use super::net::{Net, Supervisor};
+use super::observer::{PusherEvent, V2TXLivePusherObserver};
+use super::{failed, Controls, Session, Settings, VideoSource, EVENT_QUEUE};
+use crate::error::LiveResult;
+use bytes::Bytes;
+use onair_codec::convert::{from_i420, to_encoder_i420};
+use onair_codec::flv_tags::{audio_config_tag, audio_tag, video_tags};
+use onair_codec::{
+    AacEncoder, AudioEncoder, EncoderOptions, OpenH264Encoder, TestPattern, Tone, VideoEncoder,
+};
+use onair_core::channel::{
+    audio_ring, video_channel, AudioRingConsumer, AudioRingProducer, ReadOutcome, VideoReceiver,
+    VideoSender,
+};
+use onair_core::{
+    AudioFrame, AudioQuality, EncodeTarget, MirrorType, PixelFormat, Timestamp, VideoFrame,
+};
+use onair_flv::avcc::join_avcc;
+use onair_flv::sei::build_sei_nal;
+use onair_flv::{FlvTag, OnMetaData, TagType};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+type Events = crossbeam_channel::Sender<PusherEvent>;
+
+fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> LiveResult<JoinHandle<()>> {
+    thread::Builder::new()
+        .name(name.into())
+        .spawn(f)
+        .map_err(|e| failed(format!("cannot start thread {name}: {e}")))
+}
+
+fn wall_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Sleeps until `due`, in short steps so a stop is seen quickly; `false` when stopped.
+fn sleep_until(due: Instant, controls: &Controls) -> bool {
+    loop {
+        if controls.stopped() {
+            return false;
+        }
+        let now = Instant::now();
+        if now >= due {
+            return true;
+        }
+        thread::sleep((due - now).min(Duration::from_millis(20)));
+    }
+}
+
+pub(super) fn start(
+    url: &str,
+    s: Settings,
+    observer: Option<Arc<dyn V2TXLivePusherObserver>>,
+) -> LiveResult<Session> {
+    let target = s.video.resolve(s.alignment);
+    let encoder = OpenH264Encoder::new(target, EncoderOptions::default())?;
+    let aac = if s.audio_enabled {
+        Some(AacEncoder::new(s.audio)?)
+    } else {
+        None
+    };
+    let controls = Arc::new(Controls::default());
+    controls
+        .mirror
+        .store(s.mirror == MirrorType::Enable, Ordering::Release);
+    controls
+        .target_kbps
+        .store(target.bitrate_kbps, Ordering::Release);
+
+    let (events, events_rx) = crossbeam_channel::bounded::<PusherEvent>(EVENT_QUEUE);
+    let callbacks = spawn("onair-push-callbacks", move || {
+        for e in events_rx.iter() {
+            if let Some(o) = &observer {
+                e.deliver(o.as_ref());
+            }
+        }
+    })?;
+
+    let net = Arc::new(Net::default());
+    let metadata = OnMetaData {
+        width: Some(f64::from(target.size.width)),
+        height: Some(f64::from(target.size.height)),
+        framerate: Some(f64::from(target.fps)),
+        videodatarate: Some(f64::from(target.bitrate_kbps)),
+        videocodecid: Some(7.0),
+        audiodatarate: s.audio_enabled.then(|| f64::from(s.audio.bitrate_kbps())),
+        audiosamplerate: s.audio_enabled.then(|| f64::from(s.audio.sample_rate())),
+        audiosamplesize: s.audio_enabled.then_some(16.0),
+        stereo: s.audio_enabled.then(|| s.audio.channels() == 2),
+        audiocodecid: s.audio_enabled.then_some(10.0),
+        duration: Some(0.0),
+        encoder: Some(format!("onair {}", env!("CARGO_PKG_VERSION"))),
+    };
+    if let Ok(body) = metadata.to_script() {
+        net.send(FlvTag::new(TagType::Script, 0, body));
+    }
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("onair-push-net")
+        .enable_all()
+        .build()
+        .map_err(|e| failed(format!("cannot start the network runtime: {e}")))?;
+    let supervisor = runtime.spawn(
+        Supervisor {
+            url: url.to_string(),
+            transport: s.transport.clone(),
+            queue: s.queue,
+            reconnect: s.reconnect,
+            net: Arc::clone(&net),
+            controls: Arc::clone(&controls),
+            events: events.clone(),
+            size: (target.size.width, target.size.height),
+            bitrate: (target.bitrate_kbps, target.min_bitrate_kbps),
+        }
+        .run(),
+    );
+
+    let clock = Instant::now();
+    let mut threads = Vec::new();
+    let (video_tx, video_rx) = video_channel(3);
+    let video_in = if s.custom_video {
+        Some(video_tx)
+    } else {
+        let (c, e) = (Arc::clone(&controls), events.clone());
+        let source = s.source.clone();
+        threads.push(spawn("onair-push-source", move || {
+            video_source(source, target, video_tx, &c, &e, clock)
+        })?);
+        None
+    };
+    {
+        let (c, e, n) = (Arc::clone(&controls), events.clone(), Arc::clone(&net));
+        threads.push(spawn("onair-push-video", move || {
+            video_encode(encoder, target, video_rx, &c, &e, &n, clock)
+        })?);
+    }
+    let mut audio_in = None;
+    if let Some(aac) = aac {
+        let capacity = (s.audio.sample_rate() as usize * s.audio.channels() as usize) / 2; // 500 ms
+        let (producer, consumer) = audio_ring(capacity);
+        if s.custom_audio {
+            audio_in = Some(Mutex::new(producer));
+        } else {
+            let c = Arc::clone(&controls);
+            let tone = s.source == VideoSource::TestPattern;
+            let quality = s.audio;
+            threads.push(spawn("onair-push-tone", move || {
+                audio_source(quality, tone, producer, &c)
+            })?);
+        }
+        let (c, e, n) = (Arc::clone(&controls), events.clone(), Arc::clone(&net));
+        let quality = s.audio;
+        threads.push(spawn("onair-push-audio", move || {
+            audio_encode(aac, quality, consumer, &c, &e, &n, clock)
+        })?);
+    }
+    Ok(Session {
+        controls,
+        threads,
+        callbacks,
+        events,
+        video_in,
+        audio_in,
+        runtime,
+        supervisor,
+    })
+}
+
+pub(super) fn stop(s: Session) {
+    let Session {
+        controls,
+        threads,
+        callbacks,
+        events,
+        video_in,
+        audio_in,
+        runtime,
+        supervisor,
+    } = s;
+    controls.stop.store(true, Ordering::Release);
+    drop(video_in);
+    drop(audio_in);
+    for t in threads {
+        let _ = t.join();
+    }
+    // The supervisor closes the connection (deleteStream, socket shutdown) and returns; the
+    // runtime is shut down on a helper thread, so stop_push may be called from async code too.
+    let _ = thread::spawn(move || {
+        let _ = runtime
+            .block_on(async { tokio::time::timeout(Duration::from_secs(3), supervisor).await });
+        runtime.shutdown_timeout(Duration::from_secs(1));
+    })
+    .join();
+    drop(events);
+    // From inside a callback the callback thread cannot join itself; it ends on its own once
+    // this callback returns, and nothing is left to deliver.
+    if callbacks.thread().id() != thread::current().id() {
+        let _ = callbacks.join();
+    }
+}
+
+fn video_source(
+    source: VideoSource,
+    target: EncodeTarget,
+    tx: VideoSender,
+    controls: &Controls,
+    events: &Events,
+    clock: Instant,
+) {
+    let interval = Duration::from_micros(1_000_000 / u64::from(target.fps.max(1)));
+    let still = match &source {
+        VideoSource::Image(path) => match load_still(path, target) {
+            Ok(f) => Some(f),
+            Err(e) => {
+                let _ = events.try_send(PusherEvent::Warning(
+                    onair_core::V2TXLiveCode::WarningCameraStartFailed,
+                    e,
+                    String::new(),
+                ));
+                return;
+            }
+        },
+        _ => None,
+    };
+    let pattern = TestPattern::new(target.picture.width, target.picture.height);
+    let mut n: u64 = 0;
+    let start = Instant::now();
+    loop {
+        if !sleep_until(start + interval * n as u32, controls) {
+            return;
+        }
+        let pts = Timestamp::from(clock.elapsed());
+        let frame = match &still {
+            Some(f) => f.clone().with_timestamp(pts),
+            None => pattern.frame(n as u32, wall_ms(), pts, false),
+        };
+        if tx.send(frame).is_err() {
+            return;
+        }
+        n += 1;
+    }
+}
+
+fn load_still(path: &std::path::Path, target: EncodeTarget) -> Result<VideoFrame, String> {
+    let img = image::open(path)
+        .map_err(|e| format!("virtual camera: cannot read {}: {e}", path.display()))?
+        .to_rgba8();
+    let (w, h) = img.dimensions();
+    let rgba = VideoFrame::new(PixelFormat::Rgba32, w, h, Bytes::from(img.into_raw()))
+        .map_err(|e| e.to_string())?;
+    // Convert once; every frame then shares these bytes.
+    to_encoder_i420(&rgba, target.picture, target.picture, false).map_err(|e| e.to_string())
+}
+
+fn video_encode(
+    mut encoder: OpenH264Encoder,
+    target: EncodeTarget,
+    rx: VideoReceiver,
+    controls: &Controls,
+    events: &Events,
+    net: &Net,
+    clock: Instant,
+) {
+    let mut first = true;
+    let mut bitrate = target.bitrate_kbps;
+    let mut warned = false;
+    // Timestamps sit on the configured frame grid: the nearest slot to the arrival time. A
+    // frame for a slot already used arrived faster than the frame rate and is skipped.
+    let slot_us = 1_000_000 / u64::from(target.fps.max(1));
+    let mut last_slot: Option<u64> = None;
+    loop {
+        let frame = match rx.recv_timeout(Duration::from_millis(50)) {
+            Ok(f) => f,
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) if !controls.stopped() => continue,
+            Err(_) => return,
+        };
+        if controls.stopped() {
+            return;
+        }
+        if first {
+            first = false;
+            let _ = events.try_send(PusherEvent::FirstVideoFrame);
+        }
+        if controls.video_paused.load(Ordering::Acquire) {
+            continue;
+        }
+        let elapsed_us = clock.elapsed().as_micros() as u64;
+        let slot = (elapsed_us + slot_us / 2) / slot_us;
+        if last_slot.is_some_and(|l| slot <= l) {
+            continue;
+        }
+        last_slot = Some(slot);
+        let frame = frame.with_timestamp(Timestamp::from_micros(slot * slot_us));
+        let mirror = controls.mirror.load(Ordering::Acquire);
+        let i420 = match to_encoder_i420(&frame, target.picture, target.size, mirror) {
+            Ok(f) => f,
+            Err(e) => {
+                if !warned {
+                    warned = true;
+                    let _ = events.try_send(PusherEvent::Warning(
+                        onair_core::V2TXLiveCode::ErrorInvalidParameter,
+                        format!("frame dropped: {e}"),
+                        String::new(),
+                    ));
+                }
+                continue;
+            }
+        };
+        if controls.snapshot.swap(false, Ordering::AcqRel) {
+            let _ = events.try_send(PusherEvent::Snapshot(
+                from_i420(&i420, PixelFormat::Rgba32).ok(),
+            ));
+        }
+        let want = controls.target_kbps.load(Ordering::Acquire);
+        if want != bitrate && want > 0 && encoder.set_bitrate_kbps(want).is_ok() {
+            bitrate = want;
+        }
+        if controls.force_keyframe.swap(false, Ordering::AcqRel) {
+            encoder.force_keyframe();
+        }
+        let Ok(Some(mut encoded)) = encoder.encode(&i420) else {
+            continue;
+        };
+        let sei: Vec<_> = std::mem::take(
+            &mut *controls
+                .sei
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        if !sei.is_empty() {
+            let nal = build_sei_nal(&sei);
+            let mut avcc = join_avcc([&nal[..]]).to_vec();
+            avcc.extend_from_slice(&encoded.avcc);
+            encoded.avcc = Bytes::from(avcc);
+        }
+        for t in video_tags(&encoded) {
+            net.send(t);
+        }
+        net.video_frames.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+fn audio_source(
+    quality: AudioQuality,
+    tone: bool,
+    mut producer: AudioRingProducer,
+    controls: &Controls,
+) {
+    let per = quality.samples_per_20ms();
+    let mut gen = Tone::new(1000.0, quality.sample_rate(), quality.channels());
+    let silence = vec![0i16; per * quality.channels() as usize];
+    let start = Instant::now();
+    let mut n: u32 = 0;
+    while sleep_until(start + Duration::from_millis(20) * n, controls) {
+        if tone {
+            producer.push(&gen.next_samples(per));
+        } else {
+            producer.push(&silence);
+        }
+        n += 1;
+    }
+}
+
+fn audio_encode(
+    mut aac: AacEncoder,
+    quality: AudioQuality,
+    mut consumer: AudioRingConsumer,
+    controls: &Controls,
+    events: &Events,
+    net: &Net,
+    clock: Instant,
+) {
+    let (rate, ch) = (quality.sample_rate(), quality.channels());
+    let mut buf = vec![0i16; quality.samples_per_20ms() * ch as usize];
+    net.send(audio_config_tag(&aac.config(), 0));
+    let mut origin: Option<Duration> = None;
+    let mut samples: u64 = 0;
+    loop {
+        match consumer.read_timeout(&mut buf, Duration::from_millis(100)) {
+            ReadOutcome::Filled => {}
+            ReadOutcome::Pending if !controls.stopped() => continue,
+            _ => return,
+        }
+        if controls.stopped() {
+            return;
+        }
+        let origin = *origin.get_or_insert_with(|| {
+            let _ = events.try_send(PusherEvent::FirstAudioFrame);
+            clock.elapsed()
+        });
+        if controls.audio_paused.load(Ordering::Acquire) {
+            buf.fill(0);
+        }
+        let pts = Timestamp::from(origin) + Timestamp::from_samples(samples, rate).as_duration();
+        samples += (buf.len() / ch as usize) as u64;
+        let Ok(frame) = AudioFrame::from_samples(&buf, rate, ch) else {
+            continue;
+        };
+        if let Ok(packets) = aac.encode(&frame.with_timestamp(pts)) {
+            for p in &packets {
+                net.send(audio_tag(p));
+            }
+        }
+    }
+}

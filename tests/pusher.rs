@@ -1,0 +1,514 @@
+//! V2TXLivePusher and `onair push` against nginx-rtmp started by the tests: what ffprobe and a
+//! player see, event order and statistics, reconnects, error codes, pause_audio continuity.
+
+use onair::*;
+use onair_flv::{TagType, VideoData, VideoTag};
+use onair_rtmp::{RtmpPlayer, TransportConfig as Transport};
+use onair_suite::peers::{example, ffprobe, num, stream, Nginx};
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Records every callback, and counts any that arrive after `stopped` is set.
+#[derive(Default)]
+struct Recorder {
+    events: Mutex<Vec<String>>,
+    stats: Mutex<Vec<PusherStatistics>>,
+    stopped: AtomicBool,
+    after_stop: AtomicUsize,
+}
+
+impl Recorder {
+    fn note(&self, e: String) {
+        if self.stopped.load(Ordering::Acquire) {
+            self.after_stop.fetch_add(1, Ordering::AcqRel);
+        }
+        self.events.lock().unwrap().push(e);
+    }
+    fn events(&self) -> Vec<String> {
+        self.events.lock().unwrap().clone()
+    }
+    fn wait_for(&self, what: &str, limit: Duration) -> bool {
+        let end = Instant::now() + limit;
+        while Instant::now() < end {
+            if self.events().iter().any(|e| e.contains(what)) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+}
+
+impl V2TXLivePusherObserver for Recorder {
+    fn on_error(&self, code: V2TXLiveCode, message: &str, _: &str) {
+        self.note(format!("error {} {message}", code.name()));
+    }
+    fn on_warning(&self, code: V2TXLiveCode, message: &str, _: &str) {
+        self.note(format!("warning {} {message}", code.name()));
+    }
+    fn on_capture_first_audio_frame(&self) {
+        self.note("first audio".into());
+    }
+    fn on_capture_first_video_frame(&self) {
+        self.note("first video".into());
+    }
+    fn on_push_status_update(&self, status: PushStatus, _: &str, _: &str) {
+        self.note(format!("status {status:?}"));
+    }
+    fn on_statistics_update(&self, s: &PusherStatistics) {
+        self.stats.lock().unwrap().push(*s);
+        self.note("statistics".into());
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Plays `url` for `secs` and returns (video kbps, video frames, audio timestamps, sizes seen).
+fn watch(url: &str, secs: u64) -> (f64, usize, Vec<u32>) {
+    runtime().block_on(async {
+        let mut p = RtmpPlayer::connect(url, &Transport::default())
+            .await
+            .unwrap();
+        let (mut bytes, mut frames, mut audio) = (0usize, 0usize, Vec::new());
+        let (mut first_ts, mut last_ts) = (None, 0u32);
+        let end = Instant::now() + Duration::from_secs(secs);
+        while Instant::now() < end {
+            let Ok(Ok(t)) = tokio::time::timeout(Duration::from_secs(5), p.next_tag()).await else {
+                break;
+            };
+            match t.tag_type {
+                TagType::Video => {
+                    if let Ok(VideoTag {
+                        data: VideoData::AvcNalus { .. },
+                        ..
+                    }) = VideoTag::parse(&t.data)
+                    {
+                        bytes += t.data.len();
+                        frames += 1;
+                        first_ts.get_or_insert(t.timestamp_ms);
+                        last_ts = t.timestamp_ms;
+                    }
+                }
+                TagType::Audio if t.data.get(1) == Some(&1) => audio.push(t.timestamp_ms),
+                _ => {}
+            }
+        }
+        let span = f64::from(last_ts.saturating_sub(first_ts.unwrap_or(0))).max(1.0) / 1000.0;
+        (bytes as f64 * 8.0 / span / 1000.0, frames, audio)
+    })
+}
+
+#[test]
+fn onair_push_720p30_is_what_ffprobe_sees() {
+    let nginx = Nginx::start();
+    let url = nginx.url("cli720");
+    let onair = onair_cli_path();
+    let mut child = onair_suite::peers::Child(
+        Command::new(&onair)
+            .args([
+                "push",
+                &url,
+                "--preset",
+                "1280x720",
+                "--fps",
+                "30",
+                "--seconds",
+                "14",
+            ])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let probe_url = url.clone();
+    let probe = std::thread::spawn(move || ffprobe(&probe_url, false));
+    let (kbps, frames, _) = watch(&url, 8);
+    let probe = probe.join().unwrap();
+    let v = stream(&probe, "video");
+    assert_eq!(
+        (
+            v["codec_name"].as_str(),
+            v["width"].as_u64(),
+            v["height"].as_u64()
+        ),
+        (Some("h264"), Some(1280), Some(720))
+    );
+    assert_eq!(v["r_frame_rate"], "30/1");
+    let a = stream(&probe, "audio");
+    assert_eq!(
+        (a["codec_name"].as_str(), num(&a["sample_rate"]) as u32),
+        (Some("aac"), 48_000)
+    );
+    println!("onair push: {kbps:.0} kbps video over {frames} frames");
+    assert!(
+        (1000.0..=1800.0 * 1.1).contains(&kbps),
+        "video bitrate {kbps:.0} kbps outside the 1280x720 range 1000-1800"
+    );
+    let status = child.0.wait().unwrap();
+    assert!(status.success(), "onair push exited with {status}");
+}
+
+/// The `onair` binary (built by cargo for this package's tests through the dependency on
+/// onair-cli is not automatic, so build it like an example).
+fn onair_cli_path() -> std::path::PathBuf {
+    let dir = onair_suite::peers::examples_dir();
+    let profile_dir = dir.parent().unwrap().to_path_buf();
+    let release = profile_dir.file_name().is_some_and(|p| p == "release");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args(["build", "--quiet", "-p", "onair-cli", "--bin", "onair"]);
+    if release {
+        cmd.arg("--release");
+    }
+    assert!(
+        cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .unwrap()
+            .success(),
+        "building onair failed"
+    );
+    profile_dir.join("onair")
+}
+
+#[test]
+fn custom_capture_example_pushes_720p30() {
+    let nginx = Nginx::start();
+    let url = nginx.url("custom");
+    let mut child = onair_suite::peers::Child(
+        Command::new(example("custom_capture"))
+            .args([url.as_str(), "--seconds", "12"])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let probe_url = url.clone();
+    let probe = std::thread::spawn(move || ffprobe(&probe_url, false));
+    let (kbps, _, _) = watch(&url, 6);
+    let probe = probe.join().unwrap();
+    let v = stream(&probe, "video");
+    assert_eq!(
+        (
+            v["width"].as_u64(),
+            v["height"].as_u64(),
+            v["r_frame_rate"].as_str()
+        ),
+        (Some(1280), Some(720), Some("30/1"))
+    );
+    assert_eq!(num(&stream(&probe, "audio")["sample_rate"]) as u32, 48_000);
+    println!("custom capture: {kbps:.0} kbps");
+    assert!(
+        (800.0..=1800.0 * 1.1).contains(&kbps),
+        "video bitrate {kbps:.0} kbps"
+    );
+    assert!(child.0.wait().unwrap().success());
+}
+
+#[test]
+fn portrait_540p_with_a_16_aligned_backend_is_544x960() {
+    let nginx = Nginx::start();
+    let url = nginx.url("portrait");
+    let pusher = V2TXLivePusher::new();
+    pusher
+        .set_video_quality(
+            VideoEncoderParam::new(
+                VideoResolution::R960x540,
+                ResolutionMode::Portrait,
+                15,
+                0,
+                0,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+    pusher.set_encoder_alignment(Alignment::HARDWARE).unwrap();
+    pusher.start_push(&url).unwrap();
+    let probe = ffprobe(&url, false);
+    let v = stream(&probe, "video");
+    assert_eq!(
+        (v["width"].as_u64(), v["height"].as_u64()),
+        (Some(544), Some(960))
+    );
+    pusher.stop_push().unwrap();
+}
+
+#[test]
+fn event_order_statistics_and_no_callback_after_stop() {
+    let nginx = Nginx::start();
+    let rec = Arc::new(Recorder::default());
+    let pusher = V2TXLivePusher::new();
+    pusher.set_observer(Some(rec.clone()));
+    pusher
+        .set_video_quality(
+            VideoEncoderParam::new(
+                VideoResolution::R640x360,
+                ResolutionMode::Landscape,
+                20,
+                0,
+                0,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+    pusher.start_push(&nginx.url("events")).unwrap();
+    assert!(pusher.is_pushing());
+    assert!(rec.wait_for("statistics", Duration::from_secs(10)));
+    let end = Instant::now() + Duration::from_secs(5);
+    while rec.stats.lock().unwrap().len() < 3 && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    pusher.stop_push().unwrap();
+    rec.stopped.store(true, Ordering::Release);
+    assert!(!pusher.is_pushing());
+    std::thread::sleep(Duration::from_millis(500)); // give a stray callback the chance to show up
+    assert_eq!(
+        rec.after_stop.load(Ordering::Acquire),
+        0,
+        "callbacks after stop_push returned"
+    );
+    let events = rec.events();
+    let pos = |e: &str| {
+        events
+            .iter()
+            .position(|x| x == e)
+            .unwrap_or_else(|| panic!("no {e} in {events:?}"))
+    };
+    assert!(
+        pos("status Connecting") < pos("status ConnectSuccess"),
+        "{events:?}"
+    );
+    pos("first video");
+    pos("first audio");
+    assert!(!events.iter().any(|e| e.starts_with("error")), "{events:?}");
+    let stats = rec.stats.lock().unwrap().clone();
+    // The first window includes the connect; the later ones must be within 10% of 20 fps.
+    for s in &stats[1..] {
+        assert!((s.fps - 20.0).abs() <= 2.0, "fps {} in {stats:?}", s.fps);
+        assert_eq!((s.width, s.height), (640, 360));
+        assert!(
+            s.video_bitrate > 0 && s.audio_bitrate > 0 && s.net_speed > 0,
+            "{s:?}"
+        );
+    }
+    assert!(stats.len() >= 2);
+}
+
+#[test]
+fn api_misuse_gets_the_spec_codes() {
+    let pusher = V2TXLivePusher::new();
+    let code = |r: LiveResult| r.unwrap_err().code;
+    assert_eq!(
+        code(pusher.start_push("http://x/live/s.flv")),
+        V2TXLiveCode::ErrorInvalidParameter
+    );
+    assert_eq!(
+        code(pusher.start_push("not a url")),
+        V2TXLiveCode::ErrorInvalidParameter
+    );
+    let frame = V2TXLiveVideoFrame::new(
+        PixelFormat::I420,
+        64,
+        64,
+        bytes::Bytes::from(vec![0u8; 64 * 64 * 3 / 2]),
+    );
+    assert_eq!(
+        code(pusher.send_custom_video_frame(&frame)),
+        V2TXLiveCode::ErrorRefused
+    );
+    assert_eq!(code(pusher.snapshot()), V2TXLiveCode::ErrorRefused);
+    pusher.enable_custom_video_capture(true).unwrap();
+    let nginx = Nginx::start();
+    pusher.start_push(&nginx.url("misuse")).unwrap();
+    let short = V2TXLiveVideoFrame::new(
+        PixelFormat::I420,
+        64,
+        64,
+        bytes::Bytes::from(vec![0u8; 100]),
+    );
+    assert_eq!(
+        code(pusher.send_custom_video_frame(&short)),
+        V2TXLiveCode::ErrorInvalidParameter
+    );
+    let odd = V2TXLiveVideoFrame::new(
+        PixelFormat::Nv12,
+        63,
+        64,
+        bytes::Bytes::from(vec![0u8; 63 * 64 * 3 / 2]),
+    );
+    assert_eq!(
+        code(pusher.send_custom_video_frame(&odd)),
+        V2TXLiveCode::ErrorInvalidParameter
+    );
+    pusher.send_custom_video_frame(&frame).unwrap();
+    assert_eq!(
+        code(pusher.set_audio_quality(AudioQuality::Music)),
+        V2TXLiveCode::ErrorRefused
+    );
+    assert_eq!(
+        code(pusher.enable_custom_audio_capture(true)),
+        V2TXLiveCode::ErrorRefused
+    );
+    assert_eq!(
+        code(pusher.start_push(&nginx.url("misuse2"))),
+        V2TXLiveCode::ErrorRefused
+    );
+    assert_eq!(
+        code(pusher.send_sei_message(7, b"x")),
+        V2TXLiveCode::ErrorInvalidParameter
+    );
+    pusher.snapshot().unwrap();
+    pusher.stop_push().unwrap();
+}
+
+#[test]
+fn no_server_gives_three_reconnect_attempts_then_disconnected() {
+    let rec = Arc::new(Recorder::default());
+    let pusher = V2TXLivePusher::new();
+    pusher.set_observer(Some(rec.clone()));
+    pusher
+        .set_reconnect_policy(ReconnectPolicy {
+            attempts: 3,
+            interval: Duration::from_millis(500),
+        })
+        .unwrap();
+    let port = onair_suite::peers::free_port();
+    let start = Instant::now();
+    pusher
+        .start_push(&format!("rtmp://127.0.0.1:{port}/live/none"))
+        .unwrap();
+    assert!(
+        rec.wait_for("error ERROR_DISCONNECTED", Duration::from_secs(15)),
+        "{:?}",
+        rec.events()
+    );
+    let took = start.elapsed();
+    pusher.stop_push().unwrap();
+    let events = rec.events();
+    let reconnects = events
+        .iter()
+        .filter(|e| *e == "status Reconnecting")
+        .count();
+    assert_eq!(reconnects, 3, "{events:?}");
+    assert_eq!(
+        events.last().map(String::as_str),
+        Some("status Disconnected"),
+        "{events:?}"
+    );
+    assert!(
+        took >= Duration::from_millis(1500),
+        "attempts were not spaced: {took:?}"
+    );
+}
+
+#[test]
+fn nginx_restart_reconnects_and_the_stream_plays_again() {
+    let mut nginx = Nginx::start();
+    let port = nginx.port;
+    let url = nginx.url("phoenix");
+    let rec = Arc::new(Recorder::default());
+    let pusher = V2TXLivePusher::new();
+    pusher.set_observer(Some(rec.clone()));
+    pusher
+        .set_video_quality(
+            VideoEncoderParam::new(
+                VideoResolution::R320x240,
+                ResolutionMode::Landscape,
+                15,
+                0,
+                0,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+    pusher.start_push(&url).unwrap();
+    assert!(rec.wait_for("status ConnectSuccess", Duration::from_secs(10)));
+    nginx.kill();
+    let killed = Instant::now();
+    drop(nginx);
+    std::thread::sleep(Duration::from_millis(500));
+    let _nginx = Nginx::start_on(port);
+    assert!(
+        killed.elapsed() < Duration::from_secs(2),
+        "restart took {:?}",
+        killed.elapsed()
+    );
+    assert!(
+        rec.wait_for("status Reconnecting", Duration::from_secs(10)),
+        "{:?}",
+        rec.events()
+    );
+    let end = Instant::now() + Duration::from_secs(15);
+    while rec
+        .events()
+        .iter()
+        .filter(|e| *e == "status ConnectSuccess")
+        .count()
+        < 2
+        && Instant::now() < end
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let events = rec.events();
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| *e == "status ConnectSuccess")
+            .count(),
+        2,
+        "{events:?}"
+    );
+    // nginx has no GOP cache: a joining player waits up to one GOP (2 s) for a keyframe.
+    let (_, frames, _) = watch(&url, 5);
+    assert!(
+        frames > 20,
+        "the stream plays again ({frames} frames in 5 s)"
+    );
+    pusher.stop_push().unwrap();
+}
+
+#[test]
+fn pause_audio_keeps_timestamps_continuous() {
+    let nginx = Nginx::start();
+    let url = nginx.url("pause");
+    let pusher = V2TXLivePusher::new();
+    pusher
+        .set_video_quality(
+            VideoEncoderParam::new(
+                VideoResolution::R320x240,
+                ResolutionMode::Landscape,
+                15,
+                0,
+                0,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+    pusher.start_push(&url).unwrap();
+    let watcher = {
+        let url = url.clone();
+        std::thread::spawn(move || watch(&url, 8))
+    };
+    std::thread::sleep(Duration::from_secs(2));
+    pusher.pause_audio().unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    pusher.resume_audio().unwrap();
+    let (_, _, audio) = watcher.join().unwrap();
+    pusher.stop_push().unwrap();
+    assert!(audio.len() > 200, "{} audio frames", audio.len());
+    let max_gap = audio
+        .windows(2)
+        .map(|w| w[1].saturating_sub(w[0]))
+        .max()
+        .unwrap();
+    println!(
+        "max audio timestamp gap {max_gap} ms over {} frames",
+        audio.len()
+    );
+    assert!(max_gap <= 100, "audio timestamp gap of {max_gap} ms");
+}
