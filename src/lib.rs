@@ -7,3 +7,4 @@
 pub mod live_source;
 pub mod peers;
 pub mod results;
+pub mod throttle;

@@ -512,3 +512,97 @@ fn pause_audio_keeps_timestamps_continuous() {
     );
     assert!(max_gap <= 100, "audio timestamp gap of {max_gap} ms");
 }
+
+#[test]
+fn throttled_uplink_steps_the_bitrate_down_and_recovers() {
+    use std::sync::atomic::AtomicU64;
+    let nginx = Nginx::start();
+    let rt = runtime();
+    let rate = Arc::new(AtomicU64::new(300_000 / 8));
+    let proxy = rt.block_on(onair_suite::throttle::throttling_proxy(
+        nginx.port,
+        Arc::clone(&rate),
+    ));
+    let url = nginx.url("busy");
+    // The watcher joins first (nginx holds it until the stream starts) and sees all audio.
+    let watcher = {
+        let url = url.clone();
+        std::thread::spawn(move || watch(&url, 24))
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    let rec = Arc::new(Recorder::default());
+    let pusher = V2TXLivePusher::new();
+    pusher.set_observer(Some(rec.clone()));
+    pusher.set_audio_quality(AudioQuality::Speech).unwrap();
+    pusher
+        .set_video_quality(
+            VideoEncoderParam::new(
+                VideoResolution::R640x360,
+                ResolutionMode::Landscape,
+                30,
+                900,
+                300,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+    pusher
+        .start_push(&format!("rtmp://127.0.0.1:{proxy}/live/busy"))
+        .unwrap();
+    let (mut max_queued, mut max_dropped) = (0usize, 0u64);
+    let sample = |max_queued: &mut usize, max_dropped: &mut u64| {
+        if let Some(q) = pusher.send_queue_stats() {
+            *max_queued = (*max_queued).max(q.queued_bytes);
+            *max_dropped = (*max_dropped).max(q.dropped_inter);
+        }
+    };
+    let throttled_until = Instant::now() + Duration::from_secs(12);
+    while Instant::now() < throttled_until {
+        sample(&mut max_queued, &mut max_dropped);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let throttled_stats = rec.stats.lock().unwrap().len();
+    rate.store(0, Ordering::Relaxed);
+    let free_until = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < free_until {
+        sample(&mut max_queued, &mut max_dropped);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    pusher.stop_push().unwrap();
+    let (_, _, audio) = watcher.join().unwrap();
+    let stats = rec.stats.lock().unwrap().clone();
+    let events = rec.events();
+    let bitrates: Vec<u32> = stats.iter().map(|s| s.video_bitrate).collect();
+    println!("video kbps per 2 s: {bitrates:?}; inter frames dropped {max_dropped}; peak queue {max_queued} bytes");
+    assert!(
+        events.iter().any(|e| e.contains("WARNING_NETWORK_BUSY")),
+        "{events:?}"
+    );
+    assert!(max_dropped > 0, "inter frames were dropped and counted");
+    assert!(max_queued <= onair_rtmp::SendQueueConfig::default().max_bytes);
+    let low = bitrates[1..throttled_stats.max(2)]
+        .iter()
+        .copied()
+        .min()
+        .unwrap_or(u32::MAX);
+    assert!(
+        low < 900 * 7 / 10,
+        "the encoder stepped down toward 300 kbps: {bitrates:?}"
+    );
+    let last = *bitrates.last().unwrap();
+    assert!(
+        last > low,
+        "the bitrate steps back up after the throttle lifts: {bitrates:?}"
+    );
+    let max_gap = audio
+        .windows(2)
+        .map(|w| w[1].saturating_sub(w[0]))
+        .max()
+        .unwrap_or(0);
+    // Speech quality: 1024-sample AAC frames at 16 kHz, 64 ms each, ~15.6 a second.
+    assert!(
+        audio.len() > 250 && max_gap <= 100,
+        "audio continuous: {} frames, max gap {max_gap} ms",
+        audio.len()
+    );
+}

@@ -95,6 +95,7 @@ impl Default for Settings {
 /// One running push: its threads, channels and runtime.
 struct Session {
     controls: Arc<Controls>,
+    net: Arc<net::Net>,
     threads: Vec<JoinHandle<()>>,
     callbacks: JoinHandle<()>,
     events: crossbeam_channel::Sender<PusherEvent>,
@@ -365,6 +366,14 @@ impl V2TXLivePusher {
         }
         q.push(SeiMessage::app(payload_type, data));
         Ok(())
+    }
+
+    /// onair extension: the send queue's counters on the live connection (queued media,
+    /// inter frames dropped under congestion, send rate), `None` when not connected.
+    pub fn send_queue_stats(&self) -> Option<onair_rtmp::SendQueueStats> {
+        lock(&self.session)
+            .as_ref()
+            .and_then(|s| s.net.queue_stats())
     }
 
     /// Takes a snapshot of the pushed picture; delivered through `on_snapshot_complete`.

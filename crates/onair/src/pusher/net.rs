@@ -89,6 +89,11 @@ impl Net {
         *lock(&self.publisher) = Some(p);
     }
 
+    /// The live connection's send-queue statistics, if connected.
+    pub(crate) fn queue_stats(&self) -> Option<onair_rtmp::SendQueueStats> {
+        lock(&self.publisher).as_ref().map(|p| p.stats().queue)
+    }
+
     fn take(&self) -> Option<RtmpPublisher> {
         lock(&self.publisher).take()
     }

@@ -166,6 +166,7 @@ pub(super) fn start(
     }
     Ok(Session {
         controls,
+        net,
         threads,
         callbacks,
         events,
@@ -179,6 +180,7 @@ pub(super) fn start(
 pub(super) fn stop(s: Session) {
     let Session {
         controls,
+        net: _,
         threads,
         callbacks,
         events,
