@@ -353,3 +353,51 @@ pub fn rss_kib() -> u64 {
         })
         .unwrap_or(0)
 }
+
+/// A binary of this workspace, built first with this build's profile (a no-op when up to date).
+pub fn workspace_binary(package: &str, bin: &str) -> PathBuf {
+    let dir = examples_dir();
+    let profile_dir = dir
+        .parent()
+        .map(Path::to_path_buf)
+        .expect("target/<profile>");
+    let release = profile_dir.file_name().is_some_and(|p| p == "release");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args(["build", "--quiet", "-p", package, "--bin", bin]);
+    if release {
+        cmd.arg("--release");
+    }
+    let status = cmd
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status()
+        .expect("run cargo build");
+    assert!(status.success(), "building {bin} failed");
+    profile_dir.join(bin)
+}
+
+/// CPU seconds (user + system) and peak RSS (KiB) of running `cmd` to completion, measured
+/// by GNU time (`time` package).
+pub fn measure_command(cmd: &[&str]) -> (f64, u64) {
+    let time = require("time");
+    let out = Command::new(time)
+        .args(["-f", "ONAIR_TIME %U %S %M"])
+        .args(cmd)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .output()
+        .expect("run GNU time");
+    let err = String::from_utf8_lossy(&out.stderr);
+    let line = err
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("ONAIR_TIME"))
+        .unwrap_or_else(|| panic!("no timing from {cmd:?}:\n{err}"));
+    let f: Vec<f64> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    assert!(out.status.success(), "{cmd:?} failed:\n{err}");
+    (f[0] + f[1], f[2] as u64)
+}

@@ -110,7 +110,7 @@ fn watch(url: &str, secs: u64) -> (f64, usize, Vec<u32>) {
 fn onair_push_720p30_is_what_ffprobe_sees() {
     let nginx = Nginx::start();
     let url = nginx.url("cli720");
-    let onair = onair_cli_path();
+    let onair = onair_suite::peers::workspace_binary("onair-cli", "onair");
     let mut child = onair_suite::peers::Child(
         Command::new(&onair)
             .args([
@@ -153,28 +153,6 @@ fn onair_push_720p30_is_what_ffprobe_sees() {
     );
     let status = child.0.wait().unwrap();
     assert!(status.success(), "onair push exited with {status}");
-}
-
-/// The `onair` binary (built by cargo for this package's tests through the dependency on
-/// onair-cli is not automatic, so build it like an example).
-fn onair_cli_path() -> std::path::PathBuf {
-    let dir = onair_suite::peers::examples_dir();
-    let profile_dir = dir.parent().unwrap().to_path_buf();
-    let release = profile_dir.file_name().is_some_and(|p| p == "release");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.args(["build", "--quiet", "-p", "onair-cli", "--bin", "onair"]);
-    if release {
-        cmd.arg("--release");
-    }
-    assert!(
-        cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .unwrap()
-            .success(),
-        "building onair failed"
-    );
-    profile_dir.join("onair")
 }
 
 #[test]

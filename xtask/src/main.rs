@@ -82,7 +82,7 @@ fn demo(extra: &[String]) -> Result<(), String> {
 }
 
 /// The comparative benches of `benches/`, each rewriting its section of `benches/RESULTS.md`.
-const BENCHES: &[&str] = &["frame_channel", "convert", "encode"];
+const BENCHES: &[&str] = &["frame_channel", "convert", "encode", "push_vs_ffmpeg"];
 
 fn bench() -> Result<(), String> {
     run_setup()?;

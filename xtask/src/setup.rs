@@ -31,6 +31,8 @@ pub const APT_PACKAGES: &[&str] = &[
     "libnginx-mod-rtmp",
     "flvmeta",
     "pulseaudio",
+    // GNU time: CPU seconds and peak RSS of whole commands for the push bench
+    "time",
 ];
 
 fn dpkg_installed(pkg: &str) -> bool {
