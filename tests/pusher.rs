@@ -584,3 +584,165 @@ fn throttled_uplink_steps_the_bitrate_down_and_recovers() {
         audio.len()
     );
 }
+
+/// Decodes frames of `url` for `secs` and returns the last one.
+fn last_decoded_frame(url: &str, secs: u64) -> VideoFrame {
+    use onair_codec::{FfmpegH264Decoder, VideoDecoder};
+    runtime().block_on(async {
+        let mut p = RtmpPlayer::connect(url, &Transport::default())
+            .await
+            .unwrap();
+        let mut dec = FfmpegH264Decoder::new(1).unwrap();
+        let mut last = None;
+        let end = Instant::now() + Duration::from_secs(secs);
+        while Instant::now() < end {
+            let Ok(Ok(t)) = tokio::time::timeout(Duration::from_secs(5), p.next_tag()).await else {
+                break;
+            };
+            if t.tag_type != TagType::Video {
+                continue;
+            }
+            let Ok(v) = VideoTag::parse(&t.data) else {
+                continue;
+            };
+            let key = v.is_keyframe();
+            match v.data {
+                VideoData::AvcSequenceHeader(c) => dec.set_config(&c),
+                VideoData::AvcNalus { data, .. } => {
+                    let ts = onair_core::Timestamp::from_millis(u64::from(t.timestamp_ms));
+                    if let Ok(frames) = dec.decode(&data, key, ts, ts) {
+                        last = frames.into_iter().last().or(last);
+                    }
+                }
+                _ => {}
+            }
+        }
+        last.expect("decoded a frame")
+    })
+}
+
+#[test]
+fn watermark_volume_and_properties() {
+    let nginx = Nginx::start();
+    let dir = tempfile::tempdir().unwrap();
+    let green = dir.path().join("green.png");
+    image::RgbaImage::from_pixel(20, 20, image::Rgba([0, 255, 0, 255]))
+        .save(&green)
+        .unwrap();
+    let rec = Arc::new(VolumeRecorder::default());
+    let pusher = V2TXLivePusher::new();
+    pusher.set_observer(Some(rec.clone()));
+    assert_eq!(
+        pusher.enable_volume_evaluation(50).unwrap_err().code,
+        V2TXLiveCode::ErrorInvalidParameter
+    );
+    pusher.enable_volume_evaluation(200).unwrap();
+    assert_eq!(
+        pusher
+            .set_watermark(Some(&green), 1.2, 0.0, 0.1)
+            .unwrap_err()
+            .code,
+        V2TXLiveCode::ErrorInvalidParameter
+    );
+    pusher.set_watermark(Some(&green), 0.5, 0.5, 0.2).unwrap();
+    assert_eq!(
+        pusher.set_property("noSuchKey", "1").unwrap_err().code,
+        V2TXLiveCode::ErrorNotSupported
+    );
+    assert_eq!(
+        pusher
+            .set_property("setVideoQualityEx", "{not json")
+            .unwrap_err()
+            .code,
+        V2TXLiveCode::ErrorInvalidParameter
+    );
+    pusher
+        .set_property(
+            "setVideoQualityEx",
+            r#"{"width": 400, "height": 224, "fps": 20, "bitrate": 500}"#,
+        )
+        .unwrap();
+    let url = nginx.url("props");
+    pusher.start_push(&url).unwrap();
+    let probe = ffprobe(&url, false);
+    let v = stream(&probe, "video");
+    assert_eq!(
+        (
+            v["width"].as_u64(),
+            v["height"].as_u64(),
+            v["r_frame_rate"].as_str()
+        ),
+        (Some(400), Some(224), Some("20/1"))
+    );
+    // The watermark: a green square over the magenta/red bars at x 0.5..0.7, y 0.5..
+    let frame = last_decoded_frame(&url, 3);
+    let u = frame.plane(1).unwrap();
+    let (cx, cy) = (
+        frame.width() as usize * 6 / 10 / 2,
+        frame.height() as usize * 55 / 100 / 2,
+    );
+    let inside = u.data[cy * u.stride + cx];
+    let outside = u.data[cy * u.stride + frame.width() as usize * 3 / 10 / 2];
+    println!("U inside the watermark {inside}, beside it {outside}");
+    assert!(inside < 80, "green watermark expected (U {inside})");
+    pusher.set_watermark(None, 0.0, 0.0, 0.0).unwrap();
+    pusher.stop_push().unwrap();
+    let volumes = rec.0.lock().unwrap().clone();
+    println!("volumes: {volumes:?}");
+    assert!(volumes.len() >= 5, "{volumes:?}");
+    assert!(
+        volumes.iter().skip(1).all(|v| (60..=100).contains(v)),
+        "a -10 dBFS tone reads 60..100: {volumes:?}"
+    );
+}
+
+#[derive(Default)]
+struct VolumeRecorder(Mutex<Vec<u32>>);
+
+impl V2TXLivePusherObserver for VolumeRecorder {
+    fn on_microphone_volume_update(&self, volume: u32) {
+        self.0.lock().unwrap().push(volume);
+    }
+}
+
+#[test]
+fn set_metadata_reaches_players() {
+    // nginx-rtmp rebuilds onMetaData for its players; node-media-server forwards it as sent.
+    let nms = onair_suite::peers::NodeMediaServer::start(None);
+    let url = format!("rtmp://127.0.0.1:{}/live/meta", nms.rtmp_port);
+    let pusher = V2TXLivePusher::new();
+    pusher
+        .set_video_quality(
+            VideoEncoderParam::new(
+                VideoResolution::R320x240,
+                ResolutionMode::Landscape,
+                15,
+                0,
+                0,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+    assert_eq!(
+        pusher
+            .set_property("setMetaData", "[1, 2]")
+            .unwrap_err()
+            .code,
+        V2TXLiveCode::ErrorInvalidParameter
+    );
+    pusher
+        .set_property("setMetaData", r#"{"onair_room": "lobby-7", "seats": 12}"#)
+        .unwrap();
+    pusher.start_push(&url).unwrap();
+    let probe = ffprobe(&url, false);
+    pusher.stop_push().unwrap();
+    let tags = &probe["format"]["tags"];
+    assert_eq!(
+        tags["onair_room"],
+        "lobby-7",
+        "{}\n{}",
+        probe["format"],
+        nms.log()
+    );
+    assert_eq!(num(&tags["seats"]), 12.0);
+}

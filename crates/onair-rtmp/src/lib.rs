@@ -9,7 +9,6 @@
 pub mod config;
 pub mod error;
 pub mod io;
-mod metadata;
 pub mod player;
 pub mod publisher;
 pub mod send_queue;

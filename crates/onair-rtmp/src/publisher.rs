@@ -8,8 +8,10 @@ use crate::error::RtmpError;
 use crate::send_queue::{PushOutcome, SendQueue, SendQueueConfig, SendQueueStats};
 use crate::session::{contained, establish, Inbound, Role, Session};
 use crate::url::StreamUrl;
-use onair_flv::{FlvTag, OnMetaData, ScriptData, TagType};
-use rml_rtmp::sessions::{ClientSessionEvent, ClientSessionResult};
+use onair_flv::{FlvTag, ScriptData, TagType};
+use rml_rtmp::chunk_io::ChunkSerializer;
+use rml_rtmp::messages::MessagePayload;
+use rml_rtmp::sessions::{ClientSessionEvent, ClientSessionResult, StreamMetadata};
 use rml_rtmp::time::RtmpTimestamp;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -159,23 +161,59 @@ fn packet_for(session: &mut Session, tag: &FlvTag) -> Result<Option<Vec<u8>>, Rt
                 .session
                 .publish_audio_data(tag.data.clone(), ts, false)
         })?,
-        _ => {
-            let Some(md) = ScriptData::parse(&tag.data)
-                .ok()
-                .and_then(|s| OnMetaData::from_script(&s))
-            else {
-                return Ok(None);
-            };
-            let md = crate::metadata::to_rtmp(&md);
-            contained("serialise metadata", || {
-                session.session.publish_metadata(&md)
-            })?
-        }
+        _ => return data_packet(session, tag).map(Some),
     };
     match result.map_err(|e| RtmpError::Protocol(e.to_string()))? {
         ClientSessionResult::OutboundResponse(p) => Ok(Some(p.bytes)),
         _ => Ok(None),
     }
+}
+
+/// A script tag as a `@setDataFrame` data message, with every AMF0 field kept (rml_rtmp's
+/// `publish_metadata` knows only a fixed set). Data messages travel on chunk stream 3, which
+/// rml_rtmp uses for nothing else once onair sends all metadata itself; each goes out with a
+/// full (type 0) header from onair's own serializer, in the session's chunk size, on the
+/// message stream id the session's own serialization reveals.
+fn data_packet(session: &mut Session, tag: &FlvTag) -> Result<Vec<u8>, RtmpError> {
+    if session.data_stream_id.is_none() {
+        let probe = contained("serialise metadata", || {
+            session.session.publish_metadata(&StreamMetadata::new())
+        })?
+        .map_err(|e| RtmpError::Protocol(e.to_string()))?;
+        if let ClientSessionResult::OutboundResponse(p) = probe {
+            // A type-0 header on csid 3: 1 + 3 (timestamp) + 3 (length) + 1 (type) + 4 (stream id, LE).
+            if p.bytes.len() >= 12 && p.bytes[0] == 3 {
+                session.data_stream_id = Some(u32::from_le_bytes([
+                    p.bytes[8],
+                    p.bytes[9],
+                    p.bytes[10],
+                    p.bytes[11],
+                ]));
+            }
+        }
+    }
+    let stream_id = session.data_stream_id.unwrap_or(1);
+    ScriptData::parse(&tag.data)
+        .map_err(|e| RtmpError::Protocol(format!("bad script tag: {e}")))?;
+    let mut data = b"\x02\x00\x0d@setDataFrame".to_vec();
+    data.extend_from_slice(&tag.data);
+    let payload = MessagePayload {
+        timestamp: RtmpTimestamp::new(tag.timestamp_ms),
+        type_id: 18,
+        message_stream_id: stream_id,
+        data: bytes::Bytes::from(data),
+    };
+    let mut serializer = ChunkSerializer::new();
+    let chunk_size = session.chunk_size;
+    contained("serialise metadata", || {
+        serializer.set_max_chunk_size(chunk_size, RtmpTimestamp::new(0))
+    })?
+    .map_err(|e| RtmpError::Protocol(e.to_string()))?;
+    let packet = contained("serialise metadata", || {
+        serializer.serialize(&payload, true, false)
+    })?
+    .map_err(|e| RtmpError::Protocol(e.to_string()))?;
+    Ok(packet.bytes)
 }
 
 async fn run(mut session: Session, shared: &Shared) -> Result<(), RtmpError> {

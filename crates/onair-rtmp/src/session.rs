@@ -113,6 +113,10 @@ pub(crate) struct Session {
     tap: InboundTap,
     /// Media that arrived while waiting for an acceptance, kept for the player.
     pub(crate) pending: Vec<FlvTag>,
+    /// Message stream id for data messages onair serialises itself (publish).
+    pub(crate) data_stream_id: Option<u32>,
+    /// The outbound chunk size announced to the server.
+    pub(crate) chunk_size: u32,
 }
 
 impl std::fmt::Debug for Session {
@@ -277,6 +281,8 @@ pub(crate) async fn establish(
                 deliver_media: role == Role::Play,
             },
             pending: Vec::new(),
+            data_stream_id: None,
+            chunk_size: config.chunk_size,
         };
         for r in initial {
             if let ClientSessionResult::OutboundResponse(p) = r {

@@ -13,6 +13,7 @@
 mod net;
 mod observer;
 mod pipeline;
+mod watermark;
 
 pub use net::ReconnectPolicy;
 pub use observer::V2TXLivePusherObserver;
@@ -51,6 +52,8 @@ pub(crate) struct Controls {
     pub(crate) force_keyframe: AtomicBool,
     pub(crate) sei: Mutex<Vec<SeiMessage>>,
     pub(crate) snapshot: AtomicBool,
+    pub(crate) watermark: Mutex<Option<Arc<watermark::Watermark>>>,
+    pub(crate) volume_interval_ms: AtomicU32,
 }
 
 impl Controls {
@@ -72,6 +75,9 @@ struct Settings {
     reconnect: ReconnectPolicy,
     transport: TransportConfig,
     queue: SendQueueConfig,
+    watermark: Option<watermark::WatermarkSpec>,
+    volume_interval_ms: u32,
+    extra_metadata: Vec<(String, onair_flv::Amf0Value)>,
 }
 
 impl Default for Settings {
@@ -88,6 +94,9 @@ impl Default for Settings {
             reconnect: ReconnectPolicy::default(),
             transport: TransportConfig::default(),
             queue: SendQueueConfig::default(),
+            watermark: None,
+            volume_interval_ms: 0,
+            extra_metadata: Vec::new(),
         }
     }
 }
@@ -96,6 +105,8 @@ impl Default for Settings {
 struct Session {
     controls: Arc<Controls>,
     net: Arc<net::Net>,
+    picture: onair_core::Size,
+    metadata: onair_flv::OnMetaData,
     threads: Vec<JoinHandle<()>>,
     callbacks: JoinHandle<()>,
     events: crossbeam_channel::Sender<PusherEvent>,
@@ -366,6 +377,129 @@ impl V2TXLivePusher {
         }
         q.push(SeiMessage::app(payload_type, data));
         Ok(())
+    }
+
+    /// Places a watermark (PNG/JPEG with alpha) at `x`, `y` with a width of `scale` times the
+    /// video width, all in 0..=1; `None` removes it. Works before and during a push.
+    pub fn set_watermark(
+        &self,
+        image: Option<&std::path::Path>,
+        x: f32,
+        y: f32,
+        scale: f32,
+    ) -> LiveResult {
+        let spec = image
+            .map(|p| watermark::WatermarkSpec::load(p, x, y, scale))
+            .transpose()?;
+        if let Some(s) = lock(&self.session).as_ref() {
+            let rendered = spec
+                .as_ref()
+                .and_then(|w| w.render(s.picture))
+                .map(Arc::new);
+            *lock(&s.controls.watermark) = rendered;
+        }
+        lock(&self.settings).watermark = spec;
+        Ok(())
+    }
+
+    /// Reports the captured audio's volume (0..=100) every `interval_ms` through
+    /// `on_microphone_volume_update`; `interval_ms <= 0` turns it off. INVALID_PARAMETER for
+    /// 1..=99.
+    pub fn enable_volume_evaluation(&self, interval_ms: i32) -> LiveResult {
+        let ms = match interval_ms {
+            i32::MIN..=0 => 0,
+            1..=99 => {
+                return Err(LiveError::invalid(format!(
+                    "volume interval {interval_ms} ms; expected >= 100, or <= 0 to disable"
+                )))
+            }
+            v => v as u32,
+        };
+        lock(&self.settings).volume_interval_ms = ms;
+        if let Some(s) = lock(&self.session).as_ref() {
+            s.controls.volume_interval_ms.store(ms, Ordering::Release);
+        }
+        Ok(())
+    }
+
+    /// Advanced settings by key (spec "set_property"): `setVideoQualityEx` (JSON `width`,
+    /// `height`, `fps`, `bitrate`, `minBitrate`), `setMetaData` (a JSON object of extra
+    /// onMetaData fields), `maxNumberOfReconnection`, `secondsBetweenReconnection`.
+    /// NOT_SUPPORTED for other keys, INVALID_PARAMETER for bad values.
+    pub fn set_property(&self, key: &str, value: &str) -> LiveResult {
+        let json = || {
+            serde_json::from_str::<serde_json::Value>(value)
+                .map_err(|e| LiveError::invalid(format!("{key}: {e}")))
+        };
+        match key {
+            "setVideoQualityEx" => {
+                let v = json()?;
+                let num = |k: &str, alt: &str| {
+                    v.get(k)
+                        .or_else(|| v.get(alt))
+                        .and_then(serde_json::Value::as_u64)
+                        .map(|n| n.min(u64::from(u32::MAX)) as u32)
+                };
+                let (Some(w), Some(h)) = (num("width", "width"), num("height", "height")) else {
+                    return Err(LiveError::invalid(
+                        "setVideoQualityEx needs width and height",
+                    ));
+                };
+                let param = VideoEncoderParam::custom(
+                    onair_core::Size::new(w, h),
+                    num("fps", "fps").unwrap_or(15),
+                    num("bitrate", "videoBitrate").unwrap_or(0),
+                    num("minBitrate", "min_bitrate").unwrap_or(0),
+                )?;
+                self.set_video_quality(param)
+            }
+            "setMetaData" => {
+                let serde_json::Value::Object(map) = json()? else {
+                    return Err(LiveError::invalid("setMetaData takes a JSON object"));
+                };
+                let mut extra = Vec::new();
+                for (k, v) in map {
+                    let amf = match v {
+                        serde_json::Value::String(s) => onair_flv::Amf0Value::Utf8String(s),
+                        serde_json::Value::Bool(b) => onair_flv::Amf0Value::Boolean(b),
+                        serde_json::Value::Number(n) => {
+                            onair_flv::Amf0Value::Number(n.as_f64().unwrap_or(0.0))
+                        }
+                        other => {
+                            return Err(LiveError::invalid(format!(
+                                "setMetaData {k}: {other} is not a string, number or boolean"
+                            )))
+                        }
+                    };
+                    extra.push((k, amf));
+                }
+                lock(&self.settings).extra_metadata = extra;
+                if let Some(s) = lock(&self.session).as_ref() {
+                    pipeline::send_metadata(
+                        &s.net,
+                        &s.metadata,
+                        &lock(&self.settings).extra_metadata,
+                    );
+                }
+                Ok(())
+            }
+            "maxNumberOfReconnection" | "secondsBetweenReconnection" => {
+                let n: u32 = value.trim().parse().map_err(|_| {
+                    LiveError::invalid(format!("{key}: {value:?} is not a whole number"))
+                })?;
+                let mut policy = lock(&self.settings).reconnect;
+                if key == "maxNumberOfReconnection" {
+                    policy.attempts = n;
+                } else {
+                    policy.interval = std::time::Duration::from_secs(u64::from(n));
+                }
+                self.set_reconnect_policy(policy)
+            }
+            other => Err(LiveError::new(
+                V2TXLiveCode::ErrorNotSupported,
+                format!("unknown property {other:?}"),
+            )),
+        }
     }
 
     /// onair extension: the send queue's counters on the live connection (queued media,

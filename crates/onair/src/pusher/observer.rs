@@ -18,6 +18,10 @@ pub trait V2TXLivePusherObserver: Send + Sync {
     fn on_capture_first_audio_frame(&self) {}
     /// The first video frame was captured.
     fn on_capture_first_video_frame(&self) {}
+    /// The captured audio's volume, 0..=100, at the interval set by `enable_volume_evaluation`.
+    fn on_microphone_volume_update(&self, volume: u32) {
+        let _ = volume;
+    }
     /// Connection status changed; `extra` carries the legacy event number when there is one.
     fn on_push_status_update(&self, status: PushStatus, message: &str, extra: &str) {
         let _ = (status, message, extra);
@@ -42,6 +46,7 @@ pub(crate) enum PusherEvent {
     Status(PushStatus, String, String),
     Statistics(PusherStatistics),
     Snapshot(Option<VideoFrame>),
+    Volume(u32),
 }
 
 impl PusherEvent {
@@ -54,6 +59,7 @@ impl PusherEvent {
             Self::Status(s, m, e) => o.on_push_status_update(*s, m, e),
             Self::Statistics(s) => o.on_statistics_update(s),
             Self::Snapshot(f) => o.on_snapshot_complete(f.as_ref()),
+            Self::Volume(v) => o.on_microphone_volume_update(*v),
         }
     }
 }

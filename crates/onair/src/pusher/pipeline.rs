@@ -73,6 +73,17 @@ pub(super) fn start(
         .mirror
         .store(s.mirror == MirrorType::Enable, Ordering::Release);
     controls
+        .volume_interval_ms
+        .store(s.volume_interval_ms, Ordering::Release);
+    *controls
+        .watermark
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = s
+        .watermark
+        .as_ref()
+        .and_then(|w| w.render(target.picture))
+        .map(Arc::new);
+    controls
         .target_kbps
         .store(target.bitrate_kbps, Ordering::Release);
 
@@ -100,9 +111,7 @@ pub(super) fn start(
         duration: Some(0.0),
         encoder: Some(format!("onair {}", env!("CARGO_PKG_VERSION"))),
     };
-    if let Ok(body) = metadata.to_script() {
-        net.send(FlvTag::new(TagType::Script, 0, body));
-    }
+    send_metadata(&net, &metadata, &s.extra_metadata);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -167,6 +176,8 @@ pub(super) fn start(
     Ok(Session {
         controls,
         net,
+        picture: target.picture,
+        metadata,
         threads,
         callbacks,
         events,
@@ -177,10 +188,36 @@ pub(super) fn start(
     })
 }
 
+/// Sends onMetaData (the engine's fields plus the app's setMetaData fields); the network side
+/// caches it and sends it again after a reconnect.
+pub(super) fn send_metadata(
+    net: &Net,
+    metadata: &OnMetaData,
+    extra: &[(String, onair_flv::Amf0Value)],
+) {
+    let Ok(body) = metadata.to_script() else {
+        return;
+    };
+    let body = match onair_flv::ScriptData::parse(&body) {
+        Ok(mut script) if !extra.is_empty() => {
+            if let Some(onair_flv::Amf0Value::Object(map)) = script.values.first_mut() {
+                for (k, v) in extra {
+                    map.insert(k.clone(), v.clone());
+                }
+            }
+            script.encode().unwrap_or(body)
+        }
+        _ => body,
+    };
+    net.send(FlvTag::new(TagType::Script, 0, body));
+}
+
 pub(super) fn stop(s: Session) {
     let Session {
         controls,
         net: _,
+        picture: _,
+        metadata: _,
         threads,
         callbacks,
         events,
@@ -318,6 +355,15 @@ fn video_encode(
                 continue;
             }
         };
+        let watermark = controls
+            .watermark
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        let i420 = match watermark {
+            Some(w) => w.apply(&i420),
+            None => i420,
+        };
         if controls.snapshot.swap(false, Ordering::AcqRel) {
             let _ = events.try_send(PusherEvent::Snapshot(
                 from_i420(&i420, PixelFormat::Rgba32).ok(),
@@ -387,6 +433,8 @@ fn audio_encode(
     net.send(audio_config_tag(&aac.config(), 0));
     let mut origin: Option<Duration> = None;
     let mut samples: u64 = 0;
+    // Volume evaluation: RMS of the captured audio over each interval.
+    let (mut energy, mut counted, mut last_report) = (0f64, 0u64, Instant::now());
     loop {
         match consumer.read_timeout(&mut buf, Duration::from_millis(100)) {
             ReadOutcome::Filled => {}
@@ -400,6 +448,22 @@ fn audio_encode(
             let _ = events.try_send(PusherEvent::FirstAudioFrame);
             clock.elapsed()
         });
+        let interval = controls.volume_interval_ms.load(Ordering::Acquire);
+        if interval > 0 {
+            energy += buf
+                .iter()
+                .map(|&x| f64::from(x) * f64::from(x))
+                .sum::<f64>();
+            counted += buf.len() as u64;
+            if last_report.elapsed() >= Duration::from_millis(u64::from(interval)) {
+                let rms = (energy / counted.max(1) as f64).sqrt() / 32768.0;
+                // -60 dBFS and below is 0, full scale is 100.
+                let db = 20.0 * rms.max(1e-9).log10();
+                let volume = ((db + 60.0) / 60.0 * 100.0).clamp(0.0, 100.0).round() as u32;
+                let _ = events.try_send(PusherEvent::Volume(volume));
+                (energy, counted, last_report) = (0.0, 0, Instant::now());
+            }
+        }
         if controls.audio_paused.load(Ordering::Acquire) {
             buf.fill(0);
         }
