@@ -167,7 +167,7 @@ mod tests {
         let d = out.data();
         assert_eq!(d[10 * 64 + 40], 82, "red's luma inside");
         assert_eq!(d[10 * 64 + 10], 128, "untouched outside");
-        let v = &d[64 * 32 + 16 * 16..];
+        let v = &d[64 * 32 + 32 * 16..];
         assert_eq!(v[5 * 32 + 20], 240, "red's V inside");
         assert!(WatermarkSpec::load(&path, 1.5, 0.0, 0.1).is_err());
         assert!(WatermarkSpec::load(&dir.join("missing.png"), 0.0, 0.0, 0.1).is_err());
