@@ -686,7 +686,22 @@ fn watermark_volume_and_properties() {
     println!("U inside the watermark {inside}, beside it {outside}");
     assert!(inside < 80, "green watermark expected (U {inside})");
     pusher.set_watermark(None, 0.0, 0.0, 0.0).unwrap();
+    pusher.snapshot().unwrap();
+    let end = Instant::now() + Duration::from_secs(5);
+    while rec.1.lock().unwrap().is_none() && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     pusher.stop_push().unwrap();
+    let snap = rec
+        .1
+        .lock()
+        .unwrap()
+        .clone()
+        .expect("on_snapshot_complete delivered a picture");
+    assert_eq!(
+        (snap.format(), snap.width(), snap.height()),
+        (PixelFormat::Rgba32, 400, 224)
+    );
     let volumes = rec.0.lock().unwrap().clone();
     println!("volumes: {volumes:?}");
     assert!(volumes.len() >= 5, "{volumes:?}");
@@ -697,11 +712,14 @@ fn watermark_volume_and_properties() {
 }
 
 #[derive(Default)]
-struct VolumeRecorder(Mutex<Vec<u32>>);
+struct VolumeRecorder(Mutex<Vec<u32>>, Mutex<Option<VideoFrame>>);
 
 impl V2TXLivePusherObserver for VolumeRecorder {
     fn on_microphone_volume_update(&self, volume: u32) {
         self.0.lock().unwrap().push(volume);
+    }
+    fn on_snapshot_complete(&self, image: Option<&VideoFrame>) {
+        *self.1.lock().unwrap() = image.cloned();
     }
 }
 
