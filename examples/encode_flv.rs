@@ -8,7 +8,7 @@
 
 use bytes::BytesMut;
 use clap::Parser;
-use onair_codec::flv_tags::{audio_config_tag, audio_tag, video_tags};
+use onair_codec::flv_tags::{audio_config_tag, audio_tag, interleave, video_tags};
 use onair_codec::{
     AacEncoder, AudioEncoder, EncoderOptions, OpenH264Encoder, TestPattern, Tone, VideoEncoder,
 };
@@ -129,23 +129,12 @@ fn run(args: &Args) -> Result<String, String> {
             .map(audio_tag),
     );
 
-    // Interleave by timestamp (stable: sequence headers stay ahead of their media).
-    let mut tags: Vec<FlvTag> = Vec::with_capacity(video.len() + audio.len() + 1);
-    tags.push(FlvTag::new(
+    let mut tags = vec![FlvTag::new(
         TagType::Script,
         0,
         metadata.to_script().map_err(|e| e.to_string())?,
-    ));
-    let (mut v, mut a) = (video.into_iter().peekable(), audio.into_iter().peekable());
-    loop {
-        let take_video = match (v.peek(), a.peek()) {
-            (Some(x), Some(y)) => x.timestamp_ms <= y.timestamp_ms,
-            (Some(_), None) => true,
-            (None, Some(_)) => false,
-            (None, None) => break,
-        };
-        tags.extend(if take_video { v.next() } else { a.next() });
-    }
+    )];
+    tags.extend(interleave(video, audio));
     let mut out = BytesMut::from(
         &FlvHeader {
             has_audio: true,

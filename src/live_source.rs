@@ -2,7 +2,7 @@
 //! a tone, encoded with onair's encoders, then handed out at their timestamps (paced in real
 //! time by the caller).
 
-use onair_codec::flv_tags::{audio_config_tag, audio_tag, video_tags};
+use onair_codec::flv_tags::{audio_config_tag, audio_tag, interleave, video_tags};
 use onair_codec::{
     AacEncoder, AudioEncoder, EncoderOptions, OpenH264Encoder, TestPattern, Tone, VideoEncoder,
 };
@@ -70,15 +70,6 @@ pub fn encoded_tags(
         0,
         md.to_script().expect("metadata"),
     )];
-    let (mut v, mut a) = (video.into_iter().peekable(), audio.into_iter().peekable());
-    loop {
-        let take_video = match (v.peek(), a.peek()) {
-            (Some(x), Some(y)) => x.timestamp_ms <= y.timestamp_ms,
-            (Some(_), None) => true,
-            (None, Some(_)) => false,
-            (None, None) => break,
-        };
-        tags.extend(if take_video { v.next() } else { a.next() });
-    }
+    tags.extend(interleave(video, audio));
     tags
 }

@@ -95,14 +95,19 @@ pub fn examples_dir() -> PathBuf {
 /// The path of example `name`, built first with this test build's profile (a no-op when it
 /// is up to date, e.g. after `cargo test --all-targets`).
 pub fn example(name: &str) -> PathBuf {
-    let dir = examples_dir();
-    let release = dir
+    build_target("onair-suite", "--example", name);
+    examples_dir().join(name)
+}
+
+/// Builds `kind` (`--bin` or `--example`) `name` of `package` with the running build's profile.
+fn build_target(package: &str, kind: &str, name: &str) {
+    let release = examples_dir()
         .parent()
         .and_then(Path::file_name)
         .is_some_and(|p| p == "release");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
-    cmd.args(["build", "--quiet", "-p", "onair-suite", "--example", name]);
+    cmd.args(["build", "--quiet", "-p", package, kind, name]);
     if release {
         cmd.arg("--release");
     }
@@ -110,10 +115,7 @@ pub fn example(name: &str) -> PathBuf {
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .status()
         .expect("run cargo build");
-    assert!(status.success(), "building example {name} failed");
-    let p = dir.join(name);
-    assert!(p.is_file(), "example {name} is not at {}", p.display());
-    p
+    assert!(status.success(), "building {name} failed");
 }
 
 /// A free TCP port on 127.0.0.1 (bound then released).
@@ -356,24 +358,11 @@ pub fn rss_kib() -> u64 {
 
 /// A binary of this workspace, built first with this build's profile (a no-op when up to date).
 pub fn workspace_binary(package: &str, bin: &str) -> PathBuf {
-    let dir = examples_dir();
-    let profile_dir = dir
+    build_target(package, "--bin", bin);
+    examples_dir()
         .parent()
-        .map(Path::to_path_buf)
-        .expect("target/<profile>");
-    let release = profile_dir.file_name().is_some_and(|p| p == "release");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.args(["build", "--quiet", "-p", package, "--bin", bin]);
-    if release {
-        cmd.arg("--release");
-    }
-    let status = cmd
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .status()
-        .expect("run cargo build");
-    assert!(status.success(), "building {bin} failed");
-    profile_dir.join(bin)
+        .map(|p| p.join(bin))
+        .expect("target/<profile>")
 }
 
 /// CPU seconds (user + system) and peak RSS (KiB) of running `cmd` to completion, measured

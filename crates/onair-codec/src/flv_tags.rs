@@ -42,3 +42,49 @@ pub fn audio_tag(a: &EncodedAudio) -> FlvTag {
         AudioTag::AacRaw(a.data.clone()).encode(),
     )
 }
+
+/// Merges video and audio tags (each already in timestamp order) into one stream in timestamp
+/// order; on equal timestamps video comes first, so sequence headers stay ahead of media.
+pub fn interleave(video: Vec<FlvTag>, audio: Vec<FlvTag>) -> Vec<FlvTag> {
+    let mut out = Vec::with_capacity(video.len() + audio.len());
+    let (mut v, mut a) = (video.into_iter().peekable(), audio.into_iter().peekable());
+    loop {
+        let take_video = match (v.peek(), a.peek()) {
+            (Some(x), Some(y)) => x.timestamp_ms <= y.timestamp_ms,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => return out,
+        };
+        out.extend(if take_video { v.next() } else { a.next() });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+
+    #[test]
+    fn interleave_orders_by_timestamp_video_first() {
+        let t = |ty, ts| FlvTag::new(ty, ts, Bytes::new());
+        let out = interleave(
+            vec![t(TagType::Video, 0), t(TagType::Video, 40)],
+            vec![
+                t(TagType::Audio, 0),
+                t(TagType::Audio, 21),
+                t(TagType::Audio, 42),
+            ],
+        );
+        let order: Vec<(TagType, u32)> = out.iter().map(|x| (x.tag_type, x.timestamp_ms)).collect();
+        assert_eq!(
+            order,
+            vec![
+                (TagType::Video, 0),
+                (TagType::Audio, 0),
+                (TagType::Audio, 21),
+                (TagType::Video, 40),
+                (TagType::Audio, 42)
+            ]
+        );
+    }
+}
