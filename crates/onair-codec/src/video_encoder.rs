@@ -16,6 +16,17 @@ use openh264::encoder::{
 use openh264::formats::YUVSlices;
 use openh264::OpenH264API;
 
+/// openh264's bitrate-mode rate control lands about 1.5% above its target (1822 kbps measured
+/// for 1800 at 720p30), so it is configured this much under the requested target: the requested
+/// bitrate then behaves as the ceiling it is meant to be (a preset's top stays inside the preset
+/// range).
+pub const RATE_CONTROL_HEADROOM: f64 = 0.98;
+
+/// The bitrate handed to openh264 for a requested target, in bits per second.
+pub fn openh264_bps(kbps: u32) -> u64 {
+    (f64::from(kbps) * 1000.0 * RATE_CONTROL_HEADROOM).round() as u64
+}
+
 /// Default keyframe interval.
 pub const DEFAULT_GOP_SECONDS: f32 = 2.0;
 
@@ -80,7 +91,9 @@ impl std::fmt::Debug for OpenH264Encoder {
 pub fn openh264_config(target: &EncodeTarget, options: &EncoderOptions) -> EncoderConfig {
     let gop = ((target.fps as f32 * options.gop_seconds).round() as u32).max(1);
     EncoderConfig::new()
-        .bitrate(BitRate::from_bps(target.bitrate_kbps * 1000))
+        .bitrate(BitRate::from_bps(
+            openh264_bps(target.bitrate_kbps).min(u64::from(u32::MAX)) as u32,
+        ))
         .max_frame_rate(FrameRate::from_hz(target.fps as f32))
         .rate_control_mode(RateControlMode::Bitrate)
         .usage_type(UsageType::CameraVideoRealTime)
@@ -191,7 +204,7 @@ impl VideoEncoder for OpenH264Encoder {
     }
 
     fn set_bitrate_kbps(&mut self, kbps: u32) -> CodecResult<()> {
-        let bps = i32::try_from(u64::from(kbps) * 1000)
+        let bps = i32::try_from(openh264_bps(kbps))
             .map_err(|_| CodecError::InvalidInput(format!("bitrate {kbps} kbps too large")))?;
         for option in [
             openh264_sys2::ENCODER_OPTION_MAX_BITRATE,
