@@ -1,9 +1,11 @@
 //! `onair`: the command-line front end. `onair push` publishes the test pattern, a still image
-//! or (later) a camera to an RTMP URL with a live statistics line; `onair demo` says what is
-//! still to come. Logs go to stderr, filtered by `RUST_LOG` (e.g. `RUST_LOG=onair=debug`).
+//! or (later) a camera to an RTMP URL with a live statistics line; `onair play` plays an RTMP or
+//! HTTP-FLV stream and reports what it saw; `onair demo` says what is still to come. Logs go to stderr, filtered by `RUST_LOG` (e.g. `RUST_LOG=onair=debug`).
 //!
-//! Exit codes: 0 done, 1 the push failed (connection, server refusal), 2 bad arguments.
+//! Exit codes: 0 done, 1 the push or play failed (connection, server refusal, nothing played),
+//! 2 bad arguments.
 
+mod play;
 mod push;
 
 use clap::{Parser, Subcommand};
@@ -21,6 +23,9 @@ struct Cli {
 enum Command {
     /// Push a source to an RTMP URL, printing a statistics line every 2 s.
     Push(push::PushArgs),
+    /// Play an RTMP or HTTP-FLV URL: statistics every 2 s, last picture as PNG, a summary
+    /// (frames, first-frame time, stalls, latency of stamped test-pattern streams).
+    Play(play::PlayArgs),
     /// The end-to-end demo on the embedded server (not built yet: says what is missing).
     Demo,
 }
@@ -33,6 +38,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Push(args) => push::run(&args),
+        Command::Play(args) => play::run(&args),
         Command::Demo => {
             println!(
                 "onair demo is not built yet. Built: core, FLV, codecs, RTMP/HTTP-FLV transport and \

@@ -58,7 +58,10 @@ impl RtmpPlayer {
                         if code.contains("StreamNotFound") || code.contains("Failed") {
                             return Err(RtmpError::StreamNotFound(code));
                         }
-                        if code.contains("UnpublishNotify") || code.contains("Play.Stop") {
+                        // UnpublishNotify: the publisher left; servers such as nginx-rtmp
+                        // keep the play session and resume it when a publisher returns, so
+                        // the player waits (its idle timeout still ends a dead stream).
+                        if code.contains("Play.Stop") {
                             return Err(RtmpError::Closed(format!(" ({code})")));
                         }
                     }

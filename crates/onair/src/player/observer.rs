@@ -1,0 +1,105 @@
+//! `V2TXLivePlayerObserver`: the player's callbacks (spec "Player", Observer), each with the
+//! player as first argument and a no-op default. `on_render_video_frame` and
+//! `on_playout_audio_frame` run on the player's media thread, at the moment the frame is due;
+//! every other callback runs on the player's callback thread, in order. None arrives after
+//! `stop_play` (or drop) has returned.
+
+use super::V2TXLivePlayer;
+use onair_core::{AudioFrame, PlayerStatistics, V2TXLiveCode, VideoFrame};
+
+/// Receives player events.
+pub trait V2TXLivePlayerObserver: Send + Sync {
+    /// An error; after ERROR_DISCONNECTED the play has ended.
+    fn on_error(&self, player: &V2TXLivePlayer, code: V2TXLiveCode, message: &str, extra: &str) {
+        let _ = (player, code, message, extra);
+    }
+    /// A warning (WARNING_VIDEO_BLOCK, an unsupported codec); playback goes on.
+    fn on_warning(&self, player: &V2TXLivePlayer, code: V2TXLiveCode, message: &str, extra: &str) {
+        let _ = (player, code, message, extra);
+    }
+    /// The decoded picture size, on the first frame and whenever it changes.
+    fn on_video_resolution_changed(&self, player: &V2TXLivePlayer, width: u32, height: u32) {
+        let _ = (player, width, height);
+    }
+    /// Connected to the server (again, after a reconnect).
+    fn on_connected(&self, player: &V2TXLivePlayer, extra: &str) {
+        let _ = (player, extra);
+    }
+    /// Video is playing: `first_play` is true for the first frame, false after a recovery.
+    fn on_video_playing(&self, player: &V2TXLivePlayer, first_play: bool, extra: &str) {
+        let _ = (player, first_play, extra);
+    }
+    /// Audio is playing: `first_play` is true for the first frame, false after a recovery.
+    fn on_audio_playing(&self, player: &V2TXLivePlayer, first_play: bool, extra: &str) {
+        let _ = (player, first_play, extra);
+    }
+    /// Video stalled and is waiting for data.
+    fn on_video_loading(&self, player: &V2TXLivePlayer, extra: &str) {
+        let _ = (player, extra);
+    }
+    /// Audio stalled and is waiting for data.
+    fn on_audio_loading(&self, player: &V2TXLivePlayer, extra: &str) {
+        let _ = (player, extra);
+    }
+    /// The playout volume, 0..=100, at the interval set by `enable_volume_evaluation`.
+    fn on_playout_volume_update(&self, player: &V2TXLivePlayer, volume: u32) {
+        let _ = (player, volume);
+    }
+    /// Statistics, every 2 s while playing.
+    fn on_statistics_update(&self, player: &V2TXLivePlayer, statistics: &PlayerStatistics) {
+        let _ = (player, statistics);
+    }
+    /// A snapshot (RGBA32) of the picture on screen, or `None` when none could be taken.
+    fn on_snapshot_complete(&self, player: &V2TXLivePlayer, image: Option<&VideoFrame>) {
+        let _ = (player, image);
+    }
+    /// A decoded frame, in the format chosen by `enable_observe_video_frame`, when it is due
+    /// on screen. Runs on the media thread: return quickly.
+    fn on_render_video_frame(&self, player: &V2TXLivePlayer, frame: &VideoFrame) {
+        let _ = (player, frame);
+    }
+    /// 20 ms of decoded s16 audio when it is played out (after the playout volume).
+    fn on_playout_audio_frame(&self, player: &V2TXLivePlayer, frame: &AudioFrame) {
+        let _ = (player, frame);
+    }
+    /// An SEI message of the type chosen by `enable_receive_sei_message`.
+    fn on_receive_sei_message(&self, player: &V2TXLivePlayer, payload_type: u32, data: &[u8]) {
+        let _ = (player, payload_type, data);
+    }
+}
+
+/// The event queue between the player's threads and its callback thread.
+#[derive(Debug, Clone)]
+pub(crate) enum PlayerEvent {
+    Error(V2TXLiveCode, String),
+    Warning(V2TXLiveCode, String),
+    Resolution(u32, u32),
+    Connected,
+    VideoPlaying(bool),
+    AudioPlaying(bool),
+    VideoLoading,
+    AudioLoading,
+    Volume(u32),
+    Statistics(PlayerStatistics),
+    Snapshot(Option<VideoFrame>),
+    Sei(u32, bytes::Bytes),
+}
+
+impl PlayerEvent {
+    pub(crate) fn deliver(&self, p: &V2TXLivePlayer, o: &dyn V2TXLivePlayerObserver) {
+        match self {
+            Self::Error(c, m) => o.on_error(p, *c, m, ""),
+            Self::Warning(c, m) => o.on_warning(p, *c, m, ""),
+            Self::Resolution(w, h) => o.on_video_resolution_changed(p, *w, *h),
+            Self::Connected => o.on_connected(p, ""),
+            Self::VideoPlaying(first) => o.on_video_playing(p, *first, ""),
+            Self::AudioPlaying(first) => o.on_audio_playing(p, *first, ""),
+            Self::VideoLoading => o.on_video_loading(p, ""),
+            Self::AudioLoading => o.on_audio_loading(p, ""),
+            Self::Volume(v) => o.on_playout_volume_update(p, *v),
+            Self::Statistics(s) => o.on_statistics_update(p, s),
+            Self::Snapshot(f) => o.on_snapshot_complete(p, f.as_ref()),
+            Self::Sei(t, d) => o.on_receive_sei_message(p, *t, d),
+        }
+    }
+}
