@@ -8,7 +8,8 @@
 //!   It never runs past the *horizon*, the newest media every active track can play (audio's
 //!   newest frame end, video's newest decodable time); when it would, the clock freezes (an
 //!   underrun) and resumes once the buffer holds the *cushion* again. Latency therefore grows
-//!   only when data comes late.
+//!   only when data comes late. A track more than 300 ms behind the other stops gating the
+//!   clock until it catches up (a paused video keeps the sound going).
 //! - **Cushion.** The interarrival jitter of the stream is estimated as in RFC 3550 (§6.4.1),
 //!   counting lateness only (a burst of early packets is not jitter); the cushion is three
 //!   times that, capped at `min` seconds of `set_cache_params`.
@@ -91,8 +92,9 @@ const CAP_BYTES: usize = 48 * 1024 * 1024;
 /// A timestamp step beyond these is a discontinuity, not a gap.
 const JUMP_BACK_US: i64 = 1_000_000;
 const JUMP_FORWARD_US: i64 = 10_000_000;
-/// A track whose newest packet is this far behind the other's stops gating the clock.
-const TRACK_DEAD_US: i64 = 1_000_000;
+/// A track whose newest playable time is this far behind the other's stops gating the clock
+/// (a publisher that pauses its video must not freeze the sound for long).
+const TRACK_DEAD_US: i64 = 300_000;
 /// Gentle catch-up: the excess over the cushion that starts it, and its step and pace.
 const SOFT_EXCESS_US: i64 = 80_000;
 const SOFT_STEP_US: i64 = 21_333;
