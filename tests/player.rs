@@ -378,22 +378,38 @@ fn plays_http_flv_from_node_media_server() {
     let seen_onair = Arc::new(Seen::default());
     let p_ff = player(&seen_ff, PixelFormat::I420);
     let p_onair = player(&seen_onair, PixelFormat::I420);
-    p_ff.start_play(&format!("http://127.0.0.1:{}/live/ffmpeg.flv", nms.http_port))
-        .unwrap();
+    p_ff.start_play(&format!(
+        "http://127.0.0.1:{}/live/ffmpeg.flv",
+        nms.http_port
+    ))
+    .unwrap();
     p_onair
-        .start_play(&format!("http://127.0.0.1:{}/live/onair.flv", nms.http_port))
+        .start_play(&format!(
+            "http://127.0.0.1:{}/live/onair.flv",
+            nms.http_port
+        ))
         .unwrap();
     play_for(&seen_ff, &p_ff, 10.0, 25.0);
     play_for(&seen_onair, &p_onair, 10.0, 25.0);
     stop_and_check(&p_ff, &seen_ff);
     stop_and_check(&p_onair, &seen_onair);
-    check_complete(&seen_ff, 10.0, 25.0, (640, 360), false, "ffmpeg -> NMS http-flv");
-    check_complete(&seen_onair, 10.0, 25.0, (480, 360), true, "onair -> NMS http-flv");
-    assert!(
-        seen_ff.audio.lock().unwrap().len() >= 400,
-        "{}",
-        nms.log()
+    check_complete(
+        &seen_ff,
+        10.0,
+        25.0,
+        (640, 360),
+        false,
+        "ffmpeg -> NMS http-flv",
     );
+    check_complete(
+        &seen_onair,
+        10.0,
+        25.0,
+        (480, 360),
+        true,
+        "onair -> NMS http-flv",
+    );
+    assert!(seen_ff.audio.lock().unwrap().len() >= 400, "{}", nms.log());
 }
 
 /// Converts an I420 picture with the ffmpeg CLI (the reference) to `format`.
@@ -451,7 +467,11 @@ fn all_four_render_formats_match_ffmpegs_conversion() {
         PixelFormat::Bgra32,
         PixelFormat::Rgba32,
     ];
-    assert!(seen.wait_frames(1, Duration::from_secs(20)), "{:?}", seen.events());
+    assert!(
+        seen.wait_frames(1, Duration::from_secs(20)),
+        "{:?}",
+        seen.events()
+    );
     // Switch formats while playing and keep a few pictures of each.
     let mut kept = Vec::new();
     for f in formats {
@@ -553,8 +573,14 @@ fn audio_and_video_stay_in_sync() {
     let url = nginx.url("sync");
     let push = V2TXLivePusher::new();
     push.set_video_quality(
-        VideoEncoderParam::new(VideoResolution::R320x180, ResolutionMode::Landscape, 25, 0, 0)
-            .unwrap(),
+        VideoEncoderParam::new(
+            VideoResolution::R320x180,
+            ResolutionMode::Landscape,
+            25,
+            0,
+            0,
+        )
+        .unwrap(),
     )
     .unwrap();
     push.enable_custom_video_capture(true).unwrap();
@@ -610,7 +636,12 @@ fn audio_and_video_stay_in_sync() {
         .filter(|w| w[0].3 < 300.0 && w[1].3 > 1000.0)
         .map(|w| w[1].0)
         .collect();
-    assert!(flashes.len() >= 6 && onsets.len() >= 6, "{} flashes, {} beeps", flashes.len(), onsets.len());
+    assert!(
+        flashes.len() >= 6 && onsets.len() >= 6,
+        "{} flashes, {} beeps",
+        flashes.len(),
+        onsets.len()
+    );
     let mut offsets = Vec::new();
     for f in &flashes {
         let nearest = onsets
@@ -645,11 +676,15 @@ fn sei_messages_arrive_with_their_payload() {
     p.start_play(&url).unwrap();
     assert!(seen.wait_frames(5, Duration::from_secs(20)));
     push.send_sei_message(242, b"onair says hello").unwrap();
-    assert!(seen.wait_event("sei 242", 0, Duration::from_secs(5)).is_some());
+    assert!(seen
+        .wait_event("sei 242", 0, Duration::from_secs(5))
+        .is_some());
     // Switch the type while playing.
     p.enable_receive_sei_message(true, 5).unwrap();
     push.send_sei_message(5, b"type five").unwrap();
-    assert!(seen.wait_event("sei 5", 0, Duration::from_secs(5)).is_some());
+    assert!(seen
+        .wait_event("sei 5", 0, Duration::from_secs(5))
+        .is_some());
     stop_and_check(&p, &seen);
     let sei = seen.sei.lock().unwrap().clone();
     assert_eq!(sei[0], (242, b"onair says hello".to_vec()));
@@ -675,8 +710,14 @@ fn reconnects_after_a_server_restart_and_gives_up_when_it_stays_down() {
     let push2 = V2TXLivePusher::new();
     push2
         .set_video_quality(
-            VideoEncoderParam::new(VideoResolution::R320x180, ResolutionMode::Landscape, 25, 0, 0)
-                .unwrap(),
+            VideoEncoderParam::new(
+                VideoResolution::R320x180,
+                ResolutionMode::Landscape,
+                25,
+                0,
+                0,
+            )
+            .unwrap(),
         )
         .unwrap();
     push2.start_push(&url).unwrap();
@@ -718,7 +759,9 @@ fn http_once(body: Vec<u8>) -> u16 {
         if let Ok((mut s, _)) = listener.accept() {
             let mut req = [0u8; 2048];
             let _ = s.read(&mut req);
-            let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: video/x-flv\r\nConnection: close\r\n\r\n");
+            let _ = s.write_all(
+                b"HTTP/1.1 200 OK\r\nContent-Type: video/x-flv\r\nConnection: close\r\n\r\n",
+            );
             let _ = s.write_all(&body);
         }
         // The listener closes here: reconnects are refused.
@@ -773,7 +816,9 @@ fn hostile_streams_give_errors_or_warnings_never_a_panic() {
     body.truncate(cut);
     let (seen, events) = hostile(body);
     assert!(
-        events.iter().any(|e| e.contains("video playing first=true")),
+        events
+            .iter()
+            .any(|e| e.contains("video playing first=true")),
         "{events:?}"
     );
     assert!(!seen.frames().is_empty());
@@ -816,7 +861,9 @@ fn hostile_streams_give_errors_or_warnings_never_a_panic() {
         "{events:?}"
     );
     assert!(
-        events.iter().any(|e| e.contains("audio playing first=true")),
+        events
+            .iter()
+            .any(|e| e.contains("audio playing first=true")),
         "{events:?}"
     );
     assert!(seen.frames().is_empty());
@@ -827,10 +874,8 @@ fn garbage_rtmp_server_is_an_error() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {
-        for s in listener.incoming().take(3) {
-            if let Ok(mut s) = s {
-                let _ = s.write_all(&[0xab; 5000]);
-            }
+        for mut s in listener.incoming().take(3).flatten() {
+            let _ = s.write_all(&[0xab; 5000]);
         }
     });
     let seen = Arc::new(Seen::default());
@@ -843,7 +888,8 @@ fn garbage_rtmp_server_is_an_error() {
     p.start_play(&format!("rtmp://127.0.0.1:{port}/live/x"))
         .unwrap();
     assert!(
-        seen.wait_event("error", 0, Duration::from_secs(20)).is_some(),
+        seen.wait_event("error", 0, Duration::from_secs(20))
+            .is_some(),
         "{:?}",
         seen.events()
     );
@@ -866,14 +912,26 @@ fn api_codes() {
             "{bad}"
         );
     }
-    assert_eq!(code(p.set_cache_params(0.0, 5.0)), V2TXLiveCode::ErrorInvalidParameter);
-    assert_eq!(code(p.set_cache_params(1.0, -1.0)), V2TXLiveCode::ErrorInvalidParameter);
-    assert_eq!(code(p.set_cache_params(3.0, 1.0)), V2TXLiveCode::ErrorInvalidParameter);
+    assert_eq!(
+        code(p.set_cache_params(0.0, 5.0)),
+        V2TXLiveCode::ErrorInvalidParameter
+    );
+    assert_eq!(
+        code(p.set_cache_params(1.0, -1.0)),
+        V2TXLiveCode::ErrorInvalidParameter
+    );
+    assert_eq!(
+        code(p.set_cache_params(3.0, 1.0)),
+        V2TXLiveCode::ErrorInvalidParameter
+    );
     p.set_cache_params(1.0, 1.0).unwrap();
     p.set_cache_preset("smooth".parse().unwrap()).unwrap();
     assert_eq!(code(p.snapshot()), V2TXLiveCode::ErrorRefused);
     assert_eq!(code(p.pause_video()), V2TXLiveCode::ErrorRefused);
-    assert_eq!(code(p.set_playout_volume(101)), V2TXLiveCode::ErrorInvalidParameter);
+    assert_eq!(
+        code(p.set_playout_volume(101)),
+        V2TXLiveCode::ErrorInvalidParameter
+    );
     p.set_playout_volume(50).unwrap();
     assert_eq!(
         code(p.enable_observe_video_frame(true, PixelFormat::Texture2D, BufferType::Texture)),
@@ -883,13 +941,19 @@ fn api_codes() {
         code(p.enable_custom_rendering(true, PixelFormat::I420, BufferType::Texture)),
         V2TXLiveCode::ErrorNotSupported
     );
-    assert_eq!(code(p.set_property("nope", "1")), V2TXLiveCode::ErrorNotSupported);
+    assert_eq!(
+        code(p.set_property("nope", "1")),
+        V2TXLiveCode::ErrorNotSupported
+    );
     assert_eq!(
         code(p.set_property("maxNumberOfReconnection", "x")),
         V2TXLiveCode::ErrorInvalidParameter
     );
     p.set_property("setHeaders", r#"{"X-Test": "1"}"#).unwrap();
-    assert_eq!(code(p.enable_volume_evaluation(50)), V2TXLiveCode::ErrorInvalidParameter);
+    assert_eq!(
+        code(p.enable_volume_evaluation(50)),
+        V2TXLiveCode::ErrorInvalidParameter
+    );
     // While playing: cache params are REFUSED, and so is a second start.
     p.start_play(&format!(
         "rtmp://127.0.0.1:{}/live/none",
@@ -897,9 +961,94 @@ fn api_codes() {
     ))
     .unwrap();
     assert!(p.is_playing());
-    assert_eq!(code(p.set_cache_params(1.0, 5.0)), V2TXLiveCode::ErrorRefused);
-    assert_eq!(code(p.start_play("rtmp://127.0.0.1/live/s")), V2TXLiveCode::ErrorRefused);
+    assert_eq!(
+        code(p.set_cache_params(1.0, 5.0)),
+        V2TXLiveCode::ErrorRefused
+    );
+    assert_eq!(
+        code(p.start_play("rtmp://127.0.0.1/live/s")),
+        V2TXLiveCode::ErrorRefused
+    );
     p.stop_play().unwrap();
     assert!(!p.is_playing());
     p.stop_play().unwrap();
+}
+
+#[test]
+fn onair_play_cli_writes_frames_png_and_a_json_summary() {
+    let nginx = Nginx::start();
+    let url = nginx.url("cli");
+    let _push = pusher(&url, VideoResolution::R320x180, 25);
+    let onair = onair_suite::peers::workspace_binary("onair-cli", "onair");
+    let dir = tempfile::tempdir().unwrap();
+    let (frames, json, last) = (
+        dir.path().join("frames"),
+        dir.path().join("summary.json"),
+        dir.path().join("last.png"),
+    );
+    let out = std::process::Command::new(&onair)
+        .args([
+            "play",
+            &url,
+            "--seconds",
+            "5",
+            "--cache",
+            "speed",
+            "--frames-dir",
+        ])
+        .arg(&frames)
+        .arg("--stats-json")
+        .arg(&json)
+        .arg("--last-frame")
+        .arg(&last)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("glass-to-glass latency"), "{stdout}");
+    assert!(stderr.contains("fps |"), "no statistics line: {stderr}");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let n = summary["frames"].as_u64().unwrap();
+    assert!(n >= 40, "{summary}");
+    assert_eq!(summary["width"], 320);
+    assert_eq!(summary["counter"]["out_of_order"], 0);
+    assert!(
+        summary["counter"]["missing"].as_u64().unwrap() * 20 <= n,
+        "{summary}"
+    );
+    let p50 = summary["latency"]["p50_ms"].as_f64().unwrap();
+    assert!(p50 > 0.0 && p50 < 1000.0, "{summary}");
+    assert!(summary["first_frame_ms"].as_f64().is_some());
+    let written = std::fs::read_dir(&frames).unwrap().count() as u64;
+    assert_eq!(written, n);
+    let img = image::open(&last).unwrap();
+    assert_eq!((img.width(), img.height()), (320, 180));
+
+    // Bad arguments exit 2 with a message; an unplayable URL exits 1.
+    let bad = std::process::Command::new(&onair)
+        .args(["play", "ftp://x/live/s", "--seconds", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("INVALID_PARAMETER"));
+    let dead = std::process::Command::new(&onair)
+        .args([
+            "play",
+            &format!(
+                "rtmp://127.0.0.1:{}/live/s",
+                onair_suite::peers::free_port()
+            ),
+        ])
+        .args(["--seconds", "20", "--last-frame"])
+        .arg(dir.path().join("none.png"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        dead.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&dead.stderr)
+    );
 }

@@ -73,16 +73,22 @@ fn demo(extra: &[String]) -> Result<(), String> {
     let _ = extra;
     println!(
         "onair demo is not built yet.\n\
-         Built so far: onair-core (codes, presets, frames, channels) with its tests and bench.\n\
-         Still to come, one issue each: the media layer (FLV, H.264/AAC), RTMP/HTTP-FLV \
-         transport, the pusher, the player, capture and GPU, the embedded server, then \
+         Built so far: core, FLV, H.264/AAC, RTMP/HTTP-FLV transport, the pusher (`onair push`) \
+         and the player (`onair play`), with their tests and benches.\n\
+         Still to come, one issue each: capture and GPU, the embedded server, then \
          `onair demo` itself."
     );
     Ok(())
 }
 
 /// The comparative benches of `benches/`, each rewriting its section of `benches/RESULTS.md`.
-const BENCHES: &[&str] = &["frame_channel", "convert", "encode", "push_vs_ffmpeg"];
+const BENCHES: &[&str] = &[
+    "frame_channel",
+    "convert",
+    "encode",
+    "push_vs_ffmpeg",
+    "play_vs_ffmpeg",
+];
 
 fn bench() -> Result<(), String> {
     run_setup()?;

@@ -41,8 +41,8 @@ fn main() -> ExitCode {
         Command::Play(args) => play::run(&args),
         Command::Demo => {
             println!(
-                "onair demo is not built yet. Built: core, FLV, codecs, RTMP/HTTP-FLV transport and \
-                 `onair push`. Still to come: the player, capture/GPU, the embedded server, then the demo."
+                "onair demo is not built yet. Built: core, FLV, codecs, RTMP/HTTP-FLV transport, \
+                 `onair push` and `onair play`. Still to come: capture/GPU, the embedded server, then the demo."
             );
             ExitCode::SUCCESS
         }

@@ -155,8 +155,8 @@ fn usage(message: String) -> ExitCode {
 }
 
 fn write_png(frame: &VideoFrame, path: &std::path::Path) -> Result<(), String> {
-    let rgba = onair_codec::convert::from_i420(frame, PixelFormat::Rgba32)
-        .map_err(|e| e.to_string())?;
+    let rgba =
+        onair_codec::convert::from_i420(frame, PixelFormat::Rgba32).map_err(|e| e.to_string())?;
     let img = image::RgbaImage::from_raw(rgba.width(), rgba.height(), rgba.data().to_vec())
         .ok_or("frame size mismatch")?;
     img.save(path)
@@ -315,7 +315,10 @@ pub fn run(args: &PlayArgs) -> ExitCode {
         }
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&summary).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&summary).unwrap_or_default()
+        );
     } else {
         println!(
             "played {played:.1} s: {} frames ({:.1} fps) at {}x{}, first frame {}, {} stalls",
@@ -323,8 +326,10 @@ pub fn run(args: &PlayArgs) -> ExitCode {
             r.frames as f64 / played.max(1e-9),
             r.size.0,
             r.size.1,
-            r.first_frame
-                .map_or("-".into(), |d| format!("{:.0} ms", d.as_secs_f64() * 1000.0)),
+            r.first_frame.map_or("-".into(), |d| format!(
+                "{:.0} ms",
+                d.as_secs_f64() * 1000.0
+            )),
             r.stalls
         );
         if !lat.is_empty() {

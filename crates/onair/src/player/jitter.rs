@@ -191,10 +191,7 @@ impl JitterBuffer {
 
     /// Adds a packet that arrived at `now`. `dts` is the stream's own (ms-resolution) time.
     pub(crate) fn push(&mut self, mut packet: Packet, now: Instant) {
-        let is_audio = matches!(
-            packet.payload,
-            Payload::Audio(_) | Payload::AudioConfig(_)
-        );
+        let is_audio = matches!(packet.payload, Payload::Audio(_) | Payload::AudioConfig(_));
         if packet.is_config() {
             // Sequence headers carry no time of their own; they apply from here on.
             packet.dts = if is_audio {
@@ -364,7 +361,9 @@ impl JitterBuffer {
             self.catch_up(now, cushion);
         } else if level > cushion + SOFT_EXCESS_US.max(cushion / 2)
             && self.frozen_since.is_none()
-            && self.last_soft.is_none_or(|t| now.duration_since(t) >= SOFT_EVERY)
+            && self
+                .last_soft
+                .is_none_or(|t| now.duration_since(t) >= SOFT_EVERY)
         {
             self.last_soft = Some(now);
             self.counters.soft_steps += 1;
@@ -461,18 +460,27 @@ impl JitterBuffer {
         }
     }
 
-    /// When the next queued packet falls due (for the decode thread's wait).
-    pub(crate) fn next_due(&self, now: Instant, lead_us: i64) -> Option<Instant> {
+    /// When the next queued packet falls due, given how far ahead of the clock each track is
+    /// taken (for the media thread's wait).
+    pub(crate) fn next_due(
+        &self,
+        now: Instant,
+        video_lead_us: i64,
+        audio_lead_us: i64,
+    ) -> Option<Instant> {
         if self.frozen_since.is_some() {
             return None;
         }
         let pos = self.position(now)?;
-        let head = |q: &VecDeque<Packet>| q.front().map(|p| p.dts);
-        let next = match (head(&self.video), head(&self.audio)) {
+        let head = |q: &VecDeque<Packet>, lead: i64| q.front().map(|p| p.dts - lead);
+        let next = match (
+            head(&self.video, video_lead_us),
+            head(&self.audio, audio_lead_us),
+        ) {
             (Some(v), Some(a)) => v.min(a),
             (v, a) => v.or(a)?,
         };
-        let wait = (next - lead_us - pos).max(0) as u64;
+        let wait = (next - pos).max(0) as u64;
         Some(now + Duration::from_micros(wait))
     }
 
@@ -549,7 +557,10 @@ mod tests {
         let t0 = Instant::now();
         let mut b = JitterBuffer::new(params(1.0, 5.0));
         for i in 0..5 {
-            b.push(video(i * 40, i == 0), t0 + Duration::from_millis(i as u64 * 40));
+            b.push(
+                video(i * 40, i == 0),
+                t0 + Duration::from_millis(i as u64 * 40),
+            );
         }
         b.update(t0);
         // 1 s later with data only up to 200 ms: frozen at the horizon.
@@ -569,7 +580,10 @@ mod tests {
         assert!(!b.is_underrun());
         let p = b.position(t2 + Duration::from_millis(10)).unwrap();
         // (plus at most one gentle catch-up step: 800 ms are buffered now)
-        assert!((frozen_at..=frozen_at + 10_000 + SOFT_STEP_US).contains(&p), "{p}");
+        assert!(
+            (frozen_at..=frozen_at + 10_000 + SOFT_STEP_US).contains(&p),
+            "{p}"
+        );
         assert!(b.counters().underrun_us >= 500_000);
     }
 
@@ -629,7 +643,10 @@ mod tests {
             let mut b = JitterBuffer::new(params(min, 5.0));
             let mut most = 0;
             for i in 0..200i64 {
-                b.push(audio(i * 20), t0 + Duration::from_millis((i / 10 * 200) as u64));
+                b.push(
+                    audio(i * 20),
+                    t0 + Duration::from_millis((i / 10 * 200) as u64),
+                );
                 most = most.max(b.cushion_us());
             }
             most
@@ -661,7 +678,12 @@ mod tests {
         let t = t0 + Duration::from_secs(2);
         assert!(b.counters().soft_steps >= 7, "{:?}", b.counters());
         assert!(b.counters().dropped_audio >= 7);
-        assert!(b.level_us(t) < before - 140_000, "{} -> {}", before, b.level_us(t));
+        assert!(
+            b.level_us(t) < before - 140_000,
+            "{} -> {}",
+            before,
+            b.level_us(t)
+        );
     }
 
     #[test]

@@ -187,11 +187,21 @@ pub(crate) fn run(
             if let Some(f) = m.video.ready.front() {
                 wake = wake.min(at(f.timestamp().as_micros() as i64));
             }
-            if !m.audio.fifo.is_empty() {
+            // A partial 20 ms frame waits for more audio, not for the clock.
+            let per = (m.audio.rate / 50) as usize * m.audio.channels as usize;
+            if per > 0 && m.audio.fifo.len() >= per {
                 wake = wake.min(at(m.audio.fifo_ts));
             }
         }
-        if let Some(t) = b.next_due(now, VIDEO_LEAD_US) {
+        let (video_lead, audio_lead) = (
+            if video_paused {
+                i64::MIN / 2
+            } else {
+                VIDEO_LEAD_US
+            },
+            0,
+        );
+        if let Some(t) = b.next_due(now, video_lead, audio_lead) {
             wake = wake.min(t);
         }
         let wait = wake.saturating_duration_since(now);
@@ -450,7 +460,12 @@ impl Media<'_> {
         self.audio.loading = false;
         self.audio.last_out = Some(now);
         // The device.
-        if self.audio.out.as_ref().is_some_and(|o| !o.matches(rate, ch)) {
+        if self
+            .audio
+            .out
+            .as_ref()
+            .is_some_and(|o| !o.matches(rate, ch))
+        {
             self.audio.out = None;
             self.audio.out_failed = false;
         }
@@ -489,7 +504,8 @@ impl Media<'_> {
             }
         }
         if self.shared.controls.observe_audio.load(Ordering::Acquire) && !self.shared.stopped() {
-            if let (Some(o), Ok(frame)) = (self.observer, AudioFrame::from_samples(samples, rate, ch))
+            if let (Some(o), Ok(frame)) =
+                (self.observer, AudioFrame::from_samples(samples, rate, ch))
             {
                 o.on_playout_audio_frame(
                     self.player,

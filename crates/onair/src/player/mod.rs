@@ -8,7 +8,8 @@
 //!        device exists) + on_playout_audio_frame; stalls, statistics every 2 s
 //! callback thread: every other observer callback, in order
 //! ```
-//! The jitter buffer ([`jitter`]) documents the cache and catch-up rules. `stop_play` joins
+//! The jitter buffer (`player/jitter.rs`, summarised in the README) documents the cache and
+//! catch-up rules. `stop_play` joins
 //! every thread and closes the socket before it returns; no callback arrives afterwards.
 
 mod audio_out;
@@ -124,21 +125,11 @@ impl Shared {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 struct Settings {
     cache: CacheParams,
     reconnect: ReconnectPolicy,
     transport: TransportConfig,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Self {
-            cache: CacheParams::default(),
-            reconnect: ReconnectPolicy::default(),
-            transport: TransportConfig::default(),
-        }
-    }
 }
 
 struct Session {
