@@ -8,3 +8,8 @@ pub mod live_source;
 pub mod peers;
 pub mod results;
 pub mod throttle;
+
+/// The README's Rust snippets, compiled (and the runnable ones run) as doc tests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
