@@ -59,5 +59,17 @@ impl From<onair_codec::CodecError> for LiveError {
     }
 }
 
+/// The interval of `enable_volume_evaluation` (pusher and player): `<= 0` turns it off (0),
+/// 1..=99 ms is INVALID_PARAMETER.
+pub(crate) fn volume_interval_ms(interval_ms: i32) -> LiveResult<u32> {
+    match interval_ms {
+        i32::MIN..=0 => Ok(0),
+        1..=99 => Err(LiveError::invalid(format!(
+            "volume interval {interval_ms} ms; expected >= 100, or <= 0 to disable"
+        ))),
+        v => Ok(v as u32),
+    }
+}
+
 /// Result of an API call.
 pub type LiveResult<T = ()> = Result<T, LiveError>;

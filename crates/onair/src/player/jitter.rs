@@ -392,19 +392,25 @@ impl JitterBuffer {
             .iter()
             .rposition(|p| p.is_keyframe() && p.dts <= target)
         {
-            let mut config = None;
-            for p in self.video.drain(..k) {
-                self.bytes -= p.len().min(self.bytes);
-                if p.is_config() {
-                    config = Some(p);
-                } else {
-                    self.counters.dropped_video += 1;
-                }
+            self.drop_video_before(k);
+        }
+    }
+
+    /// Drops the queued video before index `k` (a keyframe), keeping the latest sequence
+    /// header in front of it.
+    fn drop_video_before(&mut self, k: usize) {
+        let mut config = None;
+        for p in self.video.drain(..k) {
+            self.bytes -= p.len().min(self.bytes);
+            if p.is_config() {
+                config = Some(p);
+            } else {
+                self.counters.dropped_video += 1;
             }
-            if let Some(c) = config {
-                self.bytes += c.len();
-                self.video.push_front(c);
-            }
+        }
+        if let Some(c) = config {
+            self.bytes += c.len();
+            self.video.push_front(c);
         }
     }
 
@@ -488,18 +494,7 @@ impl JitterBuffer {
     /// resume must start from the live picture).
     pub(crate) fn keep_last_gop(&mut self) {
         if let Some(k) = self.video.iter().rposition(Packet::is_keyframe) {
-            let mut config = None;
-            for p in self.video.drain(..k) {
-                self.bytes -= p.len().min(self.bytes);
-                if p.is_config() {
-                    config = Some(p);
-                } else {
-                    self.counters.dropped_video += 1;
-                }
-            }
-            if let Some(c) = config {
-                self.video.push_front(c);
-            }
+            self.drop_video_before(k);
         }
     }
 

@@ -362,15 +362,7 @@ impl V2TXLivePlayer {
     /// Reports the playout volume (0..=100) every `interval_ms` through
     /// `on_playout_volume_update`; `<= 0` turns it off, 1..=99 is INVALID_PARAMETER.
     pub fn enable_volume_evaluation(&self, interval_ms: i32) -> LiveResult {
-        let ms = match interval_ms {
-            i32::MIN..=0 => 0,
-            1..=99 => {
-                return Err(LiveError::invalid(format!(
-                    "volume interval {interval_ms} ms; expected >= 100, or <= 0 to disable"
-                )))
-            }
-            v => v as u32,
-        };
+        let ms = crate::error::volume_interval_ms(interval_ms)?;
         self.inner
             .controls
             .volume_interval_ms

@@ -406,15 +406,7 @@ impl V2TXLivePusher {
     /// `on_microphone_volume_update`; `interval_ms <= 0` turns it off. INVALID_PARAMETER for
     /// 1..=99.
     pub fn enable_volume_evaluation(&self, interval_ms: i32) -> LiveResult {
-        let ms = match interval_ms {
-            i32::MIN..=0 => 0,
-            1..=99 => {
-                return Err(LiveError::invalid(format!(
-                    "volume interval {interval_ms} ms; expected >= 100, or <= 0 to disable"
-                )))
-            }
-            v => v as u32,
-        };
+        let ms = crate::error::volume_interval_ms(interval_ms)?;
         lock(&self.settings).volume_interval_ms = ms;
         if let Some(s) = lock(&self.session).as_ref() {
             s.controls.volume_interval_ms.store(ms, Ordering::Release);
