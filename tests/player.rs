@@ -216,12 +216,19 @@ fn player(seen: &Arc<Seen>, format: PixelFormat) -> V2TXLivePlayer {
     p
 }
 
-fn pusher(url: &str, preset: VideoResolution, fps: u32) -> V2TXLivePusher {
+/// A pusher set to `preset` (landscape) at `fps`, not started.
+fn configured_pusher(preset: VideoResolution, fps: u32) -> V2TXLivePusher {
     let p = V2TXLivePusher::new();
     p.set_video_quality(
         VideoEncoderParam::new(preset, ResolutionMode::Landscape, fps, 0, 0).unwrap(),
     )
     .unwrap();
+    p
+}
+
+/// A pusher of the test pattern to `url`.
+fn pusher(url: &str, preset: VideoResolution, fps: u32) -> V2TXLivePusher {
+    let p = configured_pusher(preset, fps);
     p.start_push(url).unwrap();
     p
 }
@@ -571,18 +578,7 @@ fn resolution_change_stall_and_pause() {
 fn audio_and_video_stay_in_sync() {
     let nginx = Nginx::start();
     let url = nginx.url("sync");
-    let push = V2TXLivePusher::new();
-    push.set_video_quality(
-        VideoEncoderParam::new(
-            VideoResolution::R320x180,
-            ResolutionMode::Landscape,
-            25,
-            0,
-            0,
-        )
-        .unwrap(),
-    )
-    .unwrap();
+    let push = configured_pusher(VideoResolution::R320x180, 25);
     push.enable_custom_video_capture(true).unwrap();
     push.enable_custom_audio_capture(true).unwrap();
     push.start_push(&url).unwrap();
@@ -707,20 +703,7 @@ fn reconnects_after_a_server_restart_and_gives_up_when_it_stays_down() {
     nginx.kill();
     drop(push);
     let _nginx2 = Nginx::start_on(port);
-    let push2 = V2TXLivePusher::new();
-    push2
-        .set_video_quality(
-            VideoEncoderParam::new(
-                VideoResolution::R320x180,
-                ResolutionMode::Landscape,
-                25,
-                0,
-                0,
-            )
-            .unwrap(),
-        )
-        .unwrap();
-    push2.start_push(&url).unwrap();
+    let _push2 = pusher(&url, VideoResolution::R320x180, 25);
     let n = seen.frames().len();
     assert!(
         seen.wait_frames(n + 25, Duration::from_secs(20)),

@@ -73,6 +73,13 @@ struct AudioState {
     errors_reported: bool,
 }
 
+impl AudioState {
+    /// Interleaved samples in one 20 ms playout frame (0 before the first decoded audio).
+    fn frame_len(&self) -> usize {
+        (self.rate / 50) as usize * self.channels as usize
+    }
+}
+
 struct Media<'a> {
     shared: &'a Shared,
     observer: Option<&'a dyn V2TXLivePlayerObserver>,
@@ -134,6 +141,7 @@ pub(crate) fn run(
         let audio_paused = controls.audio_paused.load(Ordering::Acquire);
         let (video, audio, pos) = {
             let mut b = shared.buffer();
+            b.set_video_lag(m.video.lag_us as i64);
             if video_paused {
                 b.keep_last_gop();
             }
@@ -162,8 +170,6 @@ pub(crate) fn run(
         for p in video {
             m.feed_video(p);
         }
-        let lag = m.video.lag_us as i64;
-        shared.buffer().set_video_lag(lag);
         for p in audio {
             m.feed_audio(p);
         }
@@ -188,7 +194,7 @@ pub(crate) fn run(
                 wake = wake.min(at(f.timestamp().as_micros() as i64));
             }
             // A partial 20 ms frame waits for more audio, not for the clock.
-            let per = (m.audio.rate / 50) as usize * m.audio.channels as usize;
+            let per = m.audio.frame_len();
             if per > 0 && m.audio.fifo.len() >= per {
                 wake = wake.min(at(m.audio.fifo_ts));
             }
@@ -419,10 +425,10 @@ impl Media<'_> {
 
     fn play_audio_due(&mut self, pos: i64) {
         let (rate, ch) = (self.audio.rate, self.audio.channels);
-        if rate == 0 || ch == 0 {
+        let per = self.audio.frame_len();
+        if per == 0 {
             return;
         }
-        let per = (rate / 50) as usize * ch as usize;
         let frame_us = 20_000;
         // Drop what is already too late to play (after a catch-up or a slow callback).
         while self.audio.fifo.len() >= per && self.audio.fifo_ts + 2 * frame_us < pos {
