@@ -1,12 +1,15 @@
 //! `onair`: the command-line front end. `onair push` publishes the test pattern, a still image
 //! or (later) a camera to an RTMP URL with a live statistics line; `onair play` plays an RTMP or
-//! HTTP-FLV stream and reports what it saw; `onair demo` says what is still to come. Logs go to stderr, filtered by `RUST_LOG` (e.g. `RUST_LOG=onair=debug`).
+//! HTTP-FLV stream and reports what it saw; `onair serve` runs the embedded live server;
+//! `onair sign` mints signed push and play URLs; `onair demo` says what is still to come. Logs go to stderr, filtered by `RUST_LOG` (e.g. `RUST_LOG=onair=debug`).
 //!
 //! Exit codes: 0 done, 1 the push or play failed (connection, server refusal, nothing played),
 //! 2 bad arguments.
 
 mod play;
 mod push;
+mod serve;
+mod sign;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -26,6 +29,11 @@ enum Command {
     /// Play an RTMP or HTTP-FLV URL: statistics every 2 s, last picture as PNG, a summary
     /// (frames, first-frame time, stalls, latency of stamped test-pattern streams).
     Play(play::PlayArgs),
+    /// Run the embedded live server (RTMP, HTTP-FLV, management API, recording, screenshots,
+    /// callbacks) until Ctrl-C.
+    Serve(serve::ServeArgs),
+    /// Mint a signed push URL and its play URLs (and an API t/sign with --api-key).
+    Sign(sign::SignArgs),
     /// The end-to-end demo on the embedded server (not built yet: says what is missing).
     Demo,
 }
@@ -39,6 +47,8 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Push(args) => push::run(&args),
         Command::Play(args) => play::run(&args),
+        Command::Serve(args) => serve::run(&args),
+        Command::Sign(args) => sign::run(&args),
         Command::Demo => {
             println!(
                 "onair demo is not built yet. Built: core, FLV, codecs, RTMP/HTTP-FLV transport, \

@@ -104,6 +104,44 @@ impl InboundTap {
     }
 }
 
+/// Validates an inbound RTMP chunk stream before an rml_rtmp session parses it (servers use
+/// this in front of `ServerSession`): AMF0 commands and data must scan cleanly and chunk-size
+/// changes are followed. rml_rtmp panics on some malformed commands; this turns them into a
+/// [`RtmpError::Protocol`] first.
+pub struct ChunkValidator {
+    tap: InboundTap,
+}
+
+impl std::fmt::Debug for ChunkValidator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChunkValidator").finish_non_exhaustive()
+    }
+}
+
+impl Default for ChunkValidator {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ChunkValidator {
+    /// A validator for a fresh connection (chunk size 128).
+    pub fn new() -> Self {
+        Self {
+            tap: InboundTap {
+                deserializer: ChunkDeserializer::new(),
+                deliver_media: false,
+            },
+        }
+    }
+
+    /// Checks the next bytes of the stream (partial messages are kept for the next call).
+    pub fn feed(&mut self, data: &[u8]) -> Result<(), RtmpError> {
+        let mut out = Vec::new();
+        self.tap.feed(data, &mut out)
+    }
+}
+
 /// An established RTMP session over a stream.
 pub(crate) struct Session {
     pub(crate) io: Box<dyn Io>,

@@ -1,0 +1,106 @@
+//! `onair serve [--rtmp ADDR] [--http ADDR] [--data-dir DIR] [--push-key K] [--api-key K]
+//! [--callback URL] [--record flv|mp4|none] [--segment-minutes N]`: runs the embedded live
+//! server until Ctrl-C, then stops it cleanly (recordings finalised).
+
+use clap::Args;
+use onair_server::{LiveServer, RecordFormat, ServerConfig};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Serve arguments.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// RTMP listen address (ingest and play).
+    #[arg(long, default_value = "127.0.0.1:1935")]
+    pub rtmp: String,
+    /// HTTP listen address (HTTP-FLV, the management API, recordings, screenshots).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub http: String,
+    /// Where the state database, recordings and screenshots are kept.
+    #[arg(long, default_value = "onair-data")]
+    pub data_dir: PathBuf,
+    /// Push signing key: pushes need txSecret/txTime (mint them with `onair sign`).
+    #[arg(long)]
+    pub push_key: Option<String>,
+    /// Play signing key: play URLs need txSecret/txTime too.
+    #[arg(long)]
+    pub play_key: Option<String>,
+    /// Management API key: requests need t and sign = MD5(key + t).
+    #[arg(long)]
+    pub api_key: Option<String>,
+    /// POST event callbacks (push begin/end, recording, screenshot) to this URL.
+    #[arg(long)]
+    pub callback: Option<String>,
+    /// Key signing the callbacks (default: the API key, else the push key).
+    #[arg(long)]
+    pub callback_key: Option<String>,
+    /// Record every push: flv, mp4 or none (Live_Tape_Start still records on demand).
+    #[arg(long, default_value = "flv")]
+    pub record: String,
+    /// Longest recording segment, minutes (1-120).
+    #[arg(long, default_value_t = 30)]
+    pub segment_minutes: u64,
+    /// Seconds between screenshots of each live stream (0 turns them off).
+    #[arg(long, default_value_t = 10)]
+    pub screenshot_seconds: u64,
+    /// Relay every published stream to <URL>/<stream> (an RTMP CDN or another server).
+    #[arg(long)]
+    pub forward: Option<String>,
+}
+
+/// Runs `onair serve`.
+pub fn run(args: &ServeArgs) -> ExitCode {
+    let record: RecordFormat = match args.record.parse() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    if !(1..=120).contains(&args.segment_minutes) {
+        eprintln!("--segment-minutes {}: expected 1 to 120", args.segment_minutes);
+        return ExitCode::from(2);
+    }
+    let mut config = ServerConfig::new(&args.data_dir);
+    config.rtmp_addr = args.rtmp.clone();
+    config.http_addr = args.http.clone();
+    config.push_key = args.push_key.clone();
+    config.play_key = args.play_key.clone();
+    config.api_key = args.api_key.clone();
+    config.callback_url = args.callback.clone();
+    config.callback_key = args.callback_key.clone();
+    config.record = record;
+    config.segment_max = Duration::from_secs(args.segment_minutes * 60);
+    config.screenshot_interval = (args.screenshot_seconds > 0).then(|| Duration::from_secs(args.screenshot_seconds));
+    config.forward = args.forward.clone();
+    if let Err(e) = config.validate() {
+        eprintln!("{e}");
+        return ExitCode::from(2);
+    }
+    let server = match LiveServer::start(config) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("onair serve: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let (tx, rx) = crossbeam_channel::bounded::<()>(1);
+    if let Err(e) = ctrlc::set_handler(move || {
+        let _ = tx.try_send(());
+    }) {
+        eprintln!("cannot catch Ctrl-C: {e}");
+    }
+    println!("onair server");
+    println!("  RTMP     {}", server.rtmp_base());
+    println!("  HTTP     {}", server.http_base());
+    println!("  data     {}", server.data_dir().display());
+    println!("  push to  {}", server.push_url("live", "test", Duration::from_secs(86_400)));
+    println!("  play     {}/live/test   {}/live/test.flv", server.rtmp_base(), server.http_base());
+    println!("  API      {}", server.api_url("Live_Channel_GetChannelList", &[]));
+    println!("Ctrl-C stops the server.");
+    let _ = rx.recv();
+    eprintln!("stopping: finalising recordings");
+    server.stop();
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,176 @@
+//! Server configuration, validated when built: listen addresses, data directory, keys,
+//! callback URL, recording format and segment length, screenshot cadence, forwarding, and the
+//! per-player queue bounds.
+
+use crate::error::{ServerError, ServerResult};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The container recordings are written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RecordFormat {
+    /// No automatic recording (Live_Tape_Start still records, as FLV).
+    None,
+    /// FLV segments.
+    Flv,
+    /// MP4 segments (recorded as FLV, remuxed when the segment closes).
+    Mp4,
+}
+
+impl std::str::FromStr for RecordFormat {
+    type Err = ServerError;
+    fn from_str(s: &str) -> ServerResult<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "none" => Ok(Self::None),
+            "flv" => Ok(Self::Flv),
+            "mp4" => Ok(Self::Mp4),
+            _ => Err(ServerError::Config(format!(
+                "record format {s:?}: expected flv, mp4 or none"
+            ))),
+        }
+    }
+}
+
+impl RecordFormat {
+    /// The file extension of finished segments.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::Mp4 => "mp4",
+            _ => "flv",
+        }
+    }
+}
+
+/// Everything the server needs to start. Build with [`ServerConfig::new`] and the setters,
+/// then [`ServerConfig::validate`] (done by `LiveServer::start`).
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// RTMP listen address (default 127.0.0.1:1935; port 0 picks a free one).
+    pub rtmp_addr: String,
+    /// HTTP listen address: HTTP-FLV, the API, files (default 127.0.0.1:8080).
+    pub http_addr: String,
+    /// Where the database, recordings and screenshots live.
+    pub data_dir: PathBuf,
+    /// Push signing key (txSecret/txTime required when set).
+    pub push_key: Option<String>,
+    /// Play signing key (txSecret/txTime required on play URLs when set).
+    pub play_key: Option<String>,
+    /// Management API key (`sign = MD5(key + t)`); the API is open when unset.
+    pub api_key: Option<String>,
+    /// Where event callbacks are POSTed.
+    pub callback_url: Option<String>,
+    /// Key that signs callbacks (defaults to the API key, then to the push key).
+    pub callback_key: Option<String>,
+    /// Automatic recording of every published stream.
+    pub record: RecordFormat,
+    /// Longest recording segment (the seeds allow 1-120 min; shorter values are for tests).
+    pub segment_max: Duration,
+    /// Screenshot cadence (the seeds' 10 s); `None` turns screenshots off.
+    pub screenshot_interval: Option<Duration>,
+    /// Relay every published stream to `<forward>/<stream>`.
+    pub forward: Option<String>,
+    /// Tags a player may have queued before it skips to the next keyframe.
+    pub player_queue_tags: usize,
+    /// How long a player may stay too slow to catch up before it is dropped.
+    pub player_drop_after: Duration,
+}
+
+impl ServerConfig {
+    /// Defaults: loopback ports 1935 and 8080, FLV recording in 30 min segments, screenshots
+    /// every 10 s, no keys.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            rtmp_addr: "127.0.0.1:1935".into(),
+            http_addr: "127.0.0.1:8080".into(),
+            data_dir: data_dir.into(),
+            push_key: None,
+            play_key: None,
+            api_key: None,
+            callback_url: None,
+            callback_key: None,
+            record: RecordFormat::Flv,
+            segment_max: Duration::from_secs(30 * 60),
+            screenshot_interval: Some(Duration::from_secs(10)),
+            forward: None,
+            player_queue_tags: 512,
+            player_drop_after: Duration::from_secs(10),
+        }
+    }
+
+    /// The key callbacks are signed with.
+    pub fn effective_callback_key(&self) -> &str {
+        self.callback_key
+            .as_deref()
+            .or(self.api_key.as_deref())
+            .or(self.push_key.as_deref())
+            .unwrap_or("")
+    }
+
+    /// Checks ranges and formats; the message names the accepted range.
+    pub fn validate(&self) -> ServerResult<()> {
+        if self.segment_max < Duration::from_secs(1) || self.segment_max > Duration::from_secs(120 * 60) {
+            return Err(ServerError::Config(format!(
+                "segment length {:?}: expected 1 s to 120 min",
+                self.segment_max
+            )));
+        }
+        if let Some(i) = self.screenshot_interval {
+            if i < Duration::from_secs(1) || i > Duration::from_secs(3600) {
+                return Err(ServerError::Config(format!(
+                    "screenshot interval {i:?}: expected 1 s to 1 h"
+                )));
+            }
+        }
+        if !(16..=65_536).contains(&self.player_queue_tags) {
+            return Err(ServerError::Config(format!(
+                "player queue {} tags: expected 16 to 65536",
+                self.player_queue_tags
+            )));
+        }
+        for (name, key) in [
+            ("push key", &self.push_key),
+            ("play key", &self.play_key),
+            ("API key", &self.api_key),
+            ("callback key", &self.callback_key),
+        ] {
+            if key.as_deref().is_some_and(str::is_empty) {
+                return Err(ServerError::Config(format!("{name} is empty")));
+            }
+        }
+        if let Some(u) = &self.callback_url {
+            let ok = url::Url::parse(u).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
+            if !ok {
+                return Err(ServerError::Config(format!(
+                    "callback URL {u:?}: expected an http:// or https:// URL"
+                )));
+            }
+        }
+        if let Some(f) = &self.forward {
+            onair_rtmp::StreamUrl::parse(&format!("{}/x", f.trim_end_matches('/')))
+                .map_err(|e| ServerError::Config(format!("forward URL {f:?}: {e}")))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation_names_the_range() {
+        let mut c = ServerConfig::new("/tmp/x");
+        assert!(c.validate().is_ok());
+        c.segment_max = Duration::from_secs(121 * 60);
+        assert!(c.validate().unwrap_err().to_string().contains("1 s to 120 min"));
+        c.segment_max = Duration::from_secs(60);
+        c.callback_url = Some("ftp://x".into());
+        assert!(c.validate().unwrap_err().to_string().contains("http://"));
+        c.callback_url = None;
+        c.api_key = Some(String::new());
+        assert!(c.validate().is_err());
+        assert_eq!("MP4".parse::<RecordFormat>().unwrap(), RecordFormat::Mp4);
+        assert!("avi".parse::<RecordFormat>().is_err());
+    }
+}

@@ -1,0 +1,197 @@
+//! The HTTP side (hyper): HTTP-FLV play at `/<app>/<stream>.flv`, the management API at
+//! `/common_access` (the seeds' path) and `/api`, recordings at `/record/<file>` and screenshots
+//! at `/screenshot/<file>`. HTTP-FLV bodies start with the FLV header and the hub's start burst
+//! (metadata, sequence headers, GOP cache), then stream live tags, each encoded once and shared
+//! by every player. Bodies end when the publisher leaves, when the player is dropped for being
+//! too slow, or at shutdown.
+
+use crate::hub::{SubscriberKind, Subscription};
+use crate::server::Shared;
+use bytes::Bytes;
+use futures_util::StreamExt;
+use http_body_util::{combinators::BoxBody, BodyExt, Full, StreamBody};
+use hyper::body::{Frame, Incoming};
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use onair_flv::FlvHeader;
+use std::convert::Infallible;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+type Body = BoxBody<Bytes, Infallible>;
+
+/// Serves HTTP until shutdown, then waits (up to 2 s) for open connections.
+pub async fn serve(listener: TcpListener, shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
+    let mut conns = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let _ = stream.set_nodelay(true);
+                    let (shared, shutdown) = (shared.clone(), shutdown.clone());
+                    conns.spawn(async move {
+                        let svc = hyper::service::service_fn(move |req| {
+                            let (shared, shutdown) = (shared.clone(), shutdown.clone());
+                            async move { Ok::<_, Infallible>(route(&shared, req, shutdown).await) }
+                        });
+                        let _ = hyper::server::conn::http1::Builder::new()
+                            .serve_connection(TokioIo::new(stream), svc)
+                            .await;
+                    });
+                }
+                Err(e) => {
+                    tracing::warn!("HTTP accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+            _ = shutdown.changed() => break,
+        }
+    }
+    drop(listener);
+    let _ = tokio::time::timeout(Duration::from_secs(2), async {
+        while conns.join_next().await.is_some() {}
+    })
+    .await;
+    conns.abort_all();
+}
+
+fn full(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> Response<Body> {
+    let mut r = Response::new(Full::new(body.into()).boxed());
+    *r.status_mut() = status;
+    if let Ok(v) = content_type.parse() {
+        r.headers_mut().insert(hyper::header::CONTENT_TYPE, v);
+    }
+    r
+}
+
+fn text(status: StatusCode, msg: &str) -> Response<Body> {
+    full(status, "text/plain; charset=utf-8", format!("{msg}\n"))
+}
+
+async fn route(shared: &Arc<Shared>, req: Request<Incoming>, shutdown: watch::Receiver<bool>) -> Response<Body> {
+    if req.method() != hyper::Method::GET && req.method() != hyper::Method::HEAD {
+        return text(StatusCode::METHOD_NOT_ALLOWED, "only GET is served");
+    }
+    let path = req.uri().path().to_string();
+    let query = req.uri().query().unwrap_or("").to_string();
+    match path.as_str() {
+        "/" => text(
+            StatusCode::OK,
+            "onair live server: /<app>/<stream>.flv (HTTP-FLV), /common_access?interface=... (API), /record/<file>, /screenshot/<file>",
+        ),
+        "/common_access" | "/api" => {
+            let reply = crate::api::handle(shared, &query);
+            let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
+            full(status, "application/json", reply.body.to_string())
+        }
+        _ => {
+            if let Some(file) = path.strip_prefix("/record/") {
+                return serve_file(&shared.record.dir, file).await;
+            }
+            if let Some(file) = path.strip_prefix("/screenshot/") {
+                return serve_file(&shared.shot_dir, file).await;
+            }
+            if let Some(stream) = path.strip_suffix(".flv") {
+                let mut parts = stream.trim_start_matches('/').split('/');
+                if let (Some(_app), Some(name), None) = (parts.next(), parts.next(), parts.next()) {
+                    let key = if query.is_empty() { name.to_string() } else { format!("{name}?{query}") };
+                    return http_flv(shared, &key, shutdown);
+                }
+            }
+            text(StatusCode::NOT_FOUND, "not found")
+        }
+    }
+}
+
+fn http_flv(shared: &Arc<Shared>, key: &str, shutdown: watch::Receiver<bool>) -> Response<Body> {
+    let name = match shared.authorize_play(key) {
+        Ok(n) => n,
+        Err(e) => return text(StatusCode::FORBIDDEN, &e),
+    };
+    let Some(sub) = shared.hub.subscribe(&name, SubscriberKind::HttpFlv) else {
+        return text(StatusCode::NOT_FOUND, &format!("stream {name} is not live"));
+    };
+    let header = FlvHeader { has_audio: true, has_video: true }.encode();
+    let stream = futures_util::stream::once(async move { Ok::<_, Infallible>(Frame::data(header)) })
+        .chain(tags(sub, shutdown));
+    let mut r = Response::new(BodyExt::boxed(StreamBody::new(stream)));
+    r.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("video/x-flv"));
+    r.headers_mut().insert(hyper::header::CACHE_CONTROL, hyper::header::HeaderValue::from_static("no-cache"));
+    r.headers_mut().insert(
+        hyper::header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        hyper::header::HeaderValue::from_static("*"),
+    );
+    r
+}
+
+fn tags(
+    sub: Subscription,
+    shutdown: watch::Receiver<bool>,
+) -> impl futures_util::Stream<Item = Result<Frame<Bytes>, Infallible>> {
+    futures_util::stream::unfold((sub, shutdown), |(mut sub, mut shutdown)| async move {
+        let tag = tokio::select! {
+            t = sub.rx.recv() => t?,
+            _ = shutdown.changed() => return None,
+        };
+        let bytes = tag.flv_bytes().clone();
+        sub.bytes_out.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        Some((Ok(Frame::data(bytes)), (sub, shutdown)))
+    })
+}
+
+/// A plain file name (no directories, no dot files).
+fn safe_file_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+}
+
+async fn serve_file(dir: &std::path::Path, name: &str) -> Response<Body> {
+    if !safe_file_name(name) {
+        return text(StatusCode::NOT_FOUND, "not found");
+    }
+    let path = dir.join(name);
+    let mut file = match tokio::fs::File::open(&path).await {
+        Ok(f) => f,
+        Err(_) => return text(StatusCode::NOT_FOUND, "not found"),
+    };
+    let len = file.metadata().await.map(|m| m.len()).unwrap_or(0);
+    let content_type = match path.extension().and_then(|e| e.to_str()) {
+        Some("flv") => "video/x-flv",
+        Some("mp4") => "video/mp4",
+        Some("jpg") => "image/jpeg",
+        _ => "application/octet-stream",
+    };
+    // Files are read in 256 KiB pieces through a small channel so large recordings stream.
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(4);
+    tokio::spawn(async move {
+        let mut buf = vec![0u8; 256 << 10];
+        loop {
+            match file.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => {
+                    if tx.send(Bytes::copy_from_slice(&buf[..n])).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    let body = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|b| (Ok::<_, Infallible>(Frame::data(b)), rx))
+    });
+    let mut r = Response::new(BodyExt::boxed(StreamBody::new(body)));
+    r.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static(content_type));
+    if let Ok(v) = len.to_string().parse() {
+        r.headers_mut().insert(hyper::header::CONTENT_LENGTH, v);
+    }
+    r
+}

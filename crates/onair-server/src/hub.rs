@@ -1,0 +1,652 @@
+//! The stream hub: one entry per stream name with its publisher, the last metadata and
+//! sequence headers, the GOP cache (every tag since the last keyframe) and its subscribers.
+//!
+//! A publisher pushes each tag once; the hub shares it (`Arc`) with every subscriber through a
+//! bounded queue with `try_send`, so nothing a subscriber does can slow the publisher or the
+//! other subscribers. A subscriber whose queue is full skips to the next keyframe (it is sent
+//! the sequence headers again, then the keyframe); one that stays too slow for
+//! `player_drop_after` is dropped. A new subscriber gets metadata, sequence headers and the
+//! GOP cache at once, so its first picture is a keyframe with no wait for the next one.
+
+use bytes::{Bytes, BytesMut};
+use onair_flv::{FlvTag, TagType};
+use rml_rtmp::sessions::StreamMetadata;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, Notify};
+
+/// Largest GOP cache; past it the cache is emptied until the next keyframe.
+pub const MAX_GOP_BYTES: usize = 32 << 20;
+/// Most tags in the GOP cache.
+pub const MAX_GOP_TAGS: usize = 4096;
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// One audio, video or script tag as published, shared by every consumer.
+#[derive(Debug)]
+pub struct MediaTag {
+    /// Audio, video or script.
+    pub tag_type: TagType,
+    /// Timestamp, ms.
+    pub timestamp: u32,
+    /// The tag body (FLV audio/video data, or the encoded onMetaData script).
+    pub data: Bytes,
+    /// An H.264 keyframe (not a sequence header).
+    pub keyframe: bool,
+    /// An AVC or AAC sequence header.
+    pub sequence_header: bool,
+    /// For script tags: the metadata as RTMP sends it.
+    pub metadata: Option<Arc<StreamMetadata>>,
+    flv: OnceLock<Bytes>,
+}
+
+/// A shared tag.
+pub type Tag = Arc<MediaTag>;
+
+impl MediaTag {
+    /// A video tag; keyframe and sequence-header flags come from its first two bytes.
+    pub fn video(timestamp: u32, data: Bytes) -> Tag {
+        let keyframe_flag = data.first().is_some_and(|b| b >> 4 == 1);
+        let seq = data.len() >= 2 && data[0] & 0x0f == 7 && data[1] == 0;
+        Arc::new(Self {
+            tag_type: TagType::Video,
+            timestamp,
+            data,
+            keyframe: keyframe_flag && !seq,
+            sequence_header: seq,
+            metadata: None,
+            flv: OnceLock::new(),
+        })
+    }
+
+    /// An audio tag; AAC sequence headers are recognised.
+    pub fn audio(timestamp: u32, data: Bytes) -> Tag {
+        let seq = data.len() >= 2 && data[0] >> 4 == 10 && data[1] == 0;
+        Arc::new(Self {
+            tag_type: TagType::Audio,
+            timestamp,
+            data,
+            keyframe: false,
+            sequence_header: seq,
+            metadata: None,
+            flv: OnceLock::new(),
+        })
+    }
+
+    /// A metadata tag: the RTMP form and the FLV script body.
+    pub fn metadata(timestamp: u32, metadata: StreamMetadata) -> Tag {
+        let script = crate::media::onmetadata_script(&metadata);
+        Arc::new(Self {
+            tag_type: TagType::Script,
+            timestamp,
+            data: script,
+            keyframe: false,
+            sequence_header: false,
+            metadata: Some(Arc::new(metadata)),
+            flv: OnceLock::new(),
+        })
+    }
+
+    /// The tag as FLV bytes (header, body, PreviousTagSize), encoded once and shared.
+    pub fn flv_bytes(&self) -> &Bytes {
+        self.flv.get_or_init(|| {
+            let mut b = BytesMut::with_capacity(self.data.len() + 15);
+            FlvTag::new(self.tag_type, self.timestamp, self.data.clone()).encode_into(&mut b);
+            b.freeze()
+        })
+    }
+
+    /// As an FLV tag with another timestamp.
+    pub fn to_flv_tag(&self, timestamp: u32) -> FlvTag {
+        FlvTag::new(self.tag_type, timestamp, self.data.clone())
+    }
+}
+
+/// What a subscriber is; HTTP-FLV players and relays end with their publisher, RTMP players
+/// wait for the next one (as nginx-rtmp does).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubscriberKind {
+    /// An RTMP player.
+    Rtmp,
+    /// An HTTP-FLV player.
+    HttpFlv,
+    /// A relay to an upstream server.
+    Forward,
+}
+
+#[derive(Debug)]
+struct Subscriber {
+    id: u64,
+    kind: SubscriberKind,
+    tx: mpsc::Sender<Tag>,
+    waiting_key: bool,
+    slow_since: Option<Instant>,
+}
+
+/// The current publisher of a stream.
+#[derive(Debug, Clone)]
+pub struct PublisherInfo {
+    /// Unique id of this publish session.
+    pub id: u64,
+    /// RTMP app.
+    pub app: String,
+    /// Peer address.
+    pub client_addr: String,
+    /// Unix time the push started.
+    pub started_unix: i64,
+    /// Signalled to cut the publisher (ban).
+    pub kick: Arc<Notify>,
+}
+
+/// Input rates over the last full second.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Rates {
+    /// Video frames per second.
+    pub fps: f64,
+    /// Input bitrate, kbps.
+    pub kbps: f64,
+}
+
+#[derive(Debug)]
+struct RateMeter {
+    window_start: Instant,
+    bytes: u64,
+    frames: u64,
+    last: Rates,
+}
+
+impl RateMeter {
+    fn new() -> Self {
+        Self {
+            window_start: Instant::now(),
+            bytes: 0,
+            frames: 0,
+            last: Rates::default(),
+        }
+    }
+
+    fn add(&mut self, tag: &MediaTag, now: Instant) {
+        self.bytes += tag.data.len() as u64;
+        if tag.tag_type == TagType::Video && !tag.sequence_header {
+            self.frames += 1;
+        }
+        let dt = now.duration_since(self.window_start).as_secs_f64();
+        if dt >= 1.0 {
+            self.last = Rates {
+                fps: self.frames as f64 / dt,
+                kbps: self.bytes as f64 * 8.0 / dt / 1000.0,
+            };
+            self.window_start = now;
+            self.bytes = 0;
+            self.frames = 0;
+        }
+    }
+}
+
+/// One stream's state.
+#[derive(Debug)]
+pub struct Stream {
+    name: String,
+    publisher: Option<PublisherInfo>,
+    metadata: Option<Tag>,
+    video_seq: Option<Tag>,
+    audio_seq: Option<Tag>,
+    gop: Vec<Tag>,
+    gop_bytes: usize,
+    subscribers: Vec<Subscriber>,
+    taps: Vec<crossbeam_channel::Sender<Tag>>,
+    rates: RateMeter,
+    bytes_out: Arc<AtomicU64>,
+    dropped_players: u64,
+}
+
+/// What a consumer needs to start mid-stream: metadata, sequence headers, then the GOP.
+#[derive(Debug, Clone, Default)]
+pub struct StartBurst {
+    /// Metadata, sequence headers, GOP cache, in that order.
+    pub tags: Vec<Tag>,
+}
+
+impl Stream {
+    fn new(name: &str) -> Self {
+        Self {
+            name: name.to_string(),
+            publisher: None,
+            metadata: None,
+            video_seq: None,
+            audio_seq: None,
+            gop: Vec::new(),
+            gop_bytes: 0,
+            subscribers: Vec::new(),
+            taps: Vec::new(),
+            rates: RateMeter::new(),
+            bytes_out: Arc::new(AtomicU64::new(0)),
+            dropped_players: 0,
+        }
+    }
+
+    fn burst(&self) -> StartBurst {
+        let mut tags: Vec<Tag> = [&self.metadata, &self.video_seq, &self.audio_seq]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect();
+        tags.extend(self.gop.iter().cloned());
+        StartBurst { tags }
+    }
+
+    fn cache(&mut self, tag: &Tag) {
+        match (tag.tag_type, tag.sequence_header) {
+            (TagType::Script, _) => self.metadata = Some(tag.clone()),
+            (TagType::Video, true) => self.video_seq = Some(tag.clone()),
+            (TagType::Audio, true) => self.audio_seq = Some(tag.clone()),
+            _ => {
+                if tag.keyframe {
+                    self.gop.clear();
+                    self.gop_bytes = 0;
+                }
+                let audio_only = self.video_seq.is_none();
+                if tag.keyframe || !self.gop.is_empty() || audio_only {
+                    self.gop.push(tag.clone());
+                    self.gop_bytes += tag.data.len();
+                }
+                // Audio-only streams keep a short tail; oversized GOPs are dropped whole.
+                if audio_only && self.gop.len() > 64 {
+                    let excess = self.gop.len() - 64;
+                    self.gop.drain(..excess);
+                    self.gop_bytes = self.gop.iter().map(|t| t.data.len()).sum();
+                }
+                if self.gop_bytes > MAX_GOP_BYTES || self.gop.len() > MAX_GOP_TAGS {
+                    self.gop.clear();
+                    self.gop_bytes = 0;
+                }
+            }
+        }
+    }
+
+    fn deliver(&mut self, tag: &Tag, now: Instant, drop_after: Duration) {
+        let has_video = self.video_seq.is_some();
+        let resume_point = if has_video {
+            tag.keyframe
+        } else {
+            tag.tag_type == TagType::Audio
+        };
+        let (vseq, aseq) = (self.video_seq.clone(), self.audio_seq.clone());
+        let mut dropped = 0;
+        self.subscribers.retain_mut(|s| {
+            if s.tx.is_closed() {
+                return false;
+            }
+            if s.waiting_key {
+                if resume_point && s.tx.capacity() >= 3 + s.tx.max_capacity() / 4 {
+                    for t in [&vseq, &aseq].into_iter().flatten() {
+                        let _ = s.tx.try_send(t.clone());
+                    }
+                    if s.tx.try_send(tag.clone()).is_ok() {
+                        s.waiting_key = false;
+                        s.slow_since = None;
+                        return true;
+                    }
+                }
+            } else {
+                match s.tx.try_send(tag.clone()) {
+                    Ok(()) => return true,
+                    Err(mpsc::error::TrySendError::Closed(_)) => return false,
+                    Err(mpsc::error::TrySendError::Full(_)) => {
+                        tracing::debug!(stream = %self.name, id = s.id, "player too slow: skipping to the next keyframe");
+                        s.waiting_key = true;
+                    }
+                }
+            }
+            let since = *s.slow_since.get_or_insert(now);
+            if now.duration_since(since) > drop_after {
+                tracing::info!(stream = %self.name, id = s.id, "player dropped: too slow for {drop_after:?}");
+                dropped += 1;
+                return false;
+            }
+            true
+        });
+        self.dropped_players += dropped;
+        self.taps.retain(|tap| match tap.try_send(tag.clone()) {
+            Ok(()) => true,
+            Err(crossbeam_channel::TrySendError::Full(_)) => {
+                tracing::warn!(stream = %self.name, "recorder behind: a tag was dropped");
+                true
+            }
+            Err(crossbeam_channel::TrySendError::Disconnected(_)) => false,
+        });
+    }
+}
+
+/// The publisher's side of a stream: pushes tags, learns when it is kicked.
+#[derive(Debug)]
+pub struct PublishHandle {
+    stream: Arc<Mutex<Stream>>,
+    /// The stream name.
+    pub name: String,
+    /// This publish session.
+    pub info: PublisherInfo,
+    drop_after: Duration,
+}
+
+impl PublishHandle {
+    /// Caches and fans out one tag.
+    pub fn push(&self, tag: Tag) {
+        let now = Instant::now();
+        let mut s = lock(&self.stream);
+        if s.publisher.as_ref().map(|p| p.id) != Some(self.info.id) {
+            return;
+        }
+        s.rates.add(&tag, now);
+        s.cache(&tag);
+        s.deliver(&tag, now, self.drop_after);
+    }
+}
+
+/// A subscription: the tags to send, in order. Dropping it unsubscribes.
+#[derive(Debug)]
+pub struct Subscription {
+    /// Tags: the start burst first, then live tags.
+    pub rx: mpsc::Receiver<Tag>,
+    /// Count bytes written to this player here (Get_LivePlayStat bandwidth).
+    pub bytes_out: Arc<AtomicU64>,
+}
+
+/// Why a publish was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PublishRefusal {
+    /// Another publisher holds the stream.
+    Busy,
+}
+
+/// A live stream as the API reports it.
+#[derive(Debug, Clone)]
+pub struct LiveInfo {
+    /// Stream name.
+    pub name: String,
+    /// The publisher.
+    pub publisher: PublisherInfo,
+    /// Input rates.
+    pub rates: Rates,
+    /// Players (RTMP and HTTP-FLV) connected.
+    pub players: usize,
+    /// Bytes sent to players so far.
+    pub bytes_out: u64,
+    /// Players dropped for being too slow.
+    pub dropped_players: u64,
+    /// Video size from the metadata, when announced.
+    pub size: Option<(u32, u32)>,
+}
+
+/// All streams.
+#[derive(Debug)]
+pub struct Hub {
+    streams: Mutex<HashMap<String, Arc<Mutex<Stream>>>>,
+    next_id: AtomicU64,
+    queue_tags: usize,
+    drop_after: Duration,
+}
+
+impl Hub {
+    /// A hub whose players queue up to `queue_tags` tags and are dropped after `drop_after`
+    /// of being too slow.
+    pub fn new(queue_tags: usize, drop_after: Duration) -> Self {
+        Self {
+            streams: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(1),
+            queue_tags,
+            drop_after,
+        }
+    }
+
+    fn entry(&self, name: &str) -> Arc<Mutex<Stream>> {
+        lock(&self.streams)
+            .entry(name.to_string())
+            .or_insert_with(|| Arc::new(Mutex::new(Stream::new(name))))
+            .clone()
+    }
+
+    fn get(&self, name: &str) -> Option<Arc<Mutex<Stream>>> {
+        lock(&self.streams).get(name).cloned()
+    }
+
+    /// Claims the stream for a publisher.
+    pub fn publish(&self, name: &str, app: &str, client_addr: &str, now_unix: i64) -> Result<PublishHandle, PublishRefusal> {
+        let stream = self.entry(name);
+        let mut s = lock(&stream);
+        if s.publisher.is_some() {
+            return Err(PublishRefusal::Busy);
+        }
+        let info = PublisherInfo {
+            id: self.next_id.fetch_add(1, Ordering::Relaxed),
+            app: app.to_string(),
+            client_addr: client_addr.to_string(),
+            started_unix: now_unix,
+            kick: Arc::new(Notify::new()),
+        };
+        s.publisher = Some(info.clone());
+        s.metadata = None;
+        s.video_seq = None;
+        s.audio_seq = None;
+        s.gop.clear();
+        s.gop_bytes = 0;
+        s.rates = RateMeter::new();
+        drop(s);
+        Ok(PublishHandle {
+            stream,
+            name: name.to_string(),
+            info,
+            drop_after: self.drop_after,
+        })
+    }
+
+    /// Releases the stream: HTTP-FLV players and relays end, RTMP players wait for the next
+    /// publisher, recorder taps are closed.
+    pub fn unpublish(&self, handle: &PublishHandle) {
+        let mut s = lock(&handle.stream);
+        if s.publisher.as_ref().map(|p| p.id) != Some(handle.info.id) {
+            return;
+        }
+        s.publisher = None;
+        s.gop.clear();
+        s.gop_bytes = 0;
+        s.subscribers.retain(|sub| sub.kind == SubscriberKind::Rtmp);
+        s.taps.clear();
+    }
+
+    /// Subscribes. HTTP-FLV players and relays need a live stream (`None` otherwise); RTMP
+    /// players may wait for one.
+    pub fn subscribe(&self, name: &str, kind: SubscriberKind) -> Option<Subscription> {
+        let stream = if kind == SubscriberKind::Rtmp {
+            self.entry(name)
+        } else {
+            self.get(name)?
+        };
+        let mut s = lock(&stream);
+        if kind != SubscriberKind::Rtmp && s.publisher.is_none() {
+            return None;
+        }
+        let burst = s.burst();
+        let (tx, rx) = mpsc::channel(self.queue_tags + burst.tags.len());
+        for t in burst.tags {
+            let _ = tx.try_send(t);
+        }
+        s.subscribers.push(Subscriber {
+            id: self.next_id.fetch_add(1, Ordering::Relaxed),
+            kind,
+            tx,
+            waiting_key: false,
+            slow_since: None,
+        });
+        Some(Subscription {
+            rx,
+            bytes_out: s.bytes_out.clone(),
+        })
+    }
+
+    /// Adds a lossless-as-possible tap (a recorder): it gets the start burst now, then every
+    /// tag. Returns `None` when the stream is not live.
+    pub fn tap(&self, name: &str, capacity: usize) -> Option<crossbeam_channel::Receiver<Tag>> {
+        let stream = self.get(name)?;
+        let mut s = lock(&stream);
+        s.publisher.as_ref()?;
+        let burst = s.burst();
+        let (tx, rx) = crossbeam_channel::bounded(capacity + burst.tags.len());
+        for t in burst.tags {
+            let _ = tx.try_send(t);
+        }
+        s.taps.push(tx);
+        Some(rx)
+    }
+
+    /// Closes a stream's taps (the recorders finish their segment).
+    pub fn close_taps(&self, name: &str) {
+        if let Some(stream) = self.get(name) {
+            lock(&stream).taps.clear();
+        }
+    }
+
+    /// The sequence header and GOP cache of a live stream, for a screenshot.
+    pub fn gop_snapshot(&self, name: &str) -> Option<(Option<Tag>, Vec<Tag>)> {
+        let stream = self.get(name)?;
+        let s = lock(&stream);
+        s.publisher.as_ref()?;
+        Some((s.video_seq.clone(), s.gop.clone()))
+    }
+
+    /// Cuts the publisher of `name`, if any. Returns whether there was one.
+    pub fn kick(&self, name: &str) -> bool {
+        let Some(stream) = self.get(name) else {
+            return false;
+        };
+        let s = lock(&stream);
+        match &s.publisher {
+            Some(p) => {
+                p.kick.notify_one();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Live streams, sorted by name.
+    pub fn live(&self) -> Vec<LiveInfo> {
+        let streams: Vec<_> = lock(&self.streams).values().cloned().collect();
+        let mut out: Vec<LiveInfo> = streams
+            .iter()
+            .filter_map(|st| {
+                let s = lock(st);
+                let publisher = s.publisher.clone()?;
+                let size = s.metadata.as_ref().and_then(|m| {
+                    let md = m.metadata.as_ref()?;
+                    Some((md.video_width?, md.video_height?))
+                });
+                Some(LiveInfo {
+                    name: s.name.clone(),
+                    publisher,
+                    rates: s.rates.last,
+                    players: s
+                        .subscribers
+                        .iter()
+                        .filter(|x| x.kind != SubscriberKind::Forward && !x.tx.is_closed())
+                        .count(),
+                    bytes_out: s.bytes_out.load(Ordering::Relaxed),
+                    dropped_players: s.dropped_players,
+                    size,
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        out
+    }
+
+    /// One live stream.
+    pub fn live_one(&self, name: &str) -> Option<LiveInfo> {
+        self.live().into_iter().find(|l| l.name == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn video(ts: u32, key: bool) -> Tag {
+        MediaTag::video(ts, Bytes::from(vec![if key { 0x17 } else { 0x27 }, 1, 0, 0, 0, 9]))
+    }
+
+    #[test]
+    fn late_joiner_starts_on_the_cached_keyframe() {
+        let hub = Hub::new(16, Duration::from_secs(10));
+        let p = hub.publish("s", "live", "x", 0).unwrap();
+        p.push(MediaTag::video(0, Bytes::from_static(&[0x17, 0, 0, 0, 0, 1])));
+        for i in 0..5 {
+            p.push(video(i * 40, i == 0 || i == 3));
+        }
+        let mut sub = hub.subscribe("s", SubscriberKind::HttpFlv).unwrap();
+        let first = sub.rx.try_recv().unwrap();
+        assert!(first.sequence_header);
+        let key = sub.rx.try_recv().unwrap();
+        assert!(key.keyframe);
+        assert_eq!(key.timestamp, 120);
+        assert_eq!(sub.rx.try_recv().unwrap().timestamp, 160);
+        assert!(sub.rx.try_recv().is_err());
+        assert_eq!(hub.publish("s", "live", "y", 0).unwrap_err(), PublishRefusal::Busy);
+    }
+
+    #[test]
+    fn a_slow_player_skips_to_a_keyframe_and_does_not_hold_others() {
+        let hub = Hub::new(16, Duration::from_secs(60));
+        let p = hub.publish("s", "live", "x", 0).unwrap();
+        p.push(MediaTag::video(0, Bytes::from_static(&[0x17, 0, 0, 0, 0, 1])));
+        let mut slow = hub.subscribe("s", SubscriberKind::Rtmp).unwrap();
+        let mut fast = hub.subscribe("s", SubscriberKind::Rtmp).unwrap();
+        let mut fast_n = 0;
+        for i in 0..100u32 {
+            p.push(video(i * 40, i % 25 == 0));
+            while fast.rx.try_recv().is_ok() {
+                fast_n += 1;
+            }
+        }
+        assert_eq!(fast_n, 101, "the fast player got every tag");
+        // The slow one holds a full queue; after draining, the next tags it gets start at a keyframe.
+        while slow.rx.try_recv().is_ok() {}
+        for i in 100..130u32 {
+            p.push(video(i * 40, i % 25 == 0));
+        }
+        let mut got = Vec::new();
+        while let Ok(t) = slow.rx.try_recv() {
+            got.push(t);
+        }
+        let first_media = got.iter().find(|t| !t.sequence_header).unwrap();
+        assert!(first_media.keyframe, "resumed on a keyframe");
+        assert_eq!(first_media.timestamp, 100 * 40, "the first keyframe after it drained");
+    }
+
+    #[test]
+    fn a_player_too_slow_for_too_long_is_dropped_and_http_players_end_with_the_publisher() {
+        let hub = Hub::new(16, Duration::ZERO);
+        let p = hub.publish("s", "live", "x", 0).unwrap();
+        let mut slow = hub.subscribe("s", SubscriberKind::Rtmp).unwrap();
+        let mut http = hub.subscribe("s", SubscriberKind::HttpFlv).unwrap();
+        for i in 0..40u32 {
+            p.push(video(i * 40, false));
+            while http.rx.try_recv().is_ok() {}
+        }
+        std::thread::sleep(Duration::from_millis(2));
+        p.push(video(2000, false));
+        assert_eq!(hub.live_one("s").unwrap().dropped_players, 1);
+        while slow.rx.try_recv().is_ok() {}
+        assert!(slow.rx.try_recv().is_err());
+        hub.unpublish(&p);
+        while http.rx.try_recv().is_ok() {}
+        assert!(matches!(
+            http.rx.try_recv(),
+            Err(mpsc::error::TryRecvError::Disconnected)
+        ));
+        assert!(hub.live().is_empty());
+    }
+}

@@ -1,0 +1,410 @@
+//! What the RTMP, HTTP and API sides share, and the publish lifecycle: authorisation
+//! (signature, ban, channel_manager disable, one publisher per stream), then on begin and end
+//! the database, the callbacks, the recorder, the relay and the screenshot schedule. A
+//! housekeeping task applies tape tasks and takes screenshots on the absolute-time cadence.
+
+use crate::callback::{event, Notifier};
+use crate::config::{RecordFormat, ServerConfig};
+use crate::db::{Db, ScreenshotRow};
+use crate::hub::{lock, Hub, PublishHandle, PublishRefusal};
+use crate::record::{RecordContext, Recorder};
+use crate::unix_now;
+use serde_json::json;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// Recorder tap capacity (tags) beyond the start burst.
+const RECORD_TAP_TAGS: usize = 8192;
+/// Screenshot width (seed 004).
+pub const SCREENSHOT_WIDTH: u32 = 300;
+
+/// A refused publish: the onStatus code and a description.
+#[derive(Debug, Clone)]
+pub struct Refusal {
+    /// NetStream status code.
+    pub code: &'static str,
+    /// Why.
+    pub description: String,
+}
+
+fn refuse(code: &'static str, description: impl Into<String>) -> Refusal {
+    Refusal {
+        code,
+        description: description.into(),
+    }
+}
+
+/// Splits `name?query` into the name and its query pairs.
+pub fn split_stream_key(key: &str) -> (String, HashMap<String, String>) {
+    let (name, query) = key.split_once('?').unwrap_or((key, ""));
+    let pairs = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+    (name.to_string(), pairs)
+}
+
+/// Stream names: 1-128 characters of `A-Z a-z 0-9 _ - .`.
+pub fn valid_stream_name(name: &str) -> bool {
+    (1..=128).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+        && name != "."
+        && name != ".."
+}
+
+fn check_signature(key: Option<&str>, name: &str, q: &HashMap<String, String>) -> Result<(), String> {
+    let Some(key) = key else { return Ok(()) };
+    let (Some(secret), Some(time)) = (q.get("txSecret"), q.get("txTime")) else {
+        return Err("txSecret and txTime required".into());
+    };
+    onair_rtmp::sign::verify_push(key, name, secret, time, unix_now().max(0) as u64).map_err(str::to_string)
+}
+
+#[derive(Debug)]
+struct ShotSchedule {
+    push_time: i64,
+    next_ms: i64,
+    busy: bool,
+}
+
+/// Shared server state.
+#[derive(Debug)]
+pub struct Shared {
+    /// The configuration.
+    pub config: ServerConfig,
+    /// Streams.
+    pub hub: Hub,
+    /// State.
+    pub db: Arc<Db>,
+    /// Callbacks.
+    pub notifier: Notifier,
+    /// Recording context.
+    pub record: Arc<RecordContext>,
+    /// `<data>/screenshot`.
+    pub shot_dir: PathBuf,
+    /// Bound RTMP address.
+    pub rtmp_addr: SocketAddr,
+    /// Bound HTTP address.
+    pub http_addr: SocketAddr,
+    recorders: Mutex<HashMap<String, Recorder>>,
+    shots: Mutex<HashMap<String, ShotSchedule>>,
+    rt: tokio::runtime::Handle,
+}
+
+impl Shared {
+    /// Builds the shared state.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        config: ServerConfig,
+        db: Arc<Db>,
+        notifier: Notifier,
+        record: Arc<RecordContext>,
+        shot_dir: PathBuf,
+        rtmp_addr: SocketAddr,
+        http_addr: SocketAddr,
+        rt: tokio::runtime::Handle,
+    ) -> Self {
+        let hub = Hub::new(config.player_queue_tags, config.player_drop_after);
+        Self {
+            config,
+            hub,
+            db,
+            notifier,
+            record,
+            shot_dir,
+            rtmp_addr,
+            http_addr,
+            recorders: Mutex::new(HashMap::new()),
+            shots: Mutex::new(HashMap::new()),
+            rt,
+        }
+    }
+
+    /// Authorises and starts a publish of `stream_key` (`name?txSecret=..&txTime=..`).
+    pub fn begin_publish(self: &Arc<Self>, app: &str, stream_key: &str, client: &str) -> Result<PublishHandle, Refusal> {
+        let (name, query) = split_stream_key(stream_key);
+        if !valid_stream_name(&name) {
+            return Err(refuse("NetStream.Publish.BadName", format!("invalid stream name {name:?}")));
+        }
+        check_signature(self.config.push_key.as_deref(), &name, &query)
+            .map_err(|e| refuse("NetStream.Publish.Rejected", format!("push signature: {e}")))?;
+        let now = unix_now();
+        match self.db.channel(&name) {
+            Ok(Some(c)) if c.banned => {
+                return Err(refuse("NetStream.Publish.Rejected", "stream banned"));
+            }
+            Ok(Some(c)) if c.disabled_until > now => {
+                return Err(refuse(
+                    "NetStream.Publish.Rejected",
+                    format!("push disabled until {}", c.disabled_until),
+                ));
+            }
+            Ok(_) => {}
+            Err(e) => return Err(refuse("NetStream.Publish.Failed", format!("state database: {e}"))),
+        }
+        let handle = self.hub.publish(&name, app, client, now).map_err(|r| match r {
+            PublishRefusal::Busy => refuse("NetStream.Publish.BadName", format!("stream {name} is already being published")),
+        })?;
+        if let Err(e) = self.db.push_started(&name, app, now) {
+            tracing::error!(stream = %name, "push not stored: {e}");
+        }
+        tracing::info!(stream = %name, %app, %client, "push started");
+        self.notify_push(event::PUSH_BEGIN, &name, app, client, 0, "");
+        let interval_ms = self
+            .config
+            .screenshot_interval
+            .map_or(0, |d| d.as_millis() as i64);
+        if interval_ms > 0 {
+            let now_ms = unix_now_ms();
+            lock(&self.shots).insert(
+                name.clone(),
+                ShotSchedule {
+                    push_time: now,
+                    next_ms: (now_ms / interval_ms + 1) * interval_ms,
+                    busy: false,
+                },
+            );
+        }
+        self.sync_recording(&name);
+        if let Some(base) = &self.config.forward {
+            crate::forward::spawn(&self.rt, self.clone(), base.clone(), name.clone());
+        }
+        Ok(handle)
+    }
+
+    /// Ends a publish: releases the stream, finalises the recording, stores the end, sends
+    /// the interruption callback.
+    pub async fn end_publish(self: &Arc<Self>, handle: PublishHandle, reason: &str) {
+        let name = handle.name.clone();
+        self.hub.unpublish(&handle);
+        lock(&self.shots).remove(&name);
+        self.stop_recording(&name).await;
+        let now = unix_now();
+        if let Err(e) = self.db.push_ended(&name, now) {
+            tracing::error!(stream = %name, "push end not stored: {e}");
+        }
+        tracing::info!(stream = %name, "push ended: {reason}");
+        let errcode = i64::from(reason != "push ended");
+        self.notify_push(event::PUSH_END, &name, &handle.info.app, &handle.info.client_addr, errcode, reason);
+    }
+
+    fn notify_push(&self, ev: i64, name: &str, app: &str, client: &str, errcode: i64, errmsg: &str) {
+        let fields = json!({
+            "app": self.http_addr.ip().to_string(),
+            "appname": app,
+            "stream_id": name,
+            "channel_id": name,
+            "user_ip": client.rsplit_once(':').map_or(client, |(ip, _)| ip),
+            "errcode": errcode,
+            "errmsg": errmsg,
+            "event_time": unix_now(),
+        });
+        if let serde_json::Value::Object(m) = fields {
+            self.notifier.send(ev, m, unix_now());
+        }
+    }
+
+    /// Authorises a play of `stream_key`; returns the stream name.
+    pub fn authorize_play(&self, stream_key: &str) -> Result<String, String> {
+        let (name, query) = split_stream_key(stream_key);
+        if !valid_stream_name(&name) {
+            return Err(format!("invalid stream name {name:?}"));
+        }
+        check_signature(self.config.play_key.as_deref(), &name, &query).map_err(|e| format!("play signature: {e}"))?;
+        Ok(name)
+    }
+
+    /// Whether `name` should be recording now (automatic recording or a tape task).
+    fn should_record(&self, name: &str) -> Option<RecordFormat> {
+        if self.config.record != RecordFormat::None {
+            return Some(self.config.record);
+        }
+        match self.db.tape_active(name, unix_now()) {
+            Ok(true) => Some(RecordFormat::Flv),
+            _ => None,
+        }
+    }
+
+    /// Starts or stops the recorder of a live stream to match configuration and tape tasks.
+    pub fn sync_recording(&self, name: &str) {
+        let want = self.should_record(name);
+        let running = lock(&self.recorders).contains_key(name);
+        match (want, running) {
+            (Some(format), false) => {
+                let Some(rx) = self.hub.tap(name, RECORD_TAP_TAGS) else { return };
+                match Recorder::start(self.record.clone(), name, format, rx) {
+                    Ok(r) => {
+                        lock(&self.recorders).insert(name.to_string(), r);
+                    }
+                    Err(e) => tracing::error!(stream = %name, "recorder not started: {e}"),
+                }
+            }
+            (None, true) => {
+                self.hub.close_taps(name);
+                if let Some(r) = lock(&self.recorders).remove(name) {
+                    self.rt.spawn_blocking(move || r.join());
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Stops the recorder of `name` and waits for its segment to be finalised.
+    pub async fn stop_recording(&self, name: &str) {
+        self.hub.close_taps(name);
+        let r = lock(&self.recorders).remove(name);
+        if let Some(r) = r {
+            let _ = tokio::task::spawn_blocking(move || r.join()).await;
+        }
+    }
+
+    /// Stops every recorder (shutdown).
+    pub async fn stop_all_recordings(&self) {
+        let names: Vec<String> = lock(&self.recorders).keys().cloned().collect();
+        for n in names {
+            self.stop_recording(&n).await;
+        }
+    }
+
+    /// `http://host:port` of the HTTP side.
+    pub fn http_base(&self) -> String {
+        format!("http://{}", self.http_addr)
+    }
+
+    /// `rtmp://host:port` of the RTMP side.
+    pub fn rtmp_base(&self) -> String {
+        format!("rtmp://{}", self.rtmp_addr)
+    }
+
+    fn take_due_shots(&self) -> Vec<(String, i64, i64)> {
+        let now_ms = unix_now_ms();
+        let Some(interval) = self.config.screenshot_interval else {
+            return Vec::new();
+        };
+        let interval_ms = interval.as_millis() as i64;
+        let mut due = Vec::new();
+        for (name, s) in lock(&self.shots).iter_mut() {
+            if now_ms >= s.next_ms && !s.busy {
+                s.busy = true;
+                due.push((name.clone(), s.push_time, s.next_ms / 1000));
+                s.next_ms = (now_ms / interval_ms + 1) * interval_ms;
+            }
+        }
+        due
+    }
+
+    fn shot_done(&self, name: &str) {
+        if let Some(s) = lock(&self.shots).get_mut(name) {
+            s.busy = false;
+        }
+    }
+
+    fn take_screenshot(self: &Arc<Self>, name: String, push_time: i64, shot_time: i64) {
+        let Some((Some(vseq), gop)) = self.hub.gop_snapshot(&name) else {
+            self.shot_done(&name);
+            return;
+        };
+        let me = self.clone();
+        self.rt.spawn_blocking(move || {
+            match crate::media::screenshot(&vseq, &gop, SCREENSHOT_WIDTH) {
+                Ok(shot) => {
+                    // <stream>_<push time>_<task time>_<offset>_<w>_<h>.jpg (seed 004); the task
+                    // starts with the push.
+                    let offset = shot_time - push_time;
+                    let file = format!("{name}_{push_time}_{push_time}_{offset}_{}_{}.jpg", shot.width, shot.height);
+                    let path = me.shot_dir.join(&file);
+                    if let Err(e) = std::fs::write(&path, &shot.jpeg) {
+                        tracing::error!(stream = %name, "screenshot not written: {e}");
+                    } else {
+                        let row = ScreenshotRow {
+                            id: 0,
+                            channel_id: name.clone(),
+                            file_name: file.clone(),
+                            create_time: shot_time,
+                            width: i64::from(shot.width),
+                            height: i64::from(shot.height),
+                        };
+                        if let Err(e) = me.db.screenshot_taken(&row) {
+                            tracing::error!(stream = %name, "screenshot not stored: {e}");
+                        }
+                        let fields = json!({
+                            "stream_id": name,
+                            "channel_id": name,
+                            "create_time": shot_time,
+                            "file_size": shot.jpeg.len(),
+                            "width": shot.width,
+                            "height": shot.height,
+                            "pic_url": format!("/screenshot/{file}"),
+                            "pic_full_url": format!("{}/screenshot/{file}", me.http_base()),
+                        });
+                        if let serde_json::Value::Object(m) = fields {
+                            me.notifier.send(event::SCREENSHOT, m, unix_now());
+                        }
+                    }
+                }
+                Err(e) => tracing::debug!(stream = %name, "no screenshot this time: {e}"),
+            }
+            me.shot_done(&name);
+        });
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn unix_now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Takes due screenshots (every 100 ms check) and applies tape tasks (every second) until
+/// shutdown.
+pub async fn housekeeping(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    let mut n = 0u64;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = shutdown.changed() => return,
+        }
+        for (name, push_time, shot_time) in shared.take_due_shots() {
+            shared.take_screenshot(name, push_time, shot_time);
+        }
+        n += 1;
+        if n % 10 == 0 && shared.config.record == RecordFormat::None {
+            for live in shared.hub.live() {
+                shared.sync_recording(&live.name);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stream_keys_and_names() {
+        let (n, q) = split_stream_key("test?txSecret=ab&txTime=5C271099");
+        assert_eq!(n, "test");
+        assert_eq!(q["txTime"], "5C271099");
+        assert!(valid_stream_name("a_b-1.x"));
+        assert!(!valid_stream_name("../etc"));
+        assert!(!valid_stream_name(""));
+        assert!(!valid_stream_name(&"x".repeat(129)));
+    }
+
+    #[test]
+    fn signature_rules() {
+        let q = |s: &str| split_stream_key(s).1;
+        assert!(check_signature(None, "a", &q("a")).is_ok());
+        assert!(check_signature(Some("k"), "a", &q("a")).unwrap_err().contains("required"));
+        let far = onair_rtmp::sign::push_query("k", "a", 4_000_000_000);
+        assert!(check_signature(Some("k"), "a", &q(&format!("a?{far}"))).is_ok());
+        assert!(check_signature(Some("other"), "a", &q(&format!("a?{far}"))).is_err());
+        let old = onair_rtmp::sign::push_query("k", "a", 1_000);
+        assert!(check_signature(Some("k"), "a", &q(&format!("a?{old}"))).unwrap_err().contains("expired"));
+    }
+}
