@@ -59,7 +59,10 @@ pub fn run(args: &ServeArgs) -> ExitCode {
         }
     };
     if !(1..=120).contains(&args.segment_minutes) {
-        eprintln!("--segment-minutes {}: expected 1 to 120", args.segment_minutes);
+        eprintln!(
+            "--segment-minutes {}: expected 1 to 120",
+            args.segment_minutes
+        );
         return ExitCode::from(2);
     }
     let mut config = ServerConfig::new(&args.data_dir);
@@ -72,7 +75,8 @@ pub fn run(args: &ServeArgs) -> ExitCode {
     config.callback_key = args.callback_key.clone();
     config.record = record;
     config.segment_max = Duration::from_secs(args.segment_minutes * 60);
-    config.screenshot_interval = (args.screenshot_seconds > 0).then(|| Duration::from_secs(args.screenshot_seconds));
+    config.screenshot_interval =
+        (args.screenshot_seconds > 0).then(|| Duration::from_secs(args.screenshot_seconds));
     config.forward = args.forward.clone();
     if let Err(e) = config.validate() {
         eprintln!("{e}");
@@ -95,9 +99,19 @@ pub fn run(args: &ServeArgs) -> ExitCode {
     println!("  RTMP     {}", server.rtmp_base());
     println!("  HTTP     {}", server.http_base());
     println!("  data     {}", server.data_dir().display());
-    println!("  push to  {}", server.push_url("live", "test", Duration::from_secs(86_400)));
-    println!("  play     {}/live/test   {}/live/test.flv", server.rtmp_base(), server.http_base());
-    println!("  API      {}", server.api_url("Live_Channel_GetChannelList", &[]));
+    println!(
+        "  push to  {}",
+        server.push_url("live", "test", Duration::from_secs(86_400))
+    );
+    println!(
+        "  play     {}/live/test   {}/live/test.flv",
+        server.rtmp_base(),
+        server.http_base()
+    );
+    println!(
+        "  API      {}",
+        server.api_url("Live_Channel_GetChannelList", &[])
+    );
     println!("Ctrl-C stops the server.");
     let _ = rx.recv();
     eprintln!("stopping: finalising recordings");

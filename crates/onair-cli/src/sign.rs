@@ -41,7 +41,9 @@ pub fn run(args: &SignArgs) -> ExitCode {
         eprintln!("--stream {:?}: expected a plain stream name", args.stream);
         return ExitCode::from(2);
     }
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
     let expiry = now + args.valid_seconds;
     let rtmp = args.rtmp.trim_end_matches('/');
     let http = args.http.trim_end_matches('/');

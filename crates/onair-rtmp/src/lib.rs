@@ -18,8 +18,8 @@ pub mod url;
 
 pub use config::TransportConfig;
 pub use error::RtmpError;
-pub use session::ChunkValidator;
 pub use player::{HttpFlvPlayer, PlaySession, RtmpPlayer};
 pub use publisher::{PublisherStats, RtmpPublisher};
 pub use send_queue::{PushOutcome, SendQueue, SendQueueConfig, SendQueueStats};
+pub use session::ChunkValidator;
 pub use url::{Scheme, StreamUrl};

@@ -66,19 +66,44 @@ impl Params {
     fn channel(&self) -> Result<String, Reply> {
         match self.get("channel_id").or_else(|| self.get("stream_id")) {
             Some(c) if valid_stream_name(c) => Ok(c.to_string()),
-            Some(c) => Err(fail(INVALID_PARAM, format!("invalid input param: channel_id {c:?}"))),
-            None => Err(fail(INVALID_PARAM, "invalid input param: channel_id is required")),
+            Some(c) => Err(fail(
+                INVALID_PARAM,
+                format!("invalid input param: channel_id {c:?}"),
+            )),
+            None => Err(fail(
+                INVALID_PARAM,
+                "invalid input param: channel_id is required",
+            )),
         }
     }
 
-    fn int(&self, name: &str, default: Option<i64>, range: std::ops::RangeInclusive<i64>) -> Result<i64, Reply> {
-        let bad = |v: &str| fail(INVALID_PARAM, format!("invalid input param: {name}={v:?}, expected {}..={}", range.start(), range.end()));
+    fn int(
+        &self,
+        name: &str,
+        default: Option<i64>,
+        range: std::ops::RangeInclusive<i64>,
+    ) -> Result<i64, Reply> {
+        let bad = |v: &str| {
+            fail(
+                INVALID_PARAM,
+                format!(
+                    "invalid input param: {name}={v:?}, expected {}..={}",
+                    range.start(),
+                    range.end()
+                ),
+            )
+        };
         match self.get(name) {
             Some(v) => match v.parse::<i64>() {
                 Ok(n) if range.contains(&n) => Ok(n),
                 _ => Err(bad(v)),
             },
-            None => default.ok_or_else(|| fail(INVALID_PARAM, format!("invalid input param: {name} is required"))),
+            None => default.ok_or_else(|| {
+                fail(
+                    INVALID_PARAM,
+                    format!("invalid input param: {name} is required"),
+                )
+            }),
         }
     }
 }
@@ -97,11 +122,21 @@ pub fn format_time(unix: i64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}", secs / 3600, secs % 3600 / 60, secs % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
 }
 
 /// Checks `t` and `sign` when an API key is set.
-pub fn check_sign(key: Option<&str>, t: Option<&str>, sign: Option<&str>, now: i64) -> Result<(), &'static str> {
+pub fn check_sign(
+    key: Option<&str>,
+    t: Option<&str>,
+    sign: Option<&str>,
+    now: i64,
+) -> Result<(), &'static str> {
     let Some(key) = key else { return Ok(()) };
     let (Some(t), Some(sign)) = (t, sign) else {
         return Err("sign invalid");
@@ -119,7 +154,11 @@ pub fn check_sign(key: Option<&str>, t: Option<&str>, sign: Option<&str>, now: i
 /// Answers one API request (`query` is the URL's query string).
 pub fn handle(shared: &Shared, query: &str) -> Reply {
     let now = unix_now();
-    let params = Params(url::form_urlencoded::parse(query.as_bytes()).into_owned().collect());
+    let params = Params(
+        url::form_urlencoded::parse(query.as_bytes())
+            .into_owned()
+            .collect(),
+    );
     if let Err(m) = check_sign(
         shared.config.api_key.as_deref(),
         params.0.get("t").map(String::as_str),
@@ -143,8 +182,14 @@ pub fn handle(shared: &Shared, query: &str) -> Reply {
         "Live_Tape_GetFilelist" => tape_filelist(shared, &params),
         "Live_Queue_Get" => queue_get(shared, &params),
         "Live_Channel_GetUrls" => get_urls(shared, &params, now),
-        "" => Err(fail(INVALID_PARAM, "invalid input param: interface is required")),
-        other => Err(fail(INVALID_PARAM, format!("invalid input param: unknown interface {other:?}"))),
+        "" => Err(fail(
+            INVALID_PARAM,
+            "invalid input param: interface is required",
+        )),
+        other => Err(fail(
+            INVALID_PARAM,
+            format!("invalid input param: unknown interface {other:?}"),
+        )),
     };
     r.unwrap_or_else(|e| e)
 }
@@ -169,7 +214,9 @@ fn channel_status(shared: &Shared, name: &str) -> Result<i64, Reply> {
 fn get_status(shared: &Shared, p: &Params) -> ApiResult {
     let name = p.channel()?;
     let st = channel_status(shared, &name)?;
-    Ok(ok(json!([{"channel_id": name, "rate_type": 0, "recv_type": 1, "status": st}])))
+    Ok(ok(
+        json!([{"channel_id": name, "rate_type": 0, "recv_type": 1, "status": st}]),
+    ))
 }
 
 fn set_status(shared: &Shared, p: &Params, now: i64) -> ApiResult {
@@ -186,7 +233,9 @@ fn set_status(shared: &Shared, p: &Params, now: i64) -> ApiResult {
             shared.hub.kick(&name);
         }
     }
-    Ok(ok(json!({"channel_id": name, "status": channel_status(shared, &name)?})))
+    Ok(ok(
+        json!({"channel_id": name, "status": channel_status(shared, &name)?}),
+    ))
 }
 
 fn channel_manager(shared: &Shared, p: &Params, now: i64) -> ApiResult {
@@ -202,12 +251,18 @@ fn channel_manager(shared: &Shared, p: &Params, now: i64) -> ApiResult {
             db(shared.db.set_disabled_until(&name, 0, now))?;
             Ok(ok(json!({"channel_id": name})))
         }
-        other => Err(fail(INVALID_PARAM, format!("invalid input param: action={other:?}, expected forbid or resume"))),
+        other => Err(fail(
+            INVALID_PARAM,
+            format!("invalid input param: action={other:?}, expected forbid or resume"),
+        )),
     }
 }
 
 fn page(p: &Params) -> Result<(i64, i64), Reply> {
-    Ok((p.int("page_no", Some(1), 1..=1_000_000)?, p.int("page_size", Some(10), 1..=100)?))
+    Ok((
+        p.int("page_no", Some(1), 1..=1_000_000)?,
+        p.int("page_size", Some(10), 1..=100)?,
+    ))
 }
 
 fn paged<T: Clone>(all: &[T], page_no: i64, page_size: i64) -> Vec<T> {
@@ -234,7 +289,9 @@ fn channel_list(shared: &Shared, p: &Params) -> ApiResult {
     if all.is_empty() {
         return Err(fail(EMPTY_RESULT, "query data is empty"));
     }
-    Ok(ok(json!({"all_count": all.len(), "channel_list": paged(&all, page_no, page_size)})))
+    Ok(ok(
+        json!({"all_count": all.len(), "channel_list": paged(&all, page_no, page_size)}),
+    ))
 }
 
 fn live_channel_list(shared: &Shared, p: &Params) -> ApiResult {
@@ -248,7 +305,9 @@ fn live_channel_list(shared: &Shared, p: &Params) -> ApiResult {
     if all.is_empty() {
         return Err(fail(EMPTY_RESULT, "query data is empty"));
     }
-    Ok(ok(json!({"all_count": all.len(), "channel_list": paged(&all, page_no, page_size)})))
+    Ok(ok(
+        json!({"all_count": all.len(), "channel_list": paged(&all, page_no, page_size)}),
+    ))
 }
 
 fn live_stat(shared: &Shared, p: &Params, push: bool, play: bool) -> ApiResult {
@@ -271,7 +330,11 @@ fn live_stat(shared: &Shared, p: &Params, push: bool, play: bool) -> ApiResult {
         .map(|l| {
             let mut v = json!({"stream_name": l.name, "time": format_time(unix_now())});
             if push {
-                v["client_ip"] = json!(l.publisher.client_addr.rsplit_once(':').map_or(l.publisher.client_addr.as_str(), |(ip, _)| ip));
+                v["client_ip"] = json!(l
+                    .publisher
+                    .client_addr
+                    .rsplit_once(':')
+                    .map_or(l.publisher.client_addr.as_str(), |(ip, _)| ip));
                 v["server_ip"] = json!(server_ip);
                 v["fps"] = json!((l.rates.fps * 10.0).round() / 10.0);
                 v["speed"] = json!(l.rates.kbps.round());
@@ -295,17 +358,26 @@ fn live_stat(shared: &Shared, p: &Params, push: bool, play: bool) -> ApiResult {
 fn tape_start(shared: &Shared, p: &Params, now: i64) -> ApiResult {
     let name = p.channel()?;
     let start = p.int("start_time", Some(now), 0..=now + 7 * 86_400)?;
-    let end = p.int("end_time", Some(start.max(now) + 1800), start + 1..=start.max(now) + 86_400)?;
+    let end = p.int(
+        "end_time",
+        Some(start.max(now) + 1800),
+        start + 1..=start.max(now) + 86_400,
+    )?;
     let task = db(shared.db.tape_started(&name, start, end))?;
     shared.sync_recording(&name);
-    Ok(ok(json!({"task_id": task.to_string(), "channel_id": name, "start_time": format_time(start), "end_time": format_time(end)})))
+    Ok(ok(
+        json!({"task_id": task.to_string(), "channel_id": name, "start_time": format_time(start), "end_time": format_time(end)}),
+    ))
 }
 
 fn tape_stop(shared: &Shared, p: &Params) -> ApiResult {
     let name = p.channel()?;
     let task = p.int("task_id", None, 1..=i64::MAX)?;
     if !db(shared.db.tape_stopped(&name, task))? {
-        return Err(fail(INVALID_PARAM, format!("invalid input param: no running task {task} on {name}")));
+        return Err(fail(
+            INVALID_PARAM,
+            format!("invalid input param: no running task {task} on {name}"),
+        ));
     }
     shared.sync_recording(&name);
     Ok(ok(json!({"task_id": task.to_string()})))
@@ -340,7 +412,10 @@ fn tape_filelist(shared: &Shared, p: &Params) -> ApiResult {
 fn queue_get(shared: &Shared, p: &Params) -> ApiResult {
     let bid = p.int("bid", None, 0..=i64::from(u32::MAX))?;
     if bid != 100 {
-        return Err(fail(INVALID_PARAM, format!("invalid input param: bid={bid}, only 100 (screenshots) exists")));
+        return Err(fail(
+            INVALID_PARAM,
+            format!("invalid input param: bid={bid}, only 100 (screenshots) exists"),
+        ));
     }
     let count = p.int("count", Some(1), 1..=100)?;
     let rows = db(shared.db.take_screenshots(count))?;
@@ -368,7 +443,10 @@ fn get_urls(shared: &Shared, p: &Params, now: i64) -> ApiResult {
     let name = p.channel()?;
     let app = p.get("app").unwrap_or("live");
     if !valid_stream_name(app) {
-        return Err(fail(INVALID_PARAM, format!("invalid input param: app {app:?}")));
+        return Err(fail(
+            INVALID_PARAM,
+            format!("invalid input param: app {app:?}"),
+        ));
     }
     let valid = p.int("valid_seconds", Some(86_400), 1..=365 * 86_400)?;
     let expiry = (now + valid) as u64;
@@ -400,9 +478,18 @@ mod tests {
     fn sign_check_follows_the_seeds() {
         let key = "5d41402abc4b2a76b9719d911017c592";
         let sign = "b17971b51ba0fe5916ddcd96692e9fb3";
-        assert_eq!(check_sign(Some(key), Some("1471850187"), Some(sign), 1_471_850_000), Ok(()));
-        assert_eq!(check_sign(Some(key), Some("1471850187"), Some(sign), 1_471_850_188), Err("time expired"));
-        assert_eq!(check_sign(Some(key), Some("1471850188"), Some(sign), 0), Err("sign invalid"));
+        assert_eq!(
+            check_sign(Some(key), Some("1471850187"), Some(sign), 1_471_850_000),
+            Ok(())
+        );
+        assert_eq!(
+            check_sign(Some(key), Some("1471850187"), Some(sign), 1_471_850_188),
+            Err("time expired")
+        );
+        assert_eq!(
+            check_sign(Some(key), Some("1471850188"), Some(sign), 0),
+            Err("sign invalid")
+        );
         assert_eq!(check_sign(Some(key), None, None, 0), Err("sign invalid"));
         assert_eq!(check_sign(None, None, None, 0), Ok(()));
         assert_eq!(

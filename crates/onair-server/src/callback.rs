@@ -55,7 +55,10 @@ impl Notifier {
         let mut body = fields;
         body.insert("event_type".into(), json!(event_type));
         body.insert("t".into(), json!(t));
-        body.insert("sign".into(), json!(onair_rtmp::sign::api_sign(&self.key, &t.to_string())));
+        body.insert(
+            "sign".into(),
+            json!(onair_rtmp::sign::api_sign(&self.key, &t.to_string())),
+        );
         body.insert(
             "sequence".into(),
             json!(self.sequence.fetch_add(1, Ordering::Relaxed).to_string()),
@@ -70,7 +73,10 @@ impl Notifier {
 }
 
 async fn run(url: String, mut rx: mpsc::Receiver<Value>) {
-    let client = match reqwest::Client::builder().timeout(Duration::from_secs(5)).build() {
+    let client = match reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+    {
         Ok(c) => c,
         Err(e) => {
             tracing::error!("callbacks disabled: {e}");
@@ -91,11 +97,16 @@ async fn run(url: String, mut rx: mpsc::Receiver<Value>) {
                 }
                 match client.post(&url).json(&body).send().await {
                     Ok(r) if r.status().is_success() => return,
-                    Ok(r) => tracing::warn!(attempt, status = %r.status(), "callback refused by {url}"),
+                    Ok(r) => {
+                        tracing::warn!(attempt, status = %r.status(), "callback refused by {url}")
+                    }
                     Err(e) => tracing::warn!(attempt, "callback to {url} failed: {e}"),
                 }
             }
-            tracing::error!("callback to {url} given up after {} attempts", BACKOFF_S.len() + 1);
+            tracing::error!(
+                "callback to {url} given up after {} attempts",
+                BACKOFF_S.len() + 1
+            );
         });
     }
 }

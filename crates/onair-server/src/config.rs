@@ -109,7 +109,9 @@ impl ServerConfig {
 
     /// Checks ranges and formats; the message names the accepted range.
     pub fn validate(&self) -> ServerResult<()> {
-        if self.segment_max < Duration::from_secs(1) || self.segment_max > Duration::from_secs(120 * 60) {
+        if self.segment_max < Duration::from_secs(1)
+            || self.segment_max > Duration::from_secs(120 * 60)
+        {
             return Err(ServerError::Config(format!(
                 "segment length {:?}: expected 1 s to 120 min",
                 self.segment_max
@@ -163,7 +165,11 @@ mod tests {
         let mut c = ServerConfig::new("/tmp/x");
         assert!(c.validate().is_ok());
         c.segment_max = Duration::from_secs(121 * 60);
-        assert!(c.validate().unwrap_err().to_string().contains("1 s to 120 min"));
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("1 s to 120 min"));
         c.segment_max = Duration::from_secs(60);
         c.callback_url = Some("ftp://x".into());
         assert!(c.validate().unwrap_err().to_string().contains("http://"));

@@ -263,7 +263,13 @@ impl Db {
     }
 
     /// Opens a recording row (complete = 0) and returns its id.
-    pub fn recording_opened(&self, channel: &str, file: &str, format: &str, start: i64) -> ServerResult<i64> {
+    pub fn recording_opened(
+        &self,
+        channel: &str,
+        file: &str,
+        format: &str,
+        start: i64,
+    ) -> ServerResult<i64> {
         let conn = self.conn();
         conn.execute(
             "INSERT INTO recordings (channel_id, file_name, format, start_time) VALUES (?1, ?2, ?3, ?4)",
@@ -287,12 +293,19 @@ impl Db {
         let mut st = conn.prepare(&format!(
             "SELECT {RECORDING_COLS} FROM recordings WHERE complete = 0 ORDER BY id"
         ))?;
-        let rows = st.query_map([], recording_from)?.collect::<Result<_, _>>()?;
+        let rows = st
+            .query_map([], recording_from)?
+            .collect::<Result<_, _>>()?;
         Ok(rows)
     }
 
     /// Complete recordings of a channel, oldest first: (page, total count).
-    pub fn recordings(&self, channel: &str, page_no: i64, page_size: i64) -> ServerResult<(Vec<RecordingRow>, i64)> {
+    pub fn recordings(
+        &self,
+        channel: &str,
+        page_no: i64,
+        page_size: i64,
+    ) -> ServerResult<(Vec<RecordingRow>, i64)> {
         let conn = self.conn();
         let total: i64 = conn.query_row(
             "SELECT COUNT(*) FROM recordings WHERE channel_id = ?1 AND complete = 1",
@@ -303,7 +316,10 @@ impl Db {
             "SELECT {RECORDING_COLS} FROM recordings WHERE channel_id = ?1 AND complete = 1 ORDER BY id LIMIT ?2 OFFSET ?3"
         ))?;
         let rows = st
-            .query_map(params![channel, page_size, (page_no - 1) * page_size], recording_from)?
+            .query_map(
+                params![channel, page_size, (page_no - 1) * page_size],
+                recording_from,
+            )?
             .collect::<Result<_, _>>()?;
         Ok((rows, total))
     }
@@ -327,7 +343,9 @@ impl Db {
             let mut st = tx.prepare(
                 "SELECT id, channel_id, file_name, create_time, width, height FROM screenshots WHERE delivered = 0 ORDER BY id LIMIT ?1",
             )?;
-            let rows = st.query_map([count], screenshot_from)?.collect::<Result<_, _>>()?;
+            let rows = st
+                .query_map([count], screenshot_from)?
+                .collect::<Result<_, _>>()?;
             rows
         };
         for r in &rows {
@@ -343,7 +361,9 @@ impl Db {
         let mut st = conn.prepare(
             "SELECT id, channel_id, file_name, create_time, width, height FROM screenshots WHERE channel_id = ?1 ORDER BY id",
         )?;
-        let rows = st.query_map([channel], screenshot_from)?.collect::<Result<_, _>>()?;
+        let rows = st
+            .query_map([channel], screenshot_from)?
+            .collect::<Result<_, _>>()?;
         Ok(rows)
     }
 

@@ -18,7 +18,13 @@ pub fn spawn(rt: &tokio::runtime::Handle, shared: Arc<Shared>, base: String, nam
             let Some(mut sub) = shared.hub.subscribe(&name, SubscriberKind::Forward) else {
                 return;
             };
-            match RtmpPublisher::connect(&url, &TransportConfig::default(), SendQueueConfig::default()).await {
+            match RtmpPublisher::connect(
+                &url,
+                &TransportConfig::default(),
+                SendQueueConfig::default(),
+            )
+            .await
+            {
                 Ok(publisher) => {
                     tracing::info!(stream = %name, %url, "relay connected");
                     while let Some(tag) = sub.rx.recv().await {

@@ -26,7 +26,11 @@ use tokio::task::JoinSet;
 type Body = BoxBody<Bytes, Infallible>;
 
 /// Serves HTTP until shutdown, then waits (up to 2 s) for open connections.
-pub async fn serve(listener: TcpListener, shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
+pub async fn serve(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let mut conns = JoinSet::new();
     loop {
         tokio::select! {
@@ -74,7 +78,11 @@ fn text(status: StatusCode, msg: &str) -> Response<Body> {
     full(status, "text/plain; charset=utf-8", format!("{msg}\n"))
 }
 
-async fn route(shared: &Arc<Shared>, req: Request<Incoming>, shutdown: watch::Receiver<bool>) -> Response<Body> {
+async fn route(
+    shared: &Arc<Shared>,
+    req: Request<Incoming>,
+    shutdown: watch::Receiver<bool>,
+) -> Response<Body> {
     if req.method() != hyper::Method::GET && req.method() != hyper::Method::HEAD {
         return text(StatusCode::METHOD_NOT_ALLOWED, "only GET is served");
     }
@@ -117,12 +125,23 @@ fn http_flv(shared: &Arc<Shared>, key: &str, shutdown: watch::Receiver<bool>) ->
     let Some(sub) = shared.hub.subscribe(&name, SubscriberKind::HttpFlv) else {
         return text(StatusCode::NOT_FOUND, &format!("stream {name} is not live"));
     };
-    let header = FlvHeader { has_audio: true, has_video: true }.encode();
-    let stream = futures_util::stream::once(async move { Ok::<_, Infallible>(Frame::data(header)) })
-        .chain(tags(sub, shutdown));
+    let header = FlvHeader {
+        has_audio: true,
+        has_video: true,
+    }
+    .encode();
+    let stream =
+        futures_util::stream::once(async move { Ok::<_, Infallible>(Frame::data(header)) })
+            .chain(tags(sub, shutdown));
     let mut r = Response::new(BodyExt::boxed(StreamBody::new(stream)));
-    r.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("video/x-flv"));
-    r.headers_mut().insert(hyper::header::CACHE_CONTROL, hyper::header::HeaderValue::from_static("no-cache"));
+    r.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("video/x-flv"),
+    );
+    r.headers_mut().insert(
+        hyper::header::CACHE_CONTROL,
+        hyper::header::HeaderValue::from_static("no-cache"),
+    );
     r.headers_mut().insert(
         hyper::header::ACCESS_CONTROL_ALLOW_ORIGIN,
         hyper::header::HeaderValue::from_static("*"),
@@ -140,7 +159,8 @@ fn tags(
             _ = shutdown.changed() => return None,
         };
         let bytes = tag.flv_bytes().clone();
-        sub.bytes_out.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        sub.bytes_out
+            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
         Some((Ok(Frame::data(bytes)), (sub, shutdown)))
     })
 }
@@ -186,10 +206,15 @@ async fn serve_file(dir: &std::path::Path, name: &str) -> Response<Body> {
         }
     });
     let body = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|b| (Ok::<_, Infallible>(Frame::data(b)), rx))
+        rx.recv()
+            .await
+            .map(|b| (Ok::<_, Infallible>(Frame::data(b)), rx))
     });
     let mut r = Response::new(BodyExt::boxed(StreamBody::new(body)));
-    r.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static(content_type));
+    r.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static(content_type),
+    );
     if let Ok(v) = len.to_string().parse() {
         r.headers_mut().insert(hyper::header::CONTENT_LENGTH, v);
     }

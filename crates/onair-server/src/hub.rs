@@ -415,7 +415,13 @@ impl Hub {
     }
 
     /// Claims the stream for a publisher.
-    pub fn publish(&self, name: &str, app: &str, client_addr: &str, now_unix: i64) -> Result<PublishHandle, PublishRefusal> {
+    pub fn publish(
+        &self,
+        name: &str,
+        app: &str,
+        client_addr: &str,
+        now_unix: i64,
+    ) -> Result<PublishHandle, PublishRefusal> {
         let stream = self.entry(name);
         let mut s = lock(&stream);
         if s.publisher.is_some() {
@@ -575,14 +581,20 @@ mod tests {
     use super::*;
 
     fn video(ts: u32, key: bool) -> Tag {
-        MediaTag::video(ts, Bytes::from(vec![if key { 0x17 } else { 0x27 }, 1, 0, 0, 0, 9]))
+        MediaTag::video(
+            ts,
+            Bytes::from(vec![if key { 0x17 } else { 0x27 }, 1, 0, 0, 0, 9]),
+        )
     }
 
     #[test]
     fn late_joiner_starts_on_the_cached_keyframe() {
         let hub = Hub::new(16, Duration::from_secs(10));
         let p = hub.publish("s", "live", "x", 0).unwrap();
-        p.push(MediaTag::video(0, Bytes::from_static(&[0x17, 0, 0, 0, 0, 1])));
+        p.push(MediaTag::video(
+            0,
+            Bytes::from_static(&[0x17, 0, 0, 0, 0, 1]),
+        ));
         for i in 0..5 {
             p.push(video(i * 40, i == 0 || i == 3));
         }
@@ -594,14 +606,20 @@ mod tests {
         assert_eq!(key.timestamp, 120);
         assert_eq!(sub.rx.try_recv().unwrap().timestamp, 160);
         assert!(sub.rx.try_recv().is_err());
-        assert_eq!(hub.publish("s", "live", "y", 0).unwrap_err(), PublishRefusal::Busy);
+        assert_eq!(
+            hub.publish("s", "live", "y", 0).unwrap_err(),
+            PublishRefusal::Busy
+        );
     }
 
     #[test]
     fn a_slow_player_skips_to_a_keyframe_and_does_not_hold_others() {
         let hub = Hub::new(16, Duration::from_secs(60));
         let p = hub.publish("s", "live", "x", 0).unwrap();
-        p.push(MediaTag::video(0, Bytes::from_static(&[0x17, 0, 0, 0, 0, 1])));
+        p.push(MediaTag::video(
+            0,
+            Bytes::from_static(&[0x17, 0, 0, 0, 0, 1]),
+        ));
         let mut slow = hub.subscribe("s", SubscriberKind::Rtmp).unwrap();
         let mut fast = hub.subscribe("s", SubscriberKind::Rtmp).unwrap();
         let mut fast_n = 0;
@@ -623,7 +641,11 @@ mod tests {
         }
         let first_media = got.iter().find(|t| !t.sequence_header).unwrap();
         assert!(first_media.keyframe, "resumed on a keyframe");
-        assert_eq!(first_media.timestamp, 100 * 40, "the first keyframe after it drained");
+        assert_eq!(
+            first_media.timestamp,
+            100 * 40,
+            "the first keyframe after it drained"
+        );
     }
 
     #[test]

@@ -66,7 +66,8 @@ fn bind(addr: &str) -> ServerResult<std::net::TcpListener> {
         addr: addr.to_string(),
         source,
     })?;
-    l.set_nonblocking(true).map_err(|e| ServerError::io(addr, e))?;
+    l.set_nonblocking(true)
+        .map_err(|e| ServerError::io(addr, e))?;
     Ok(l)
 }
 
@@ -83,8 +84,12 @@ impl LiveServer {
         let db = Arc::new(Db::open(&config.data_dir)?);
         let rtmp = bind(&config.rtmp_addr)?;
         let http = bind(&config.http_addr)?;
-        let rtmp_addr = rtmp.local_addr().map_err(|e| ServerError::io("rtmp socket", e))?;
-        let http_addr = http.local_addr().map_err(|e| ServerError::io("http socket", e))?;
+        let rtmp_addr = rtmp
+            .local_addr()
+            .map_err(|e| ServerError::io("rtmp socket", e))?;
+        let http_addr = http
+            .local_addr()
+            .map_err(|e| ServerError::io("http socket", e))?;
         let workers = std::thread::available_parallelism().map_or(2, |n| n.get().min(4));
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(workers)
@@ -95,7 +100,11 @@ impl LiveServer {
         let rt = runtime.handle().clone();
         let notifier = {
             let _guard = rt.enter();
-            Notifier::start(config.callback_url.clone(), config.effective_callback_key(), &rt)
+            Notifier::start(
+                config.callback_url.clone(),
+                config.effective_callback_key(),
+                &rt,
+            )
         };
         let record = Arc::new(RecordContext {
             db: db.clone(),
@@ -106,16 +115,28 @@ impl LiveServer {
         });
         let repaired = record::repair_open(&record, config.record)?;
         if repaired > 0 {
-            tracing::info!(repaired, "segments left open by the last run were finalised");
+            tracing::info!(
+                repaired,
+                "segments left open by the last run were finalised"
+            );
         }
         let shared = Arc::new(Shared::new(
-            config, db, notifier, record, shot_dir, rtmp_addr, http_addr, rt.clone(),
+            config,
+            db,
+            notifier,
+            record,
+            shot_dir,
+            rtmp_addr,
+            http_addr,
+            rt.clone(),
         ));
         let (shutdown, rx) = watch::channel(false);
         let tasks = {
             let _guard = rt.enter();
-            let rtmp = tokio::net::TcpListener::from_std(rtmp).map_err(|e| ServerError::io("rtmp socket", e))?;
-            let http = tokio::net::TcpListener::from_std(http).map_err(|e| ServerError::io("http socket", e))?;
+            let rtmp = tokio::net::TcpListener::from_std(rtmp)
+                .map_err(|e| ServerError::io("rtmp socket", e))?;
+            let http = tokio::net::TcpListener::from_std(http)
+                .map_err(|e| ServerError::io("http socket", e))?;
             vec![
                 rt.spawn(rtmp_server::serve(rtmp, shared.clone(), rx.clone())),
                 rt.spawn(http::serve(http, shared.clone(), rx.clone())),
@@ -155,7 +176,13 @@ impl LiveServer {
     pub fn push_url(&self, app: &str, stream: &str, valid: Duration) -> String {
         let base = self.rtmp_base();
         match &self.shared.config.push_key {
-            Some(k) => onair_rtmp::sign::signed_push_url(&base, app, stream, k, (unix_now() as u64) + valid.as_secs()),
+            Some(k) => onair_rtmp::sign::signed_push_url(
+                &base,
+                app,
+                stream,
+                k,
+                (unix_now() as u64) + valid.as_secs(),
+            ),
             None => format!("{base}/{app}/{stream}"),
         }
     }
@@ -164,13 +191,15 @@ impl LiveServer {
     /// signed with the API key when one is set, valid for 60 s.
     pub fn api_url(&self, interface: &str, params: &[(&str, &str)]) -> String {
         let mut q = url::form_urlencoded::Serializer::new(String::new());
-        q.append_pair("cmd", "1").append_pair("interface", interface);
+        q.append_pair("cmd", "1")
+            .append_pair("interface", interface);
         for (k, v) in params {
             q.append_pair(k, v);
         }
         if let Some(key) = &self.shared.config.api_key {
             let t = (unix_now() + 60).to_string();
-            q.append_pair("t", &t).append_pair("sign", &onair_rtmp::sign::api_sign(key, &t));
+            q.append_pair("t", &t)
+                .append_pair("sign", &onair_rtmp::sign::api_sign(key, &t));
         }
         format!("{}/common_access?{}", self.http_base(), q.finish())
     }
@@ -187,7 +216,9 @@ impl LiveServer {
     }
 
     fn shutdown_now(&mut self) {
-        let Some(runtime) = self.runtime.take() else { return };
+        let Some(runtime) = self.runtime.take() else {
+            return;
+        };
         let _ = self.shutdown.send(true);
         let tasks = std::mem::take(&mut self.tasks);
         let shared = self.shared.clone();

@@ -100,7 +100,9 @@ pub fn scan_flv(path: &Path) -> ServerResult<FlvScan> {
                     match tag.tag_type {
                         TagType::Script if duration_offset.is_none() => {
                             let needle = b"\x00\x08duration\x00";
-                            if let Some(p) = tag.data.windows(needle.len()).position(|w| w == needle) {
+                            if let Some(p) =
+                                tag.data.windows(needle.len()).position(|w| w == needle)
+                            {
                                 // header 9 + PreviousTagSize0 4 + tag header 11
                                 duration_offset = Some(9 + 4 + 11 + (p + needle.len()) as u64);
                             }
@@ -144,7 +146,9 @@ pub fn remux_to_mp4(flv: &Path, mp4: &Path) -> ServerResult<()> {
         if !matches!(medium, ff::media::Type::Audio | ff::media::Type::Video) {
             continue;
         }
-        let mut ost = output.add_stream(ff::encoder::find(ff::codec::Id::None)).map_err(err)?;
+        let mut ost = output
+            .add_stream(ff::encoder::find(ff::codec::Id::None))
+            .map_err(err)?;
         ost.set_parameters(ist.parameters());
         // SAFETY: the codec tag must be cleared so the MP4 muxer picks its own; the pointer is
         // the stream's valid codecpar, owned by `output`.
@@ -161,7 +165,10 @@ pub fn remux_to_mp4(flv: &Path, mp4: &Path) -> ServerResult<()> {
         let Some(Some(oi)) = map.get(ist.index()).copied() else {
             continue;
         };
-        let ost_tb = output.stream(oi).map(|s| s.time_base()).unwrap_or(ist.time_base());
+        let ost_tb = output
+            .stream(oi)
+            .map(|s| s.time_base())
+            .unwrap_or(ist.time_base());
         packet.rescale_ts(ist.time_base(), ost_tb);
         packet.set_position(-1);
         packet.set_stream(oi);
@@ -195,11 +202,19 @@ pub fn screenshot(video_seq: &Tag, gop: &[Tag], target_width: u32) -> ServerResu
     dec.set_config(&config);
     let mut last = None;
     for t in gop.iter().filter(|t| t.tag_type == TagType::Video) {
-        let Ok(vt) = VideoTag::parse(&t.data) else { continue };
+        let Ok(vt) = VideoTag::parse(&t.data) else {
+            continue;
+        };
         let keyframe = vt.is_keyframe();
-        if let VideoData::AvcNalus { composition_time_ms, data } = vt.data {
+        if let VideoData::AvcNalus {
+            composition_time_ms,
+            data,
+        } = vt.data
+        {
             let dts = Timestamp::from_millis(u64::from(t.timestamp));
-            let pts = Timestamp::from_millis((i64::from(t.timestamp) + i64::from(composition_time_ms)).max(0) as u64);
+            let pts = Timestamp::from_millis(
+                (i64::from(t.timestamp) + i64::from(composition_time_ms)).max(0) as u64,
+            );
             if let Ok(frames) = dec.decode(&data, keyframe, dts, pts) {
                 if let Some(f) = frames.into_iter().last() {
                     last = Some(f);
@@ -214,7 +229,10 @@ pub fn screenshot(video_seq: &Tag, gop: &[Tag], target_width: u32) -> ServerResu
     }
     let frame = last.ok_or_else(|| ServerError::Media("no picture decoded from the GOP".into()))?;
     let width = target_width.min(frame.width()) & !1;
-    let height = ((u64::from(frame.height()) * u64::from(width) / u64::from(frame.width().max(1))) as u32 & !1).max(2);
+    let height = ((u64::from(frame.height()) * u64::from(width) / u64::from(frame.width().max(1)))
+        as u32
+        & !1)
+        .max(2);
     let size = Size { width, height };
     let scaled = to_encoder_i420(&frame, size, size, false).map_err(merr)?;
     let rgba = from_i420(&scaled, PixelFormat::Rgba32).map_err(merr)?;
@@ -229,7 +247,11 @@ pub fn screenshot(video_seq: &Tag, gop: &[Tag], target_width: u32) -> ServerResu
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 85)
         .encode_image(&img)
         .map_err(|e| ServerError::Media(e.to_string()))?;
-    Ok(Screenshot { jpeg, width, height })
+    Ok(Screenshot {
+        jpeg,
+        width,
+        height,
+    })
 }
 
 #[cfg(test)]

@@ -57,7 +57,9 @@ impl Recorder {
             .name(format!("onair-record-{channel}"))
             .spawn(move || run(&ctx, &channel, format, &rx))
             .map_err(|e| ServerError::io("recorder thread", e))?;
-        Ok(Self { thread: Some(thread) })
+        Ok(Self {
+            thread: Some(thread),
+        })
     }
 
     /// Waits for the last segment to be finalised (call after closing the tap).
@@ -78,7 +80,12 @@ struct Segment {
     duration_offset: Option<u64>,
 }
 
-fn run(ctx: &RecordContext, channel: &str, format: RecordFormat, rx: &crossbeam_channel::Receiver<Tag>) {
+fn run(
+    ctx: &RecordContext,
+    channel: &str,
+    format: RecordFormat,
+    rx: &crossbeam_channel::Receiver<Tag>,
+) {
     let mut seg: Option<Segment> = None;
     let mut meta: Option<Arc<StreamMetadata>> = None;
     let (mut vseq, mut aseq): (Option<Tag>, Option<Tag>) = (None, None);
@@ -103,10 +110,15 @@ fn run(ctx: &RecordContext, channel: &str, format: RecordFormat, rx: &crossbeam_
             (TagType::Audio, true) => aseq = Some(tag.clone()),
             _ => {}
         }
-        let start_point = if vseq.is_some() { tag.keyframe } else { tag.tag_type == TagType::Audio };
+        let start_point = if vseq.is_some() {
+            tag.keyframe
+        } else {
+            tag.tag_type == TagType::Audio
+        };
         let due = seg.as_ref().is_some_and(|s| {
             start_point
-                && Duration::from_millis(u64::from(tag.timestamp.saturating_sub(s.base_ts))) >= ctx.segment_max
+                && Duration::from_millis(u64::from(tag.timestamp.saturating_sub(s.base_ts)))
+                    >= ctx.segment_max
         });
         if due {
             if let Some(s) = seg.take() {
@@ -158,13 +170,19 @@ fn open(
     let file = std::fs::File::create(&path).map_err(|e| ServerError::io(&path, e))?;
     let mut file = BufWriter::with_capacity(256 << 10, file);
     let (script, at) = recording_script(meta);
-    let mut head = FlvHeader { has_audio: true, has_video: true }.encode().to_vec();
+    let mut head = FlvHeader {
+        has_audio: true,
+        has_video: true,
+    }
+    .encode()
+    .to_vec();
     let duration_offset = at.map(|a| (head.len() + 11 + a) as u64);
     head.extend_from_slice(&FlvTag::new(TagType::Script, 0, script).encode());
     for t in seqs.into_iter().flatten() {
         head.extend_from_slice(&t.to_flv_tag(0).encode());
     }
-    file.write_all(&head).map_err(|e| ServerError::io(&path, e))?;
+    file.write_all(&head)
+        .map_err(|e| ServerError::io(&path, e))?;
     let row_id = ctx.db.recording_opened(channel, &name, "flv", now)?;
     tracing::info!(channel, file = %name, "recording segment opened");
     Ok(Segment {
@@ -228,12 +246,17 @@ fn finish(ctx: &RecordContext, format: RecordFormat, flv: PathBuf, mut row: Reco
         .extension()
         .map(|e| e.to_string_lossy().into_owned())
         .unwrap_or_default();
-    row.size = std::fs::metadata(&path).map(|m| m.len() as i64).unwrap_or(0);
+    row.size = std::fs::metadata(&path)
+        .map(|m| m.len() as i64)
+        .unwrap_or(0);
     if let Err(e) = ctx.db.recording_closed(&row) {
         tracing::error!(channel = %row.channel_id, "recording row not stored: {e}");
     }
     tracing::info!(channel = %row.channel_id, file = %row.file_name, duration_ms = row.duration_ms, "recording segment closed");
-    let video_id = row.file_name.rsplit_once('.').map_or(row.file_name.clone(), |(s, _)| s.to_string());
+    let video_id = row
+        .file_name
+        .rsplit_once('.')
+        .map_or(row.file_name.clone(), |(s, _)| s.to_string());
     let fields = json!({
         "channel_id": row.channel_id,
         "stream_id": row.channel_id,
@@ -265,13 +288,16 @@ pub fn repair_open(ctx: &RecordContext, format: RecordFormat) -> ServerResult<us
                 continue;
             }
         };
-        let fixed = std::fs::OpenOptions::new().write(true).open(&path).and_then(|mut f| {
-            f.set_len(scan.valid_len)?;
-            if let Some(off) = scan.duration_offset {
-                patch_duration(&mut f, off, scan.duration_ms as f64 / 1000.0)?;
-            }
-            f.sync_data()
-        });
+        let fixed = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .and_then(|mut f| {
+                f.set_len(scan.valid_len)?;
+                if let Some(off) = scan.duration_offset {
+                    patch_duration(&mut f, off, scan.duration_ms as f64 / 1000.0)?;
+                }
+                f.sync_data()
+            });
         if let Err(e) = fixed {
             tracing::warn!(file = %row.file_name, "repair failed: {e}");
             continue;

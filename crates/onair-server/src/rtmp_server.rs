@@ -11,7 +11,9 @@ use rml_amf0::Amf0Value;
 use rml_rtmp::chunk_io::ChunkSerializer;
 use rml_rtmp::handshake::{Handshake, HandshakeProcessResult, PeerType};
 use rml_rtmp::messages::RtmpMessage;
-use rml_rtmp::sessions::{ServerSession, ServerSessionConfig, ServerSessionEvent, ServerSessionResult};
+use rml_rtmp::sessions::{
+    ServerSession, ServerSessionConfig, ServerSessionEvent, ServerSessionResult,
+};
 use rml_rtmp::time::RtmpTimestamp;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -30,7 +32,11 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 const WRITE_BATCH: usize = 64;
 
 /// Accepts RTMP connections until shutdown, then waits for every connection to finish.
-pub async fn serve(listener: TcpListener, shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
+pub async fn serve(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let mut conns = JoinSet::new();
     loop {
         tokio::select! {
@@ -73,14 +79,18 @@ async fn handshake(stream: &mut TcpStream) -> ConnResult<Vec<u8>> {
         let result = contained("handshake", || hs.process_bytes(&buf[..n]))?
             .map_err(|e| format!("handshake: {e:?}"))?;
         match result {
-            HandshakeProcessResult::InProgress { response_bytes } => {
-                stream.write_all(&response_bytes).await.map_err(|e| e.to_string())?
-            }
+            HandshakeProcessResult::InProgress { response_bytes } => stream
+                .write_all(&response_bytes)
+                .await
+                .map_err(|e| e.to_string())?,
             HandshakeProcessResult::Completed {
                 response_bytes,
                 remaining_bytes,
             } => {
-                stream.write_all(&response_bytes).await.map_err(|e| e.to_string())?;
+                stream
+                    .write_all(&response_bytes)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 return Ok(remaining_bytes);
             }
         }
@@ -142,7 +152,9 @@ impl Conn<'_> {
 
     fn event(&mut self, e: ServerSessionEvent) -> ConnResult<()> {
         match e {
-            ServerSessionEvent::ConnectionRequested { request_id, .. } => self.accept(request_id)?,
+            ServerSessionEvent::ConnectionRequested { request_id, .. } => {
+                self.accept(request_id)?
+            }
             ServerSessionEvent::PublishStreamRequested {
                 request_id,
                 app_name,
@@ -152,14 +164,18 @@ impl Conn<'_> {
                 if self.publishing.is_some() || self.playing.is_some() {
                     return Err("a second publish or play on one connection".into());
                 }
-                match self.shared.begin_publish(&app_name, &stream_key, &self.peer.to_string()) {
+                match self
+                    .shared
+                    .begin_publish(&app_name, &stream_key, &self.peer.to_string())
+                {
                     Ok(handle) => {
                         self.accept(request_id)?;
                         self.publishing = Some(handle);
                     }
                     Err(refusal) => {
                         tracing::info!(peer = %self.peer, stream = %stream_key, "publish refused: {}", refusal.description);
-                        self.out.extend(status_error(1, refusal.code, &refusal.description));
+                        self.out
+                            .extend(status_error(1, refusal.code, &refusal.description));
                         self.close_after_write = true;
                     }
                 }
@@ -170,12 +186,16 @@ impl Conn<'_> {
                     h.push(MediaTag::metadata(0, metadata));
                 }
             }
-            ServerSessionEvent::AudioDataReceived { data, timestamp, .. } => {
+            ServerSessionEvent::AudioDataReceived {
+                data, timestamp, ..
+            } => {
                 if let Some(h) = &self.publishing {
                     h.push(MediaTag::audio(timestamp.value, data));
                 }
             }
-            ServerSessionEvent::VideoDataReceived { data, timestamp, .. } => {
+            ServerSessionEvent::VideoDataReceived {
+                data, timestamp, ..
+            } => {
                 if let Some(h) = &self.publishing {
                     h.push(MediaTag::video(timestamp.value, data));
                 }
@@ -197,7 +217,8 @@ impl Conn<'_> {
                         }
                     }
                     Err(desc) => {
-                        self.out.extend(status_error(stream_id, "NetStream.Play.Failed", &desc));
+                        self.out
+                            .extend(status_error(stream_id, "NetStream.Play.Failed", &desc));
                         self.close_after_write = true;
                     }
                 }
@@ -213,10 +234,12 @@ impl Conn<'_> {
         let packet = match (&tag.metadata, tag.tag_type) {
             (Some(m), _) => self.session.send_metadata(stream_id, m),
             (None, onair_flv::TagType::Video) => {
-                self.session.send_video_data(stream_id, tag.data.clone(), ts, false)
+                self.session
+                    .send_video_data(stream_id, tag.data.clone(), ts, false)
             }
             (None, onair_flv::TagType::Audio) => {
-                self.session.send_audio_data(stream_id, tag.data.clone(), ts, false)
+                self.session
+                    .send_audio_data(stream_id, tag.data.clone(), ts, false)
             }
             _ => return Ok(()),
         }
@@ -313,7 +336,11 @@ async fn connection(
     }
     .await;
     if let Some(handle) = conn.publishing.take() {
-        let reason = result.as_ref().err().cloned().unwrap_or_else(|| "push ended".into());
+        let reason = result
+            .as_ref()
+            .err()
+            .cloned()
+            .unwrap_or_else(|| "push ended".into());
         shared.end_publish(handle, &reason).await;
     }
     let _ = stream.shutdown().await;

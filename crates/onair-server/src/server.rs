@@ -41,7 +41,9 @@ fn refuse(code: &'static str, description: impl Into<String>) -> Refusal {
 /// Splits `name?query` into the name and its query pairs.
 pub fn split_stream_key(key: &str) -> (String, HashMap<String, String>) {
     let (name, query) = key.split_once('?').unwrap_or((key, ""));
-    let pairs = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+    let pairs = url::form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
     (name.to_string(), pairs)
 }
 
@@ -55,12 +57,17 @@ pub fn valid_stream_name(name: &str) -> bool {
         && name != ".."
 }
 
-fn check_signature(key: Option<&str>, name: &str, q: &HashMap<String, String>) -> Result<(), String> {
+fn check_signature(
+    key: Option<&str>,
+    name: &str,
+    q: &HashMap<String, String>,
+) -> Result<(), String> {
     let Some(key) = key else { return Ok(()) };
     let (Some(secret), Some(time)) = (q.get("txSecret"), q.get("txTime")) else {
         return Err("txSecret and txTime required".into());
     };
-    onair_rtmp::sign::verify_push(key, name, secret, time, unix_now().max(0) as u64).map_err(str::to_string)
+    onair_rtmp::sign::verify_push(key, name, secret, time, unix_now().max(0) as u64)
+        .map_err(str::to_string)
 }
 
 #[derive(Debug)]
@@ -124,10 +131,18 @@ impl Shared {
     }
 
     /// Authorises and starts a publish of `stream_key` (`name?txSecret=..&txTime=..`).
-    pub fn begin_publish(self: &Arc<Self>, app: &str, stream_key: &str, client: &str) -> Result<PublishHandle, Refusal> {
+    pub fn begin_publish(
+        self: &Arc<Self>,
+        app: &str,
+        stream_key: &str,
+        client: &str,
+    ) -> Result<PublishHandle, Refusal> {
         let (name, query) = split_stream_key(stream_key);
         if !valid_stream_name(&name) {
-            return Err(refuse("NetStream.Publish.BadName", format!("invalid stream name {name:?}")));
+            return Err(refuse(
+                "NetStream.Publish.BadName",
+                format!("invalid stream name {name:?}"),
+            ));
         }
         check_signature(self.config.push_key.as_deref(), &name, &query)
             .map_err(|e| refuse("NetStream.Publish.Rejected", format!("push signature: {e}")))?;
@@ -143,11 +158,22 @@ impl Shared {
                 ));
             }
             Ok(_) => {}
-            Err(e) => return Err(refuse("NetStream.Publish.Failed", format!("state database: {e}"))),
+            Err(e) => {
+                return Err(refuse(
+                    "NetStream.Publish.Failed",
+                    format!("state database: {e}"),
+                ))
+            }
         }
-        let handle = self.hub.publish(&name, app, client, now).map_err(|r| match r {
-            PublishRefusal::Busy => refuse("NetStream.Publish.BadName", format!("stream {name} is already being published")),
-        })?;
+        let handle = self
+            .hub
+            .publish(&name, app, client, now)
+            .map_err(|r| match r {
+                PublishRefusal::Busy => refuse(
+                    "NetStream.Publish.BadName",
+                    format!("stream {name} is already being published"),
+                ),
+            })?;
         if let Err(e) = self.db.push_started(&name, app, now) {
             tracing::error!(stream = %name, "push not stored: {e}");
         }
@@ -188,10 +214,25 @@ impl Shared {
         }
         tracing::info!(stream = %name, "push ended: {reason}");
         let errcode = i64::from(reason != "push ended");
-        self.notify_push(event::PUSH_END, &name, &handle.info.app, &handle.info.client_addr, errcode, reason);
+        self.notify_push(
+            event::PUSH_END,
+            &name,
+            &handle.info.app,
+            &handle.info.client_addr,
+            errcode,
+            reason,
+        );
     }
 
-    fn notify_push(&self, ev: i64, name: &str, app: &str, client: &str, errcode: i64, errmsg: &str) {
+    fn notify_push(
+        &self,
+        ev: i64,
+        name: &str,
+        app: &str,
+        client: &str,
+        errcode: i64,
+        errmsg: &str,
+    ) {
         let fields = json!({
             "app": self.http_addr.ip().to_string(),
             "appname": app,
@@ -213,7 +254,8 @@ impl Shared {
         if !valid_stream_name(&name) {
             return Err(format!("invalid stream name {name:?}"));
         }
-        check_signature(self.config.play_key.as_deref(), &name, &query).map_err(|e| format!("play signature: {e}"))?;
+        check_signature(self.config.play_key.as_deref(), &name, &query)
+            .map_err(|e| format!("play signature: {e}"))?;
         Ok(name)
     }
 
@@ -234,7 +276,9 @@ impl Shared {
         let running = lock(&self.recorders).contains_key(name);
         match (want, running) {
             (Some(format), false) => {
-                let Some(rx) = self.hub.tap(name, RECORD_TAP_TAGS) else { return };
+                let Some(rx) = self.hub.tap(name, RECORD_TAP_TAGS) else {
+                    return;
+                };
                 match Recorder::start(self.record.clone(), name, format, rx) {
                     Ok(r) => {
                         lock(&self.recorders).insert(name.to_string(), r);
@@ -314,7 +358,10 @@ impl Shared {
                     // <stream>_<push time>_<task time>_<offset>_<w>_<h>.jpg (seed 004); the task
                     // starts with the push.
                     let offset = shot_time - push_time;
-                    let file = format!("{name}_{push_time}_{push_time}_{offset}_{}_{}.jpg", shot.width, shot.height);
+                    let file = format!(
+                        "{name}_{push_time}_{push_time}_{offset}_{}_{}.jpg",
+                        shot.width, shot.height
+                    );
                     let path = me.shot_dir.join(&file);
                     if let Err(e) = std::fs::write(&path, &shot.jpeg) {
                         tracing::error!(stream = %name, "screenshot not written: {e}");
@@ -400,11 +447,15 @@ mod tests {
     fn signature_rules() {
         let q = |s: &str| split_stream_key(s).1;
         assert!(check_signature(None, "a", &q("a")).is_ok());
-        assert!(check_signature(Some("k"), "a", &q("a")).unwrap_err().contains("required"));
+        assert!(check_signature(Some("k"), "a", &q("a"))
+            .unwrap_err()
+            .contains("required"));
         let far = onair_rtmp::sign::push_query("k", "a", 4_000_000_000);
         assert!(check_signature(Some("k"), "a", &q(&format!("a?{far}"))).is_ok());
         assert!(check_signature(Some("other"), "a", &q(&format!("a?{far}"))).is_err());
         let old = onair_rtmp::sign::push_query("k", "a", 1_000);
-        assert!(check_signature(Some("k"), "a", &q(&format!("a?{old}"))).unwrap_err().contains("expired"));
+        assert!(check_signature(Some("k"), "a", &q(&format!("a?{old}")))
+            .unwrap_err()
+            .contains("expired"));
     }
 }
