@@ -36,6 +36,27 @@ pub fn http_get(url: &str) -> std::io::Result<(u16, Vec<u8>)> {
     Ok((status, raw[split + 4..].to_vec()))
 }
 
+/// GETs `url` and returns the status as soon as the response head arrives (for endless
+/// bodies such as HTTP-FLV); the connection is then closed.
+pub fn http_get_head(url: &str) -> std::io::Result<(u16, String)> {
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| std::io::Error::other(format!("not an http:// URL: {url}")))?;
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let mut s = TcpStream::connect(authority)?;
+    s.set_read_timeout(Some(Duration::from_secs(5)))?;
+    write!(s, "GET {path} HTTP/1.1\r\nHost: {authority}\r\n\r\n")?;
+    let mut r = BufReader::new(s);
+    let mut line = String::new();
+    r.read_line(&mut line)?;
+    let status = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("bad status line: {line}")))?;
+    Ok((status, line))
+}
+
 /// GETs `url` and parses the body as JSON.
 pub fn http_json(url: &str) -> (u16, Value) {
     let (status, body) = http_get(url).unwrap_or_else(|e| panic!("GET {url}: {e}"));

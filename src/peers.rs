@@ -216,6 +216,11 @@ impl Nginx {
         format!("rtmp://127.0.0.1:{}/live/{stream}", self.port)
     }
 
+    /// The nginx process id (one process: `master_process off`), for CPU accounting.
+    pub fn pid(&self) -> u32 {
+        self.child.0.id()
+    }
+
     /// nginx's error log so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("error.log")).unwrap_or_default()
@@ -389,4 +394,15 @@ pub fn measure_command(cmd: &[&str]) -> (f64, u64) {
         .collect();
     assert!(out.status.success(), "{cmd:?} failed:\n{err}");
     (f[0] + f[1], f[2] as u64)
+}
+
+/// CPU seconds (user + system) a process has used so far, from `/proc/<pid>/stat` (Linux).
+pub fn process_cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let field = |i: usize| f.get(i).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0);
+    // Field 3 (state) is index 0 here; /proc reports in USER_HZ, 100 on Linux.
+    (field(11) + field(12)) as f64 / 100.0
 }

@@ -73,10 +73,12 @@ fn demo(extra: &[String]) -> Result<(), String> {
     let _ = extra;
     println!(
         "onair demo is not built yet.\n\
-         Built so far: core, FLV, H.264/AAC, RTMP/HTTP-FLV transport, the pusher (`onair push`) \
-         and the player (`onair play`), with their tests and benches.\n\
-         Still to come, one issue each: capture and GPU, the embedded server, then \
-         `onair demo` itself."
+         Built so far: core, FLV, H.264/AAC, RTMP/HTTP-FLV transport, the pusher (`onair push`), \
+         the player (`onair play`) and the embedded live server (`onair serve`, `onair sign`), \
+         with their tests and benches.\n\
+         Still to come, one issue each: capture and GPU, then `onair demo` itself. Meanwhile: \
+         `cargo run --release -p onair-cli -- serve` and, in another terminal, \
+         `cargo run --release -p onair-cli -- push rtmp://127.0.0.1:1935/live/test`."
     );
     Ok(())
 }
@@ -88,6 +90,7 @@ const BENCHES: &[&str] = &[
     "encode",
     "push_vs_ffmpeg",
     "play_vs_ffmpeg",
+    "server_fanout",
 ];
 
 fn bench() -> Result<(), String> {

@@ -52,7 +52,9 @@ fn main() -> ExitCode {
         Command::Demo => {
             println!(
                 "onair demo is not built yet. Built: core, FLV, codecs, RTMP/HTTP-FLV transport, \
-                 `onair push` and `onair play`. Still to come: capture/GPU, the embedded server, then the demo."
+                 `onair push`, `onair play`, and the embedded server (`onair serve`, `onair sign`). \
+                 Still to come: capture/GPU, then the demo. Meanwhile run `onair serve` and push to \
+                 rtmp://127.0.0.1:1935/live/test."
             );
             ExitCode::SUCCESS
         }
