@@ -70,17 +70,17 @@ fn test() -> Result<(), String> {
 
 fn demo(extra: &[String]) -> Result<(), String> {
     run_setup()?;
-    let _ = extra;
-    println!(
-        "onair demo is not built yet.\n\
-         Built so far: core, FLV, H.264/AAC, RTMP/HTTP-FLV transport, the pusher (`onair push`), \
-         the player (`onair play`) and the embedded live server (`onair serve`, `onair sign`), \
-         with their tests and benches.\n\
-         Still to come, one issue each: capture and GPU, then `onair demo` itself. Meanwhile: \
-         `cargo run --release -p onair-cli -- serve` and, in another terminal, \
-         `cargo run --release -p onair-cli -- push rtmp://127.0.0.1:1935/live/test`."
-    );
-    Ok(())
+    let mut args = vec![
+        "run",
+        "--release",
+        "--quiet",
+        "-p",
+        "onair-cli",
+        "--",
+        "demo",
+    ];
+    args.extend(extra.iter().map(String::as_str).filter(|a| *a != "--"));
+    cargo(&args)
 }
 
 /// The comparative benches of `benches/`, each rewriting its section of `benches/RESULTS.md`.

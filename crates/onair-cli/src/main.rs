@@ -6,7 +6,9 @@
 //! Exit codes: 0 done, 1 the push or play failed (connection, server refusal, nothing played),
 //! 2 bad arguments.
 
+mod demo;
 mod play;
+mod plot;
 mod push;
 mod serve;
 mod sign;
@@ -34,8 +36,9 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Mint a signed push URL and its play URLs (and an API t/sign with --api-key).
     Sign(sign::SignArgs),
-    /// The end-to-end demo on the embedded server (not built yet: says what is missing).
-    Demo,
+    /// The end-to-end demo: the embedded server, the test pattern pushed and played back, a
+    /// live statistics line, then a snapshot PNG, a plot PNG and a summary.
+    Demo(demo::DemoArgs),
 }
 
 fn main() -> ExitCode {
@@ -49,14 +52,6 @@ fn main() -> ExitCode {
         Command::Play(args) => play::run(&args),
         Command::Serve(args) => serve::run(&args),
         Command::Sign(args) => sign::run(&args),
-        Command::Demo => {
-            println!(
-                "onair demo is not built yet. Built: core, FLV, codecs, RTMP/HTTP-FLV transport, \
-                 `onair push`, `onair play`, and the embedded server (`onair serve`, `onair sign`). \
-                 Still to come: capture/GPU, then the demo. Meanwhile run `onair serve` and push to \
-                 rtmp://127.0.0.1:1935/live/test."
-            );
-            ExitCode::SUCCESS
-        }
+        Command::Demo(args) => demo::run(&args),
     }
 }

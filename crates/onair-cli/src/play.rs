@@ -154,7 +154,7 @@ fn usage(message: String) -> ExitCode {
     ExitCode::from(2)
 }
 
-fn write_png(frame: &VideoFrame, path: &std::path::Path) -> Result<(), String> {
+pub(crate) fn write_png(frame: &VideoFrame, path: &std::path::Path) -> Result<(), String> {
     let rgba =
         onair_codec::convert::from_i420(frame, PixelFormat::Rgba32).map_err(|e| e.to_string())?;
     let img = image::RgbaImage::from_raw(rgba.width(), rgba.height(), rgba.data().to_vec())
@@ -163,7 +163,7 @@ fn write_png(frame: &VideoFrame, path: &std::path::Path) -> Result<(), String> {
         .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
-fn quantile(sorted: &[f64], q: f64) -> f64 {
+pub(crate) fn quantile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
     }

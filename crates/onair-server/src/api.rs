@@ -153,35 +153,48 @@ pub fn check_sign(
 
 /// Answers one API request (`query` is the URL's query string).
 pub fn handle(shared: &Shared, query: &str) -> Reply {
-    let now = unix_now();
-    let params = Params(
-        url::form_urlencoded::parse(query.as_bytes())
-            .into_owned()
-            .collect(),
-    );
+    let params = parse(query);
     if let Err(m) = check_sign(
         shared.config.api_key.as_deref(),
         params.0.get("t").map(String::as_str),
         params.0.get("sign").map(String::as_str),
-        now,
+        unix_now(),
     ) {
         return forbidden(m);
     }
+    dispatch(shared, &params)
+}
+
+/// Answers a request from inside the process (no sign check).
+pub fn handle_trusted(shared: &Shared, query: &str) -> Reply {
+    dispatch(shared, &parse(query))
+}
+
+fn parse(query: &str) -> Params {
+    Params(
+        url::form_urlencoded::parse(query.as_bytes())
+            .into_owned()
+            .collect(),
+    )
+}
+
+fn dispatch(shared: &Shared, params: &Params) -> Reply {
+    let now = unix_now();
     let interface = params.0.get("interface").cloned().unwrap_or_default();
     let r = match interface.as_str() {
-        "Live_Channel_GetStatus" => get_status(shared, &params),
-        "Live_Channel_SetStatus" => set_status(shared, &params, now),
-        "channel_manager" => channel_manager(shared, &params, now),
-        "Live_Channel_GetChannelList" => channel_list(shared, &params),
-        "Live_Channel_GetLiveChannelList" => live_channel_list(shared, &params),
-        "Get_LiveStat" => live_stat(shared, &params, true, true),
-        "Get_LivePushStat" => live_stat(shared, &params, true, false),
-        "Get_LivePlayStat" => live_stat(shared, &params, false, true),
-        "Live_Tape_Start" => tape_start(shared, &params, now),
-        "Live_Tape_Stop" => tape_stop(shared, &params),
-        "Live_Tape_GetFilelist" => tape_filelist(shared, &params),
-        "Live_Queue_Get" => queue_get(shared, &params),
-        "Live_Channel_GetUrls" => get_urls(shared, &params, now),
+        "Live_Channel_GetStatus" => get_status(shared, params),
+        "Live_Channel_SetStatus" => set_status(shared, params, now),
+        "channel_manager" => channel_manager(shared, params, now),
+        "Live_Channel_GetChannelList" => channel_list(shared, params),
+        "Live_Channel_GetLiveChannelList" => live_channel_list(shared, params),
+        "Get_LiveStat" => live_stat(shared, params, true, true),
+        "Get_LivePushStat" => live_stat(shared, params, true, false),
+        "Get_LivePlayStat" => live_stat(shared, params, false, true),
+        "Live_Tape_Start" => tape_start(shared, params, now),
+        "Live_Tape_Stop" => tape_stop(shared, params),
+        "Live_Tape_GetFilelist" => tape_filelist(shared, params),
+        "Live_Queue_Get" => queue_get(shared, params),
+        "Live_Channel_GetUrls" => get_urls(shared, params, now),
         "" => Err(fail(
             INVALID_PARAM,
             "invalid input param: interface is required",

@@ -204,6 +204,17 @@ impl LiveServer {
         format!("{}/common_access?{}", self.http_base(), q.finish())
     }
 
+    /// Calls the management API in-process (no HTTP, no sign check): the same `{ret, message,
+    /// output}` JSON the HTTP API returns. For apps embedding the server.
+    pub fn api(&self, interface: &str, params: &[(&str, &str)]) -> serde_json::Value {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        q.append_pair("interface", interface);
+        for (k, v) in params {
+            q.append_pair(k, v);
+        }
+        api::handle_trusted(&self.shared, &q.finish()).body
+    }
+
     /// The data directory.
     pub fn data_dir(&self) -> &std::path::Path {
         &self.shared.config.data_dir
