@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 /// Push arguments.
 #[derive(Debug, Args)]
 pub struct PushArgs {
-    /// Push URL: rtmp://host[:port]/app/stream[?txSecret=..&txTime=..] (or rtmps://).
+    /// Push URL: `rtmp://host[:port]/app/stream[?txSecret=..&txTime=..]` (or `rtmps://`).
     pub url: String,
     /// Video source: `test` (stamped pattern + 1 kHz tone), `image:PATH` (PNG/JPEG), `camera[:ID]`.
     #[arg(long, default_value = "test")]

@@ -44,7 +44,7 @@ pub struct ServeArgs {
     /// Seconds between screenshots of each live stream (0 turns them off).
     #[arg(long, default_value_t = 10)]
     pub screenshot_seconds: u64,
-    /// Relay every published stream to <URL>/<stream> (an RTMP CDN or another server).
+    /// Relay every published stream to `URL/<stream>` (an RTMP CDN or another server).
     #[arg(long)]
     pub forward: Option<String>,
 }
