@@ -2,7 +2,7 @@
 //! with the tcUrl, publish or play, and inbound message handling, driven over any [`Io`].
 //!
 //! Every session runs a second rml_rtmp `ChunkDeserializer` over the same inbound bytes (the
-//! [`InboundTap`]) before the `ClientSession` sees them. It validates AMF0 command and data
+//! `InboundTap`) before the `ClientSession` sees them. It validates AMF0 command and data
 //! messages with onair's bounded scanner (rml_rtmp panics on a command with fewer than three
 //! values, a fuzz finding), and play sessions take their media from it rather than from the
 //! session's events: the session drops media whose message stream id is not the one
@@ -10,7 +10,7 @@
 //!
 //! rml_rtmp's chunk deserializer keeps a single reassembly buffer and can panic (subtraction
 //! overflow, capacity overflow) on a hostile chunk stream. Every call into it goes through
-//! [`contained`], which turns such a panic into `RtmpError::Protocol`: a hostile server gets an
+//! `contained`, which turns such a panic into `RtmpError::Protocol`: a hostile server gets an
 //! error, never a crashed app. Its message length field caps one message at 16 MiB.
 
 use crate::config::TransportConfig;

@@ -3,7 +3,7 @@
 //!
 //! - [`latest`]: latest-wins channel on crossbeam-channel for video. When full, the *oldest*
 //!   frame is dropped so a slow stage always works on the freshest picture.
-//! - [`audio_ring`]: lock-free single-producer single-consumer sample ring (rtrb) that a
+//! - [`audio_ring()`]: lock-free single-producer single-consumer sample ring (rtrb) that a
 //!   real-time audio callback writes without locking or allocating.
 //!
 //! Both keep `sent == delivered + dropped + depth` at every quiescent point: no frame disappears
