@@ -849,3 +849,128 @@ fn onair_serve_sign_push_and_play_commands() {
     assert_eq!(v, "h264");
     assert!(d > 5.0, "recorded {d:.1} s of an 8 s push");
 }
+
+#[test]
+fn play_signing_channel_manager_and_play_statistics() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, sink) = start(dir.path(), |c| {
+        c.play_key = Some(PUSH_KEY.into());
+        c.record = RecordFormat::None;
+        c.screenshot_interval = None;
+    });
+    let _ff = ffmpeg_publish(
+        &format!("{}/live/sig", server.rtmp_base()),
+        30,
+        "320x240",
+        25,
+    );
+    wait_event(&sink, 1, "sig", 20);
+    // Play URLs need txSecret/txTime when a play key is set.
+    let flv = format!("{}/live/sig.flv", server.http_base());
+    let (code, _) = onair_suite::http_probe::http_get_head(&flv).unwrap();
+    assert_eq!(code, 403, "unsigned HTTP-FLV play");
+    let q = onair_rtmp::sign::push_query(PUSH_KEY, "sig", (now() + 600) as u64);
+    let (code, _) = onair_suite::http_probe::http_get_head(&format!("{flv}?{q}")).unwrap();
+    assert_eq!(code, 200, "signed HTTP-FLV play");
+    let rtmp_unsigned = std::process::Command::new(require("ffprobe"))
+        .args([
+            "-v",
+            "error",
+            "-rw_timeout",
+            "5000000",
+            &format!("{}/live/sig", server.rtmp_base()),
+        ])
+        .output()
+        .unwrap();
+    assert!(!rtmp_unsigned.status.success(), "unsigned RTMP play");
+    let (v, _, a, _) = probe(&format!("{}/live/sig?{q}", server.rtmp_base()));
+    assert_eq!(
+        (v.as_str(), a.as_str()),
+        ("h264", "aac"),
+        "signed RTMP play"
+    );
+
+    // Play statistics count a connected player.
+    let (tx, rx) = mpsc::channel();
+    let player = V2TXLivePlayer::new();
+    player.set_observer(Some(Arc::new(FirstFrame(Mutex::new(Some(tx))))));
+    player.start_play(&format!("{flv}?{q}")).unwrap();
+    rx.recv_timeout(Duration::from_secs(10)).expect("a picture");
+    let (_, stat) = api(&server, "Get_LivePlayStat", &[("Param.s.stream_id", "sig")]);
+    assert_eq!(stat["output"]["stream_info"][0]["online"], 1, "{stat}");
+    let (_, both) = api(&server, "Get_LiveStat", &[]);
+    assert!(
+        num(&both["output"]["stream_info"][0]["speed"]) > 0.0,
+        "{both}"
+    );
+    player.stop_play().unwrap();
+
+    // channel_manager: forbid cuts the push and refuses it until the time passes or resume.
+    let until = (now() + 120).to_string();
+    let (_, r) = api(
+        &server,
+        "channel_manager",
+        &[
+            ("Param.s.channel_id", "sig"),
+            ("Param.s.action", "forbid"),
+            ("Param.n.abstime_end", &until),
+        ],
+    );
+    assert_eq!(r["ret"], 0, "{r}");
+    wait_event(&sink, 0, "sig", 5);
+    let refused = std::process::Command::new(require("ffmpeg"))
+        .args([
+            "-v",
+            "error",
+            "-re",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=320x240:rate=10",
+            "-t",
+            "3",
+            "-c:v",
+            "libx264",
+            "-f",
+            "flv",
+        ])
+        .arg(format!("{}/live/sig", server.rtmp_base()))
+        .output()
+        .unwrap();
+    assert!(
+        !refused.status.success(),
+        "a forbidden stream refuses pushes"
+    );
+    let (_, r) = api(
+        &server,
+        "channel_manager",
+        &[("Param.s.channel_id", "sig"), ("Param.s.action", "resume")],
+    );
+    assert_eq!(r["ret"], 0, "{r}");
+    let _ff2 = ffmpeg_publish(
+        &format!("{}/live/sig", server.rtmp_base()),
+        5,
+        "320x240",
+        25,
+    );
+    assert_eq!(
+        sink.wait_count(Duration::from_secs(20), 2, is_event(1, "sig"))
+            .len(),
+        2,
+        "resumed push began"
+    );
+    assert_eq!(
+        api(
+            &server,
+            "channel_manager",
+            &[
+                ("Param.s.channel_id", "sig"),
+                ("Param.s.action", "forbid"),
+                ("Param.n.abstime_end", "1")
+            ]
+        )
+        .1["ret"],
+        1204
+    );
+    server.stop();
+}
