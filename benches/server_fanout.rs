@@ -12,7 +12,7 @@
 
 use onair_flv::{FlvDemuxer, TagType};
 use onair_rtmp::{RtmpPlayer, TransportConfig};
-use onair_suite::peers::{free_port, process_cpu_seconds, require, workspace_binary, Child, Nginx};
+use onair_suite::peers::{free_port, onair_serve, process_cpu_seconds, require, Child, Nginx};
 use onair_suite::results::{is_bench_run, write_section};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command, Stdio};
@@ -256,40 +256,15 @@ fn main() {
     }
     let dir = tempfile::tempdir().expect("temp dir");
     let src = source(dir.path());
-    let onair = workspace_binary("onair-cli", "onair");
 
     // onair's server.
     let (rtmp, http) = (free_port(), free_port());
-    let mut serve = Command::new(&onair)
-        .args([
-            "serve",
-            "--rtmp",
-            &format!("127.0.0.1:{rtmp}"),
-            "--http",
-            &format!("127.0.0.1:{http}"),
-        ])
-        .args([
-            "--record",
-            "none",
-            "--screenshot-seconds",
-            "0",
-            "--data-dir",
-        ])
-        .arg(dir.path().join("data"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("onair serve");
-    let mut banner = BufReader::new(serve.stdout.take().expect("stdout"));
-    let mut line = String::new();
-    while !line.contains("Ctrl-C") {
-        line.clear();
-        assert!(
-            banner.read_line(&mut line).unwrap_or(0) > 0,
-            "onair serve exited"
-        );
-    }
-    let serve = Child(serve);
+    let serve = onair_serve(
+        rtmp,
+        http,
+        &dir.path().join("data"),
+        &["--record", "none", "--screenshot-seconds", "0"],
+    );
     let http_addr = format!("127.0.0.1:{http}");
     let _pub = publish(&src, &format!("rtmp://127.0.0.1:{rtmp}/live/b"));
     wait_live(&http_addr, "/live/b.flv");

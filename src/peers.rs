@@ -406,3 +406,35 @@ pub fn process_cpu_seconds(pid: u32) -> f64 {
     // Field 3 (state) is index 0 here; /proc reports in USER_HZ, 100 on Linux.
     (field(11) + field(12)) as f64 / 100.0
 }
+
+/// Starts `onair serve` (the workspace binary) on `127.0.0.1:<rtmp>` and `127.0.0.1:<http>` with
+/// `--data-dir data_dir` and `extra` flags; returns once its banner says both ports listen.
+/// Killed on drop.
+pub fn onair_serve(rtmp: u16, http: u16, data_dir: &Path, extra: &[&str]) -> Child {
+    use std::io::BufRead;
+    let onair = workspace_binary("onair-cli", "onair");
+    let mut serve = Command::new(onair)
+        .args([
+            "serve",
+            "--rtmp",
+            &format!("127.0.0.1:{rtmp}"),
+            "--http",
+            &format!("127.0.0.1:{http}"),
+        ])
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(extra)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start onair serve");
+    let stdout = serve.stdout.take().expect("piped stdout");
+    let mut out = std::io::BufReader::new(stdout);
+    let mut banner = String::new();
+    while !banner.contains("Ctrl-C") {
+        let mut line = String::new();
+        let n = out.read_line(&mut line).unwrap_or(0);
+        assert!(n > 0, "onair serve exited before listening: {banner}");
+        banner.push_str(&line);
+    }
+    Child(serve)
+}

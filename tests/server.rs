@@ -11,7 +11,7 @@ use onair::*;
 use onair_server::{LiveServer, RecordFormat, ServerConfig};
 use onair_suite::http_probe::{http_get, http_json, CallbackSink};
 use onair_suite::peers::{
-    ffmpeg_publish, ffprobe, free_port, num, require, stream, workspace_binary, Nginx,
+    ffmpeg_publish, ffprobe, free_port, num, onair_serve, require, stream, workspace_binary, Nginx,
 };
 use serde_json::Value;
 use std::sync::{mpsc, Arc, Mutex};
@@ -61,6 +61,24 @@ fn wait_event(sink: &CallbackSink, ev: i64, stream: &str, limit_s: u64) -> (Inst
 
 fn api(server: &LiveServer, interface: &str, params: &[(&str, &str)]) -> (u16, Value) {
     http_json(&server.api_url(interface, params))
+}
+
+/// One 3 s ffmpeg push of a small test source to `url`, to completion: how ffmpeg exited
+/// (a refused push fails at once).
+fn ffmpeg_push_once(url: &str) -> std::process::Output {
+    std::process::Command::new(require("ffmpeg"))
+        .args([
+            "-v",
+            "error",
+            "-re",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=320x240:rate=10",
+        ])
+        .args(["-t", "3", "-c:v", "libx264", "-f", "flv", url])
+        .output()
+        .unwrap()
 }
 
 /// Player events: when the first picture arrived.
@@ -243,25 +261,7 @@ fn unsigned_and_expired_pushes_are_refused_when_a_key_is_set() {
     let good = server.push_url("live", "a", Duration::from_secs(600));
     assert_eq!(onair_push(&good, &sink, "a"), (true, None), "signed push");
     // ffmpeg sees the refusal too (it exits with an error instead of publishing).
-    let ff = std::process::Command::new(require("ffmpeg"))
-        .args([
-            "-v",
-            "error",
-            "-re",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=320x240:rate=10",
-            "-t",
-            "3",
-            "-c:v",
-            "libx264",
-            "-f",
-            "flv",
-        ])
-        .arg(format!("{base}/live/b"))
-        .output()
-        .unwrap();
+    let ff = ffmpeg_push_once(&format!("{base}/live/b"));
     assert!(!ff.status.success(), "ffmpeg pushing unsigned must fail");
     assert!(sink
         .wait_for(Duration::from_millis(100), is_event(1, "b"))
@@ -304,25 +304,7 @@ fn a_ban_cuts_the_publisher_within_a_second_and_unban_lets_it_back() {
     assert_eq!(st["output"][0]["status"], 3, "banned: {st}");
 
     // Refused while banned.
-    let ff2 = std::process::Command::new(require("ffmpeg"))
-        .args([
-            "-v",
-            "error",
-            "-re",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=320x240:rate=10",
-            "-t",
-            "3",
-            "-c:v",
-            "libx264",
-            "-f",
-            "flv",
-            &url,
-        ])
-        .output()
-        .unwrap();
+    let ff2 = ffmpeg_push_once(&url);
     assert!(
         !ff2.status.success(),
         "a banned stream must refuse the push"
@@ -716,25 +698,7 @@ fn a_restart_keeps_channels_bans_recordings_and_screenshots() {
         &[("Param.n.bid", "100"), ("Param.n.count", "100")],
     );
     assert!(!q["output"]["data"].as_array().unwrap().is_empty(), "{q}");
-    let ff = std::process::Command::new(require("ffmpeg"))
-        .args([
-            "-v",
-            "error",
-            "-re",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=320x240:rate=10",
-            "-t",
-            "3",
-            "-c:v",
-            "libx264",
-            "-f",
-            "flv",
-        ])
-        .arg(format!("{}/live/banned", server.rtmp_base()))
-        .output()
-        .unwrap();
+    let ff = ffmpeg_push_once(&format!("{}/live/banned", server.rtmp_base()));
     assert!(!ff.status.success(), "the ban survives a restart");
     server.stop();
 }
@@ -744,15 +708,11 @@ fn onair_serve_sign_push_and_play_commands() {
     let onair = workspace_binary("onair-cli", "onair");
     let dir = tempfile::tempdir().unwrap();
     let (rtmp, http) = (free_port(), free_port());
-    let mut serve = std::process::Command::new(&onair)
-        .args([
-            "serve",
-            "--rtmp",
-            &format!("127.0.0.1:{rtmp}"),
-            "--http",
-            &format!("127.0.0.1:{http}"),
-        ])
-        .args([
+    let mut serve = onair_serve(
+        rtmp,
+        http,
+        dir.path(),
+        &[
             "--push-key",
             PUSH_KEY,
             "--api-key",
@@ -761,23 +721,8 @@ fn onair_serve_sign_push_and_play_commands() {
             "flv",
             "--segment-minutes",
             "1",
-            "--data-dir",
-        ])
-        .arg(dir.path())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    // The banner is printed once both ports listen.
-    let mut banner = String::new();
-    let mut out = std::io::BufReader::new(serve.stdout.take().unwrap());
-    while !banner.contains("Ctrl-C") {
-        let mut line = String::new();
-        assert!(
-            std::io::BufRead::read_line(&mut out, &mut line).unwrap() > 0,
-            "serve exited: {banner}"
-        );
-        banner.push_str(&line);
-    }
+        ],
+    );
     let sign = std::process::Command::new(&onair)
         .args([
             "sign",
@@ -804,6 +749,20 @@ fn onair_serve_sign_push_and_play_commands() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
+    // HTTP-FLV needs a live stream: wait until the server reports the push (readiness).
+    let live = (0..150).any(|_| {
+        let t = (now() + 60).to_string();
+        let url = format!(
+            "http://127.0.0.1:{http}/common_access?interface=Get_LivePushStat&Param.s.stream_id=cli&t={t}&sign={}",
+            md5_hex(&format!("{API_KEY}{t}"))
+        );
+        let ready = http_json(&url).1["ret"] == 0;
+        if !ready {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        ready
+    });
+    assert!(live, "onair push never went live");
     let play = std::process::Command::new(&onair)
         .args([
             "play",
@@ -837,9 +796,9 @@ fn onair_serve_sign_push_and_play_commands() {
     assert_eq!(refused.status.code(), Some(1));
     // Ctrl-C stops the server cleanly, recording finalised.
     let _ = std::process::Command::new("kill")
-        .args(["-INT", &serve.id().to_string()])
+        .args(["-INT", &serve.0.id().to_string()])
         .status();
-    assert!(serve.wait().unwrap().success());
+    assert!(serve.0.wait().unwrap().success());
     let files: Vec<_> = std::fs::read_dir(dir.path().join("record"))
         .unwrap()
         .flatten()
@@ -918,25 +877,7 @@ fn play_signing_channel_manager_and_play_statistics() {
     );
     assert_eq!(r["ret"], 0, "{r}");
     wait_event(&sink, 0, "sig", 5);
-    let refused = std::process::Command::new(require("ffmpeg"))
-        .args([
-            "-v",
-            "error",
-            "-re",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=320x240:rate=10",
-            "-t",
-            "3",
-            "-c:v",
-            "libx264",
-            "-f",
-            "flv",
-        ])
-        .arg(format!("{}/live/sig", server.rtmp_base()))
-        .output()
-        .unwrap();
+    let refused = ffmpeg_push_once(&format!("{}/live/sig", server.rtmp_base()));
     assert!(
         !refused.status.success(),
         "a forbidden stream refuses pushes"

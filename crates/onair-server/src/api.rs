@@ -464,10 +464,7 @@ fn get_urls(shared: &Shared, p: &Params, now: i64) -> ApiResult {
     let valid = p.int("valid_seconds", Some(86_400), 1..=365 * 86_400)?;
     let expiry = (now + valid) as u64;
     let rtmp = shared.rtmp_base();
-    let push = match &shared.config.push_key {
-        Some(k) => onair_rtmp::sign::signed_push_url(&rtmp, app, &name, k, expiry),
-        None => format!("{rtmp}/{app}/{name}"),
-    };
+    let push = shared.push_url(app, &name, expiry);
     let play_q = shared
         .config
         .play_key

@@ -6,7 +6,7 @@
 //! too slow, or at shutdown.
 
 use crate::hub::{SubscriberKind, Subscription};
-use crate::server::Shared;
+use crate::server::{accept_until_shutdown, Shared};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use http_body_util::{combinators::BoxBody, BodyExt, Full, StreamBody};
@@ -21,43 +21,25 @@ use std::time::Duration;
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tokio::task::JoinSet;
 
 type Body = BoxBody<Bytes, Infallible>;
 
 /// Serves HTTP until shutdown, then waits (up to 2 s) for open connections.
-pub async fn serve(
-    listener: TcpListener,
-    shared: Arc<Shared>,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    let mut conns = JoinSet::new();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    let _ = stream.set_nodelay(true);
-                    let (shared, shutdown) = (shared.clone(), shutdown.clone());
-                    conns.spawn(async move {
-                        let svc = hyper::service::service_fn(move |req| {
-                            let (shared, shutdown) = (shared.clone(), shutdown.clone());
-                            async move { Ok::<_, Infallible>(route(&shared, req, shutdown).await) }
-                        });
-                        let _ = hyper::server::conn::http1::Builder::new()
-                            .serve_connection(TokioIo::new(stream), svc)
-                            .await;
-                    });
-                }
-                Err(e) => {
-                    tracing::warn!("HTTP accept failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            },
-            Some(_) = conns.join_next(), if !conns.is_empty() => {}
-            _ = shutdown.changed() => break,
+pub async fn serve(listener: TcpListener, shared: Arc<Shared>, shutdown: watch::Receiver<bool>) {
+    let conn_shutdown = shutdown.clone();
+    let mut conns = accept_until_shutdown(listener, shutdown, "HTTP", move |stream, _peer| {
+        let (shared, shutdown) = (shared.clone(), conn_shutdown.clone());
+        async move {
+            let svc = hyper::service::service_fn(move |req| {
+                let (shared, shutdown) = (shared.clone(), shutdown.clone());
+                async move { Ok::<_, Infallible>(route(&shared, req, shutdown).await) }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), svc)
+                .await;
         }
-    }
-    drop(listener);
+    })
+    .await;
     let _ = tokio::time::timeout(Duration::from_secs(2), async {
         while conns.join_next().await.is_some() {}
     })

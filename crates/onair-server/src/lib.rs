@@ -174,17 +174,8 @@ impl LiveServer {
 
     /// A push URL for `app/stream`, signed when a push key is set, valid for `valid`.
     pub fn push_url(&self, app: &str, stream: &str, valid: Duration) -> String {
-        let base = self.rtmp_base();
-        match &self.shared.config.push_key {
-            Some(k) => onair_rtmp::sign::signed_push_url(
-                &base,
-                app,
-                stream,
-                k,
-                (unix_now() as u64) + valid.as_secs(),
-            ),
-            None => format!("{base}/{app}/{stream}"),
-        }
+        self.shared
+            .push_url(app, stream, (unix_now() as u64) + valid.as_secs())
     }
 
     /// A management API URL for `interface` with `params` (`("Param.s.channel_id", "x")`...),

@@ -6,7 +6,7 @@
 //! several tags per socket write.
 
 use crate::hub::{MediaTag, PublishHandle, SubscriberKind, Subscription};
-use crate::server::Shared;
+use crate::server::{accept_until_shutdown, Shared};
 use rml_amf0::Amf0Value;
 use rml_rtmp::chunk_io::ChunkSerializer;
 use rml_rtmp::handshake::{Handshake, HandshakeProcessResult, PeerType};
@@ -24,7 +24,6 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
-use tokio::task::JoinSet;
 
 const CHUNK_SIZE: u32 = 4096;
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -32,33 +31,17 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 const WRITE_BATCH: usize = 64;
 
 /// Accepts RTMP connections until shutdown, then waits for every connection to finish.
-pub async fn serve(
-    listener: TcpListener,
-    shared: Arc<Shared>,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    let mut conns = JoinSet::new();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    let (shared, shutdown) = (shared.clone(), shutdown.clone());
-                    conns.spawn(async move {
-                        if let Err(e) = connection(stream, peer, &shared, shutdown).await {
-                            tracing::debug!(%peer, "RTMP connection closed: {e}");
-                        }
-                    });
-                }
-                Err(e) => {
-                    tracing::warn!("RTMP accept failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            },
-            Some(_) = conns.join_next(), if !conns.is_empty() => {}
-            _ = shutdown.changed() => break,
+pub async fn serve(listener: TcpListener, shared: Arc<Shared>, shutdown: watch::Receiver<bool>) {
+    let conn_shutdown = shutdown.clone();
+    let mut conns = accept_until_shutdown(listener, shutdown, "RTMP", move |stream, peer| {
+        let (shared, shutdown) = (shared.clone(), conn_shutdown.clone());
+        async move {
+            if let Err(e) = connection(stream, peer, &shared, shutdown).await {
+                tracing::debug!(%peer, "RTMP connection closed: {e}");
+            }
         }
-    }
-    drop(listener);
+    })
+    .await;
     while conns.join_next().await.is_some() {}
 }
 

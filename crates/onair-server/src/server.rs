@@ -318,6 +318,15 @@ impl Shared {
         format!("http://{}", self.http_addr)
     }
 
+    /// A push URL for `app/stream`, signed until `expiry_unix` when a push key is set.
+    pub fn push_url(&self, app: &str, stream: &str, expiry_unix: u64) -> String {
+        let base = self.rtmp_base();
+        match &self.config.push_key {
+            Some(k) => onair_rtmp::sign::signed_push_url(&base, app, stream, k, expiry_unix),
+            None => format!("{base}/{app}/{stream}"),
+        }
+    }
+
     /// `rtmp://host:port` of the RTMP side.
     pub fn rtmp_base(&self) -> String {
         format!("rtmp://{}", self.rtmp_addr)
@@ -397,6 +406,38 @@ impl Shared {
             me.shot_done(&name);
         });
     }
+}
+
+/// Accepts connections on `listener` and runs `conn` for each as a task until shutdown; returns
+/// the tasks still running so the caller decides how long to wait for them.
+pub(crate) async fn accept_until_shutdown<F, Fut>(
+    listener: tokio::net::TcpListener,
+    mut shutdown: watch::Receiver<bool>,
+    what: &'static str,
+    mut conn: F,
+) -> tokio::task::JoinSet<()>
+where
+    F: FnMut(tokio::net::TcpStream, SocketAddr) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let mut conns = tokio::task::JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let _ = stream.set_nodelay(true);
+                    conns.spawn(conn(stream, peer));
+                }
+                Err(e) => {
+                    tracing::warn!("{what} accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+            _ = shutdown.changed() => break,
+        }
+    }
+    conns
 }
 
 /// Milliseconds since the Unix epoch.
