@@ -557,32 +557,22 @@ fn screenshots_callbacks_tape_tasks_and_the_api_contract() {
     assert_eq!(task["ret"], 0, "{task}");
     let task_id = task["output"]["task_id"].as_str().unwrap().to_string();
     std::thread::sleep(Duration::from_secs(3));
-    assert_eq!(
+    let stop_tape = || {
         api(
             &server,
             "Live_Tape_Stop",
             &[
                 ("Param.s.channel_id", "shot"),
-                ("Param.n.task_id", &task_id)
-            ]
+                ("Param.n.task_id", &task_id),
+            ],
         )
-        .1["ret"],
-        0
-    );
+        .1["ret"]
+            .clone()
+    };
+    assert_eq!(stop_tape(), 0);
     let (_, rec) = wait_event(&sink, 100, "shot", 10);
     assert!(num(&rec["duration"]) >= 1.0, "{rec}");
-    assert_eq!(
-        api(
-            &server,
-            "Live_Tape_Stop",
-            &[
-                ("Param.s.channel_id", "shot"),
-                ("Param.n.task_id", &task_id)
-            ]
-        )
-        .1["ret"],
-        1204
-    );
+    assert_eq!(stop_tape(), 1204, "a stopped task cannot be stopped again");
     assert_eq!(recordings(&server, "shot").len(), 1);
 
     // Two screenshots, 10 s apart on the absolute-time cadence, 300 px wide.
