@@ -31,6 +31,9 @@ pub const APT_PACKAGES: &[&str] = &[
     "libnginx-mod-rtmp",
     "flvmeta",
     "pulseaudio",
+    "pulseaudio-utils",
+    "libasound2-plugins",
+    "xvfb",
     // GNU time: CPU seconds and peak RSS of whole commands for the push bench
     "time",
 ];

@@ -1,7 +1,7 @@
 //! # onair
 //!
 //! The V2TXLive client API in Rust (see `shared/spec/v2txlive.md`): [`V2TXLivePusher`] pushes
-//! camera-less sources (test pattern, still image) or the app's own frames over RTMP/RTMPS with
+//! a camera, a microphone, built-in sources (test pattern, still image) or the app's own frames over RTMP/RTMPS with
 //! reconnects, congestion handling and statistics, reporting through a
 //! [`V2TXLivePusherObserver`]; [`V2TXLivePlayer`] plays RTMP and HTTP-FLV streams through a
 //! jitter buffer and an A/V clock, rendering to the app's [`V2TXLivePlayerObserver`]. Codes, presets and frames come from `onair-core` and are
@@ -23,4 +23,7 @@ pub use onair_core::{
 };
 pub use onair_rtmp::TransportConfig;
 pub use player::{CachePreset, V2TXLivePlayer, V2TXLivePlayerObserver};
-pub use pusher::{ReconnectPolicy, V2TXLivePusher, V2TXLivePusherObserver, VideoSource};
+pub use pusher::{
+    list_cameras, list_microphones, CameraInfo, MicrophoneInfo, ReconnectPolicy, V2TXLivePusher,
+    V2TXLivePusherObserver, VideoSource,
+};

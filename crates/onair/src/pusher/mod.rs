@@ -10,6 +10,7 @@
 //! One owner per stage, every thread joined by `stop_push`; callbacks run on their own thread,
 //! which is joined last, so none arrives after `stop_push` returns.
 
+mod devices;
 mod net;
 mod observer;
 mod pipeline;
@@ -21,6 +22,7 @@ pub use observer::V2TXLivePusherObserver;
 use crate::error::{LiveError, LiveResult};
 use crate::frame::{V2TXLiveAudioFrame, V2TXLiveVideoFrame};
 use observer::PusherEvent;
+pub use onair_capture::{list_cameras, list_microphones, CameraInfo, MicrophoneInfo};
 use onair_core::channel::{AudioRingProducer, VideoSender};
 use onair_core::{Alignment, AudioQuality, MirrorType, V2TXLiveCode, VideoEncoderParam};
 use onair_flv::SeiMessage;
@@ -110,7 +112,7 @@ struct Session {
     threads: Vec<JoinHandle<()>>,
     callbacks: JoinHandle<()>,
     events: crossbeam_channel::Sender<PusherEvent>,
-    video_in: Option<VideoSender>,
+    video_in: Option<Arc<VideoSender>>,
     audio_in: Option<Mutex<AudioRingProducer>>,
     runtime: tokio::runtime::Runtime,
     supervisor: tokio::task::JoinHandle<()>,
@@ -121,6 +123,8 @@ pub struct V2TXLivePusher {
     settings: Mutex<Settings>,
     observer: Mutex<Option<Arc<dyn V2TXLivePusherObserver>>>,
     session: Mutex<Option<Session>>,
+    devices: Mutex<devices::Devices>,
+    routes: Arc<devices::Routes>,
 }
 
 impl std::fmt::Debug for V2TXLivePusher {
@@ -152,6 +156,8 @@ impl V2TXLivePusher {
             settings: Mutex::new(Settings::default()),
             observer: Mutex::new(None),
             session: Mutex::new(None),
+            devices: Mutex::new(devices::Devices::default()),
+            routes: Arc::new(devices::Routes::default()),
         }
     }
 
@@ -245,6 +251,109 @@ impl V2TXLivePusher {
     pub fn set_transport_config(&self, config: TransportConfig) -> LiveResult {
         self.refuse_while_pushing("set_transport_config")?;
         lock(&self.settings).transport = config;
+        Ok(())
+    }
+
+    /// Starts camera `id` (an id from [`list_cameras`]; `""` for the first) at the video
+    /// quality's size and rate. Its frames replace the test pattern or still image, in this push
+    /// and the next ones, until [`stop_camera`](Self::stop_camera). A missing camera is
+    /// WARNING_CAMERA_START_FAILED and a busy one WARNING_CAMERA_OCCUPIED, both as this call's
+    /// error and, while pushing, through `on_warning`; a running push goes on with its other
+    /// sources. REFUSED while custom video capture is on.
+    pub fn start_camera(&self, id: &str) -> LiveResult {
+        let (size, fps) = {
+            let s = lock(&self.settings);
+            if s.custom_video {
+                return Err(LiveError::refused(
+                    "start_camera: custom video capture is on; only one video source at a time",
+                ));
+            }
+            let t = s.video.resolve(s.alignment);
+            (t.picture, t.fps)
+        };
+        let mut devices = lock(&self.devices);
+        if let Some(old) = devices.camera.take() {
+            old.stop();
+        }
+        let routes = Arc::clone(&self.routes);
+        match onair_capture::Camera::start(id, size.width, size.height, fps, move |f| {
+            routes.send_video(f)
+        }) {
+            Ok(camera) => {
+                tracing::info!("camera {id:?} started: {:?}", camera.format());
+                devices.camera = Some(camera);
+                self.routes.camera_on.store(true, Ordering::Release);
+                Ok(())
+            }
+            Err(e) => {
+                self.routes.camera_on.store(false, Ordering::Release);
+                let err = devices::camera_error(&e);
+                self.routes.warn(err.code, &err.message);
+                Err(err)
+            }
+        }
+    }
+
+    /// Stops the camera; the configured source (test pattern or still image) takes over again.
+    pub fn stop_camera(&self) -> LiveResult {
+        self.routes.camera_on.store(false, Ordering::Release);
+        if let Some(c) = lock(&self.devices).camera.take() {
+            c.stop();
+        }
+        Ok(())
+    }
+
+    /// Starts microphone `id` (`None`: the system default; ids from [`list_microphones`]). Its
+    /// audio, resampled to the audio quality's rate and channels, replaces the tone or silence
+    /// of the built-in source. Failures are WARNING_MICROPHONE_START_FAILED / _OCCUPIED, as this
+    /// call's error and, while pushing, through `on_warning`. REFUSED while custom audio
+    /// capture is on.
+    pub fn start_microphone(&self, id: Option<&str>) -> LiveResult {
+        let quality = {
+            let s = lock(&self.settings);
+            if s.custom_audio {
+                return Err(LiveError::refused(
+                    "start_microphone: custom audio capture is on",
+                ));
+            }
+            s.audio
+        };
+        let mut devices = lock(&self.devices);
+        if let Some(old) = devices.microphone.take() {
+            old.stop();
+        }
+        let routes = Arc::clone(&self.routes);
+        match onair_capture::Microphone::start(
+            id,
+            quality.sample_rate(),
+            quality.channels(),
+            move |pcm| routes.send_audio(pcm),
+        ) {
+            Ok(mic) => {
+                tracing::info!(
+                    "microphone {:?} started ({:?} Hz x channels)",
+                    mic.device(),
+                    mic.device_format()
+                );
+                devices.microphone = Some(mic);
+                self.routes.microphone_on.store(true, Ordering::Release);
+                Ok(())
+            }
+            Err(e) => {
+                self.routes.microphone_on.store(false, Ordering::Release);
+                let err = devices::microphone_error(&e);
+                self.routes.warn(err.code, &err.message);
+                Err(err)
+            }
+        }
+    }
+
+    /// Stops the microphone; the built-in audio (tone or silence) takes over again.
+    pub fn stop_microphone(&self) -> LiveResult {
+        self.routes.microphone_on.store(false, Ordering::Release);
+        if let Some(m) = lock(&self.devices).microphone.take() {
+            m.stop();
+        }
         Ok(())
     }
 
@@ -529,7 +638,7 @@ impl V2TXLivePusher {
         }
         let settings = lock(&self.settings).clone();
         let observer = lock(&self.observer).clone();
-        *slot = Some(pipeline::start(url, settings, observer)?);
+        *slot = Some(pipeline::start(url, settings, observer, &self.routes)?);
         Ok(())
     }
 
@@ -539,7 +648,7 @@ impl V2TXLivePusher {
         let session = lock(&self.session).take();
         match session {
             Some(s) => {
-                pipeline::stop(s);
+                pipeline::stop(s, &self.routes);
                 Ok(())
             }
             None => Ok(()),
@@ -550,6 +659,8 @@ impl V2TXLivePusher {
 impl Drop for V2TXLivePusher {
     fn drop(&mut self) {
         let _ = self.stop_push();
+        let _ = self.stop_camera();
+        let _ = self.stop_microphone();
     }
 }
 

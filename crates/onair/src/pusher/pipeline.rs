@@ -2,6 +2,7 @@
 //! orderly stop (sources, then encoders, then the network supervisor and its runtime, then the
 //! callback thread, which delivers what is queued and ends).
 
+use super::devices::Routes;
 use super::net::{Net, Supervisor};
 use super::observer::{PusherEvent, V2TXLivePusherObserver};
 use super::{failed, Controls, Session, Settings, VideoSource, EVENT_QUEUE};
@@ -13,8 +14,7 @@ use onair_codec::{
     AacEncoder, AudioEncoder, EncoderOptions, OpenH264Encoder, TestPattern, Tone, VideoEncoder,
 };
 use onair_core::channel::{
-    audio_ring, video_channel, AudioRingConsumer, AudioRingProducer, ReadOutcome, VideoReceiver,
-    VideoSender,
+    audio_ring, video_channel, AudioRingConsumer, ReadOutcome, VideoReceiver, VideoSender,
 };
 use onair_core::{
     AudioFrame, AudioQuality, EncodeTarget, MirrorType, PixelFormat, Timestamp, VideoFrame,
@@ -60,6 +60,7 @@ pub(super) fn start(
     url: &str,
     s: Settings,
     observer: Option<Arc<dyn V2TXLivePusherObserver>>,
+    routes: &Arc<Routes>,
 ) -> LiveResult<Session> {
     let target = s.video.resolve(s.alignment);
     let encoder = OpenH264Encoder::new(target, EncoderOptions::default())?;
@@ -137,13 +138,16 @@ pub(super) fn start(
     let clock = Instant::now();
     let mut threads = Vec::new();
     let (video_tx, video_rx) = video_channel(3);
+    let video_tx = Arc::new(video_tx);
+    *lock(&routes.events) = Some(events.clone());
     let video_in = if s.custom_video {
         Some(video_tx)
     } else {
-        let (c, e) = (Arc::clone(&controls), events.clone());
+        *lock(&routes.video) = Some(Arc::clone(&video_tx));
+        let (c, e, r) = (Arc::clone(&controls), events.clone(), Arc::clone(routes));
         let source = s.source.clone();
         threads.push(spawn("onair-push-source", move || {
-            video_source(source, target, video_tx, &c, &e, clock)
+            video_source(source, target, &video_tx, &c, &e, &r, clock)
         })?);
         None
     };
@@ -160,11 +164,12 @@ pub(super) fn start(
         if s.custom_audio {
             audio_in = Some(Mutex::new(producer));
         } else {
-            let c = Arc::clone(&controls);
+            *lock(&routes.audio) = Some(producer);
+            let (c, r) = (Arc::clone(&controls), Arc::clone(routes));
             let tone = s.source == VideoSource::TestPattern;
             let quality = s.audio;
             threads.push(spawn("onair-push-tone", move || {
-                audio_source(quality, tone, producer, &c)
+                audio_source(quality, tone, &r, &c)
             })?);
         }
         let (c, e, n) = (Arc::clone(&controls), events.clone(), Arc::clone(&net));
@@ -212,7 +217,15 @@ pub(super) fn send_metadata(
     net.send(FlvTag::new(TagType::Script, 0, body));
 }
 
-pub(super) fn stop(s: Session) {
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+pub(super) fn stop(s: Session, routes: &Routes) {
+    // Capture devices keep running; their frames stop reaching this push first.
+    lock(&routes.video).take();
+    lock(&routes.audio).take();
+    lock(&routes.events).take();
     let Session {
         controls,
         net: _,
@@ -251,9 +264,10 @@ pub(super) fn stop(s: Session) {
 fn video_source(
     source: VideoSource,
     target: EncodeTarget,
-    tx: VideoSender,
+    tx: &VideoSender,
     controls: &Controls,
     events: &Events,
+    routes: &Routes,
     clock: Instant,
 ) {
     let interval = Duration::from_micros(1_000_000 / u64::from(target.fps.max(1)));
@@ -278,15 +292,18 @@ fn video_source(
         if !sleep_until(start + interval * n as u32, controls) {
             return;
         }
+        n += 1;
+        if routes.camera_on() {
+            continue; // the camera is the video source now
+        }
         let pts = Timestamp::from(clock.elapsed());
         let frame = match &still {
             Some(f) => f.clone().with_timestamp(pts),
-            None => pattern.frame(n as u32, wall_ms(), pts, false),
+            None => pattern.frame((n - 1) as u32, wall_ms(), pts, false),
         };
         if tx.send(frame).is_err() {
             return;
         }
-        n += 1;
     }
 }
 
@@ -398,24 +415,25 @@ fn video_encode(
     }
 }
 
-fn audio_source(
-    quality: AudioQuality,
-    tone: bool,
-    mut producer: AudioRingProducer,
-    controls: &Controls,
-) {
+fn audio_source(quality: AudioQuality, tone: bool, routes: &Routes, controls: &Controls) {
     let per = quality.samples_per_20ms();
     let mut gen = Tone::new(1000.0, quality.sample_rate(), quality.channels());
     let silence = vec![0i16; per * quality.channels() as usize];
     let start = Instant::now();
     let mut n: u32 = 0;
     while sleep_until(start + Duration::from_millis(20) * n, controls) {
-        if tone {
-            producer.push(&gen.next_samples(per));
-        } else {
-            producer.push(&silence);
-        }
         n += 1;
+        if routes.microphone_on() {
+            continue; // the microphone fills the ring now
+        }
+        let samples = if tone {
+            gen.next_samples(per)
+        } else {
+            silence.clone()
+        };
+        if let Some(p) = lock(&routes.audio).as_mut() {
+            p.push(&samples);
+        }
     }
 }
 

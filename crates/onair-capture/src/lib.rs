@@ -1,0 +1,20 @@
+//! Capture devices for the pusher.
+//!
+//! - [`camera`]: cameras through nokhwa (V4L2 on Linux): listing, format negotiation (YUYV,
+//!   NV12, MJPEG), conversion to I420 ([`camera_format`]) and frame pacing on a capture thread.
+//! - [`microphone`]: microphones through cpal: the device's own format is mixed to the wanted
+//!   channel count, resampled (rubato) to the audio quality's rate and cut into 20 ms s16 frames
+//!   inside the real-time callback, without allocating or blocking there.
+//!
+//! Failures are [`CaptureError`]s that say which device and why; the pusher turns them into
+//! CAMERA_START_FAILED / CAMERA_OCCUPIED / MICROPHONE_START_FAILED warnings.
+
+pub mod camera;
+pub mod camera_format;
+mod error;
+pub mod microphone;
+
+pub use camera::{list_cameras, Camera, CameraInfo};
+pub use camera_format::{camera_frame_to_i420, CameraPixelFormat};
+pub use error::{CaptureError, CaptureResult};
+pub use microphone::{list_microphones, Microphone, MicrophoneInfo};
