@@ -87,7 +87,7 @@ fn yuyv_to_i420(w: usize, h: usize, data: &[u8]) -> CaptureResult<VideoFrame> {
         let top = &data[2 * cy * w * 2..(2 * cy + 1) * w * 2];
         let bottom = &data[(2 * cy + 1) * w * 2..(2 * cy + 2) * w * 2];
         for cx in 0..cw {
-            let mean = |i: usize| ((u16::from(top[i]) + u16::from(bottom[i]) + 1) / 2) as u8;
+            let mean = |i: usize| (u16::from(top[i]) + u16::from(bottom[i])).div_ceil(2) as u8;
             u[cy * cw + cx] = mean(cx * 4 + 1);
             v[cy * cw + cx] = mean(cx * 4 + 3);
         }
