@@ -5,6 +5,7 @@
 //! such as writing benchmark results to the file the README quotes ([`results`]).
 
 pub mod desktop;
+pub mod gpu_effect;
 pub mod http_probe;
 pub mod live_source;
 pub mod peers;

@@ -15,8 +15,18 @@ fn context() -> std::sync::Arc<GpuContext> {
 
 fn max_diff(a: &[u8], b: &[u8]) -> (u8, f64) {
     assert_eq!(a.len(), b.len());
-    let max = a.iter().zip(b).map(|(x, y)| x.abs_diff(*y)).max().unwrap_or(0);
-    let mean = a.iter().zip(b).map(|(x, y)| f64::from(x.abs_diff(*y))).sum::<f64>() / a.len() as f64;
+    let max = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| x.abs_diff(*y))
+        .max()
+        .unwrap_or(0);
+    let mean = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| f64::from(x.abs_diff(*y)))
+        .sum::<f64>()
+        / a.len() as f64;
     (max, mean)
 }
 
@@ -78,7 +88,11 @@ fn a_texture_of_the_wrong_kind_is_an_error() {
     let mut conv = FrameConverter::new(ctx.clone());
     let bgra = ctx.device.create_texture(&wgpu::TextureDescriptor {
         label: None,
-        size: wgpu::Extent3d { width: 64, height: 64, depth_or_array_layers: 1 },
+        size: wgpu::Extent3d {
+            width: 64,
+            height: 64,
+            depth_or_array_layers: 1,
+        },
         mip_level_count: 1,
         sample_count: 1,
         dimension: wgpu::TextureDimension::D2,
@@ -90,4 +104,138 @@ fn a_texture_of_the_wrong_kind_is_an_error() {
     assert!(e.to_string().contains("Rgba8Unorm"), "{e}");
     let odd = new_frame_texture(&ctx, 63, 64, "odd");
     assert!(conv.download(&odd).is_err());
+}
+
+/// Runs the invert effect in the hook and records the GPU lifecycle.
+#[derive(Default)]
+struct Inverter {
+    state: std::sync::Mutex<
+        Option<(
+            std::sync::Arc<GpuContext>,
+            onair_suite::gpu_effect::GpuEffect,
+        )>,
+    >,
+    log: std::sync::Mutex<Vec<&'static str>>,
+}
+
+impl onair::V2TXLivePusherObserver for Inverter {
+    fn on_gpu_context_created(&self, ctx: &std::sync::Arc<GpuContext>) {
+        let effect =
+            onair_suite::gpu_effect::GpuEffect::new(ctx, onair_suite::gpu_effect::INVERT_WGSL);
+        *self.state.lock().unwrap() = Some((ctx.clone(), effect));
+        self.log.lock().unwrap().push("created");
+    }
+    fn on_gpu_context_destroyed(&self) {
+        self.state.lock().unwrap().take();
+        self.log.lock().unwrap().push("destroyed");
+    }
+    fn on_process_video_frame(&self, frame: onair::ProcessVideoFrame<'_>) {
+        if let onair::ProcessVideoFrame::Texture { src, dst, .. } = frame {
+            if let Some((ctx, effect)) = self.state.lock().unwrap().as_ref() {
+                effect.run(ctx, src, dst);
+            }
+            self.log.lock().unwrap().push("frame");
+        }
+    }
+}
+
+#[test]
+fn an_invert_shader_in_the_hook_inverts_the_pushed_stream() {
+    use onair::*;
+    use onair_server::{LiveServer, RecordFormat, ServerConfig};
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = ServerConfig::new(dir.path());
+    c.rtmp_addr = "127.0.0.1:0".into();
+    c.http_addr = "127.0.0.1:0".into();
+    c.record = RecordFormat::None;
+    c.screenshot_interval = None;
+    let server = LiveServer::start(c).unwrap();
+
+    let (w, h) = (640u32, 360u32);
+    let pusher = V2TXLivePusher::new();
+    let observer = std::sync::Arc::new(Inverter::default());
+    pusher.set_observer(Some(observer.clone()));
+    pusher
+        .set_video_quality(VideoEncoderParam::custom(Size::new(w, h), 15, 1500, 800).unwrap())
+        .unwrap();
+    pusher
+        .enable_custom_video_process(true, PixelFormat::Texture2D, BufferType::Texture)
+        .unwrap();
+    pusher
+        .start_push(&server.push_url("live", "inverted", std::time::Duration::from_secs(600)))
+        .unwrap();
+    let flv = format!("{}/live/inverted.flv", server.http_base());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let decoded = loop {
+        let out = std::process::Command::new("ffmpeg")
+            .args([
+                "-v",
+                "error",
+                "-i",
+                &flv,
+                "-frames:v",
+                "1",
+                "-f",
+                "rawvideo",
+                "-pix_fmt",
+                "yuv420p",
+                "-",
+            ])
+            .output()
+            .unwrap();
+        if out.status.success() && out.stdout.len() == (w * h * 3 / 2) as usize {
+            break out.stdout;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no frame decoded from {flv}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    pusher.stop_push().unwrap();
+    let log = observer.log.lock().unwrap().clone();
+    server.stop();
+
+    // The lifecycle: created, frames, destroyed, all before stop_push returned.
+    assert_eq!(log.first(), Some(&"created"), "{log:?}");
+    assert_eq!(log.last(), Some(&"destroyed"), "{log:?}");
+    assert!(
+        log.iter().filter(|e| **e == "frame").count() >= 5,
+        "{log:?}"
+    );
+
+    // Undo the inversion in YUV (RGB inversion is Y -> 251 - Y, C -> 256 - C in BT.601
+    // limited range), read the stamp, regenerate that exact pattern frame and compare.
+    let luma = (w * h) as usize;
+    let undone: Vec<u8> = decoded
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| {
+            if i < luma {
+                251u8.saturating_sub(v)
+            } else {
+                (256 - i32::from(v)).clamp(0, 255) as u8
+            }
+        })
+        .collect();
+    let undone = VideoFrame::new(PixelFormat::I420, w, h, undone.into()).unwrap();
+    let stamp = onair_codec::read_stamp(&undone)
+        .expect("the inverted-back frame carries the pattern's stamp");
+    let original =
+        TestPattern::new(w, h).frame(stamp.counter, stamp.capture_ms, Timestamp::ZERO, false);
+    let expected_inverse: Vec<u8> = original.data()[..luma]
+        .iter()
+        .map(|&y| 251 - y.min(251))
+        .collect();
+    let (_, mean_inverse) = max_diff(&decoded[..luma], &expected_inverse);
+    let (_, mean_plain) = max_diff(&decoded[..luma], &original.data()[..luma]);
+    eprintln!("decoded luma vs the inverse pattern: mean {mean_inverse:.2}; vs the pattern itself: {mean_plain:.2}");
+    assert!(
+        mean_inverse < 4.0,
+        "the pushed stream is not the inverse (mean diff {mean_inverse:.2})"
+    );
+    assert!(
+        mean_plain > 40.0,
+        "the pushed stream looks like the plain pattern"
+    );
 }

@@ -95,7 +95,12 @@ fn words(bytes: u32) -> u32 {
 impl FrameConverter {
     /// Builds the pipelines on `ctx`.
     pub fn new(ctx: Arc<GpuContext>) -> Self {
-        let upload = pipeline(&ctx, include_str!("shaders/i420_to_rgba.wgsl"), "main", "onair i420->rgba");
+        let upload = pipeline(
+            &ctx,
+            include_str!("shaders/i420_to_rgba.wgsl"),
+            "main",
+            "onair i420->rgba",
+        );
         let down = include_str!("shaders/rgba_to_i420.wgsl");
         let luma = pipeline(&ctx, down, "luma", "onair rgba->i420 luma");
         let chroma = pipeline(&ctx, down, "chroma", "onair rgba->i420 chroma");
@@ -156,7 +161,16 @@ impl FrameConverter {
             });
             let u_offset = y_stride_words * height;
             let v_offset = u_offset + c_stride_words * ch;
-            let params_words = [width, height, y_stride_words, c_stride_words, u_offset, v_offset, 0, 0];
+            let params_words = [
+                width,
+                height,
+                y_stride_words,
+                c_stride_words,
+                u_offset,
+                v_offset,
+                0,
+                0,
+            ];
             let params_bytes: Vec<u8> = params_words.iter().flat_map(|w| w.to_le_bytes()).collect();
             let params = d.create_buffer(&wgpu::BufferDescriptor {
                 label: Some("onair i420 params"),
@@ -183,7 +197,12 @@ impl FrameConverter {
         Ok(())
     }
 
-    fn check_texture(texture: &wgpu::Texture, width: u32, height: u32, usage: wgpu::TextureUsages) -> GpuResult<()> {
+    fn check_texture(
+        texture: &wgpu::Texture,
+        width: u32,
+        height: u32,
+        usage: wgpu::TextureUsages,
+    ) -> GpuResult<()> {
         let s = texture.size();
         if texture.format() != FRAME_TEXTURE_FORMAT
             || (s.width, s.height) != (width, height)
@@ -203,7 +222,10 @@ impl FrameConverter {
     /// Writes I420 `frame` into `target` (an RGBA8 frame texture of the frame's size).
     pub fn upload(&mut self, frame: &VideoFrame, target: &wgpu::Texture) -> GpuResult<()> {
         if frame.format() != PixelFormat::I420 {
-            return Err(GpuError::InvalidFrame(format!("upload takes I420, not {}", frame.format())));
+            return Err(GpuError::InvalidFrame(format!(
+                "upload takes I420, not {}",
+                frame.format()
+            )));
         }
         let (w, h) = (frame.width(), frame.height());
         Self::check_texture(target, w, h, wgpu::TextureUsages::STORAGE_BINDING)?;
@@ -238,15 +260,32 @@ impl FrameConverter {
             );
         }
         let view = |t: &wgpu::Texture| t.create_view(&wgpu::TextureViewDescriptor::default());
-        let (vy, vu, vv, vt) = (view(&sized.planes[0]), view(&sized.planes[1]), view(&sized.planes[2]), view(target));
+        let (vy, vu, vv, vt) = (
+            view(&sized.planes[0]),
+            view(&sized.planes[1]),
+            view(&sized.planes[2]),
+            view(target),
+        );
         let group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("onair upload"),
             layout: &self.upload.get_bind_group_layout(0),
             entries: &[
-                wgpu::BindGroupEntry { binding: 0, resource: wgpu::BindingResource::TextureView(&vy) },
-                wgpu::BindGroupEntry { binding: 1, resource: wgpu::BindingResource::TextureView(&vu) },
-                wgpu::BindGroupEntry { binding: 2, resource: wgpu::BindingResource::TextureView(&vv) },
-                wgpu::BindGroupEntry { binding: 3, resource: wgpu::BindingResource::TextureView(&vt) },
+                wgpu::BindGroupEntry {
+                    binding: 0,
+                    resource: wgpu::BindingResource::TextureView(&vy),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 1,
+                    resource: wgpu::BindingResource::TextureView(&vu),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 2,
+                    resource: wgpu::BindingResource::TextureView(&vv),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 3,
+                    resource: wgpu::BindingResource::TextureView(&vt),
+                },
             ],
         });
         let mut enc = ctx.device.create_command_encoder(&Default::default());
@@ -283,9 +322,18 @@ impl FrameConverter {
                 label: Some("onair download"),
                 layout: &p.get_bind_group_layout(0),
                 entries: &[
-                    wgpu::BindGroupEntry { binding: 0, resource: wgpu::BindingResource::TextureView(&view) },
-                    wgpu::BindGroupEntry { binding: 1, resource: sized.packed.as_entire_binding() },
-                    wgpu::BindGroupEntry { binding: 2, resource: sized.params.as_entire_binding() },
+                    wgpu::BindGroupEntry {
+                        binding: 0,
+                        resource: wgpu::BindingResource::TextureView(&view),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 1,
+                        resource: sized.packed.as_entire_binding(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 2,
+                        resource: sized.params.as_entire_binding(),
+                    },
                 ],
             })
         };

@@ -21,9 +21,10 @@ pub use onair_core::{
     PushStatus, PusherStatistics, ResolutionMode, Rotation, Size, V2TXLiveCode, VideoEncoderParam,
     VideoFrame, VideoResolution,
 };
+pub use onair_gpu::{wgpu, GpuContext};
 pub use onair_rtmp::TransportConfig;
 pub use player::{CachePreset, V2TXLivePlayer, V2TXLivePlayerObserver};
 pub use pusher::{
-    list_cameras, list_microphones, CameraInfo, MicrophoneInfo, ReconnectPolicy, V2TXLivePusher,
-    V2TXLivePusherObserver, VideoSource,
+    list_cameras, list_microphones, CameraInfo, MicrophoneInfo, ProcessVideoFrame, ReconnectPolicy,
+    V2TXLivePusher, V2TXLivePusherObserver, VideoSource,
 };

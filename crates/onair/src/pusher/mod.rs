@@ -14,10 +14,12 @@ mod devices;
 mod net;
 mod observer;
 mod pipeline;
+mod process;
 mod watermark;
 
 pub use net::ReconnectPolicy;
 pub use observer::V2TXLivePusherObserver;
+pub use process::ProcessVideoFrame;
 
 use crate::error::{LiveError, LiveResult};
 use crate::frame::{V2TXLiveAudioFrame, V2TXLiveVideoFrame};
@@ -80,6 +82,7 @@ struct Settings {
     watermark: Option<watermark::WatermarkSpec>,
     volume_interval_ms: u32,
     extra_metadata: Vec<(String, onair_flv::Amf0Value)>,
+    process: Option<process::ProcessMode>,
 }
 
 impl Default for Settings {
@@ -99,6 +102,7 @@ impl Default for Settings {
             watermark: None,
             volume_interval_ms: 0,
             extra_metadata: Vec::new(),
+            process: None,
         }
     }
 }
@@ -354,6 +358,29 @@ impl V2TXLivePusher {
         if let Some(m) = lock(&self.devices).microphone.take() {
             m.stop();
         }
+        Ok(())
+    }
+
+    /// The custom-process hook: every frame goes through `on_process_video_frame` before it is
+    /// encoded. `Texture2D` + `Texture` runs on the GPU (wgpu; NOT_SUPPORTED when there is no
+    /// adapter), `I420` or `BGRA32` + `ByteBuffer` on the CPU; other combinations are
+    /// NOT_SUPPORTED. `enable = false` turns it off. REFUSED while pushing.
+    pub fn enable_custom_video_process(
+        &self,
+        enable: bool,
+        pixel_format: onair_core::PixelFormat,
+        buffer_type: onair_core::BufferType,
+    ) -> LiveResult {
+        self.refuse_while_pushing("enable_custom_video_process")?;
+        let mode = if enable {
+            Some(
+                process::ProcessMode::choose(pixel_format, buffer_type)
+                    .map_err(|m| LiveError::new(V2TXLiveCode::ErrorNotSupported, m))?,
+            )
+        } else {
+            None
+        };
+        lock(&self.settings).process = mode;
         Ok(())
     }
 

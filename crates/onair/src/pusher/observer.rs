@@ -2,7 +2,10 @@
 //! a no-op default, so an app implements only what it needs. Callbacks run on the pusher's own
 //! callback thread, in order, and never after `stop_push` (or drop) has returned.
 
+use super::process::ProcessVideoFrame;
 use onair_core::{PushStatus, PusherStatistics, V2TXLiveCode, VideoFrame};
+use onair_gpu::GpuContext;
+use std::sync::Arc;
 
 /// Receives pusher events.
 pub trait V2TXLivePusherObserver: Send + Sync {
@@ -33,6 +36,20 @@ pub trait V2TXLivePusherObserver: Send + Sync {
     /// A snapshot of what is being pushed (RGBA32), or `None` if none could be taken.
     fn on_snapshot_complete(&self, image: Option<&VideoFrame>) {
         let _ = image;
+    }
+    /// The GPU process path's device and queue exist (onGLContextCreated in the original).
+    /// Called on the video thread before the first `on_process_video_frame`; build pipelines
+    /// here.
+    fn on_gpu_context_created(&self, context: &Arc<GpuContext>) {
+        let _ = context;
+    }
+    /// The GPU process path is ending (onGLContextDestroyed): drop what was made on the
+    /// device. Called on the video thread after the last frame, before `stop_push` returns.
+    fn on_gpu_context_destroyed(&self) {}
+    /// One frame through the custom-process hook (`enable_custom_video_process`), on the video
+    /// thread: fill `dst` from `src`. Return quickly; the encoder waits.
+    fn on_process_video_frame(&self, frame: ProcessVideoFrame<'_>) {
+        let _ = frame;
     }
 }
 

@@ -5,6 +5,7 @@
 use super::devices::Routes;
 use super::net::{Net, Supervisor};
 use super::observer::{PusherEvent, V2TXLivePusherObserver};
+use super::process::Processor;
 use super::{failed, Controls, Session, Settings, VideoSource, EVENT_QUEUE};
 use crate::error::LiveResult;
 use bytes::Bytes;
@@ -28,6 +29,10 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 type Events = crossbeam_channel::Sender<PusherEvent>;
+
+/// The observer of a push without one (the hook still runs, passing frames through).
+struct NoObserver;
+impl V2TXLivePusherObserver for NoObserver {}
 
 fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> LiveResult<JoinHandle<()>> {
     thread::Builder::new()
@@ -88,6 +93,7 @@ pub(super) fn start(
         .target_kbps
         .store(target.bitrate_kbps, Ordering::Release);
 
+    let hook = s.process.clone().map(|mode| (mode, observer.clone()));
     let (events, events_rx) = crossbeam_channel::bounded::<PusherEvent>(EVENT_QUEUE);
     let callbacks = spawn("onair-push-callbacks", move || {
         for e in events_rx.iter() {
@@ -154,7 +160,28 @@ pub(super) fn start(
     {
         let (c, e, n) = (Arc::clone(&controls), events.clone(), Arc::clone(&net));
         threads.push(spawn("onair-push-video", move || {
-            video_encode(encoder, target, video_rx, &c, &e, &n, clock)
+            // The hook's GPU lifecycle callbacks run here, around the frames.
+            let observer: Arc<dyn V2TXLivePusherObserver> = match &hook {
+                Some((_, Some(o))) => Arc::clone(o),
+                _ => Arc::new(NoObserver),
+            };
+            let mut processor = hook
+                .as_ref()
+                .map(|(mode, _)| Processor::start(mode, observer.as_ref()));
+            video_encode(
+                encoder,
+                target,
+                video_rx,
+                &c,
+                &e,
+                &n,
+                clock,
+                &mut processor,
+                observer.as_ref(),
+            );
+            if let Some(p) = processor {
+                p.end(observer.as_ref());
+            }
         })?);
     }
     let mut audio_in = None;
@@ -318,6 +345,9 @@ fn load_still(path: &std::path::Path, target: EncodeTarget) -> Result<VideoFrame
     to_encoder_i420(&rgba, target.picture, target.picture, false).map_err(|e| e.to_string())
 }
 
+// The encoder stage owns many parts (encoder, channel, controls, events, network, clock, hook);
+// bundling them into a struct would only rename the argument list.
+#[allow(clippy::too_many_arguments)]
 fn video_encode(
     mut encoder: OpenH264Encoder,
     target: EncodeTarget,
@@ -326,8 +356,11 @@ fn video_encode(
     events: &Events,
     net: &Net,
     clock: Instant,
+    processor: &mut Option<Processor>,
+    observer: &dyn V2TXLivePusherObserver,
 ) {
     let mut first = true;
+    let mut process_warned = false;
     let mut bitrate = target.bitrate_kbps;
     let mut warned = false;
     // Timestamps sit on the configured frame grid: the nearest slot to the arrival time. A
@@ -370,6 +403,21 @@ fn video_encode(
                     ));
                 }
                 continue;
+            }
+        };
+        let i420 = match processor.as_mut().map(|p| p.process(&i420, observer)) {
+            None => i420,
+            Some(Ok(processed)) => processed,
+            Some(Err(e)) => {
+                if !process_warned {
+                    process_warned = true;
+                    let _ = events.try_send(PusherEvent::Warning(
+                        onair_core::V2TXLiveCode::ErrorInvalidParameter,
+                        format!("custom process: {e}; the frame went out unprocessed"),
+                        String::new(),
+                    ));
+                }
+                i420
             }
         };
         let watermark = controls
