@@ -239,3 +239,72 @@ fn an_invert_shader_in_the_hook_inverts_the_pushed_stream() {
         "the pushed stream looks like the plain pattern"
     );
 }
+
+/// Reads the delivered textures back and keeps the stamps they carry.
+#[derive(Default)]
+struct TextureSink {
+    converter: std::sync::Mutex<Option<FrameConverter>>,
+    stamps: std::sync::Mutex<Vec<u32>>,
+}
+
+impl onair::V2TXLivePlayerObserver for TextureSink {
+    fn on_render_video_texture(
+        &self,
+        player: &onair::V2TXLivePlayer,
+        texture: &wgpu::Texture,
+        _: Timestamp,
+    ) {
+        let mut conv = self.converter.lock().unwrap();
+        let conv = conv.get_or_insert_with(|| FrameConverter::new(player.gpu_context().unwrap()));
+        let frame = conv.download(texture).unwrap();
+        if let Some(s) = onair_codec::read_stamp(&frame) {
+            self.stamps.lock().unwrap().push(s.counter);
+        }
+    }
+}
+
+#[test]
+fn the_player_delivers_frames_as_textures_on_the_shared_device() {
+    use onair::*;
+    use onair_server::{LiveServer, RecordFormat, ServerConfig};
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = ServerConfig::new(dir.path());
+    c.rtmp_addr = "127.0.0.1:0".into();
+    c.http_addr = "127.0.0.1:0".into();
+    c.record = RecordFormat::None;
+    c.screenshot_interval = None;
+    let server = LiveServer::start(c).unwrap();
+    let pusher = V2TXLivePusher::new();
+    pusher
+        .start_push(&server.push_url("live", "tex", std::time::Duration::from_secs(600)))
+        .unwrap();
+
+    // The app's own context, shared with the player (as a window's device would be).
+    let ctx = context();
+    let player = V2TXLivePlayer::new();
+    player.set_gpu_context(ctx.clone());
+    let sink = std::sync::Arc::new(TextureSink::default());
+    player.set_observer(Some(sink.clone()));
+    player
+        .enable_observe_video_frame(true, PixelFormat::Texture2D, BufferType::Texture)
+        .unwrap();
+    assert!(std::sync::Arc::ptr_eq(&player.gpu_context().unwrap(), &ctx));
+    let url = format!("{}/live/tex", server.rtmp_base());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    player.start_play(&url).unwrap();
+    while sink.stamps.lock().unwrap().len() < 10 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "fewer than 10 textures with a stamp"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    player.stop_play().unwrap();
+    pusher.stop_push().unwrap();
+    server.stop();
+    let stamps = sink.stamps.lock().unwrap().clone();
+    assert!(
+        stamps.windows(2).all(|p| p[1] > p[0]),
+        "counters rise: {stamps:?}"
+    );
+}

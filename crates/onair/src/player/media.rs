@@ -88,6 +88,8 @@ struct Media<'a> {
     audio: AudioState,
     counts: Counts,
     video_was_paused: bool,
+    /// Texture delivery: the converter on the context chosen by `enable_observe_video_frame`.
+    gpu: Option<onair_gpu::FrameConverter>,
 }
 
 pub(crate) fn run(
@@ -132,6 +134,7 @@ pub(crate) fn run(
         },
         counts: Counts::default(),
         video_was_paused: false,
+        gpu: None,
     };
     let mut stats = StatsWindow::new(shared);
     while !shared.stopped() {
@@ -357,7 +360,9 @@ impl Media<'_> {
             self.emit(PlayerEvent::Snapshot(shot));
         }
         let format = *lock(&self.shared.controls.render_format);
-        if let (Some(format), Some(o)) = (format, self.observer) {
+        if let (Some(PixelFormat::Texture2D), Some(o)) = (format, self.observer) {
+            self.render_texture(&frame, o);
+        } else if let (Some(format), Some(o)) = (format, self.observer) {
             match onair_codec::convert::from_i420(&frame, format) {
                 Ok(f) => {
                     if !self.shared.stopped() {
@@ -366,6 +371,31 @@ impl Media<'_> {
                 }
                 Err(e) => tracing::warn!("render conversion: {e}"),
             }
+        }
+    }
+
+    /// Uploads the frame to a new RGBA8 texture on the chosen context and hands it over.
+    fn render_texture(&mut self, frame: &VideoFrame, o: &dyn V2TXLivePlayerObserver) {
+        let Some(ctx) = lock(&self.shared.controls.render_gpu).clone() else {
+            return;
+        };
+        if !self
+            .gpu
+            .as_ref()
+            .is_some_and(|g| std::sync::Arc::ptr_eq(g.context(), &ctx))
+        {
+            self.gpu = Some(onair_gpu::FrameConverter::new(ctx));
+        }
+        let Some(gpu) = self.gpu.as_mut() else {
+            return;
+        };
+        match gpu.to_texture(frame) {
+            Ok(texture) => {
+                if !self.shared.stopped() {
+                    o.on_render_video_texture(self.player, &texture, frame.timestamp());
+                }
+            }
+            Err(e) => tracing::warn!("texture render: {e}"),
         }
     }
 

@@ -72,6 +72,7 @@ impl std::str::FromStr for CachePreset {
 #[derive(Debug)]
 pub(crate) struct Controls {
     pub(crate) render_format: Mutex<Option<PixelFormat>>,
+    pub(crate) render_gpu: Mutex<Option<std::sync::Arc<onair_gpu::GpuContext>>>,
     pub(crate) observe_audio: AtomicBool,
     pub(crate) volume: AtomicU32,
     pub(crate) volume_interval_ms: AtomicU32,
@@ -86,6 +87,7 @@ impl Default for Controls {
     fn default() -> Self {
         Self {
             render_format: Mutex::new(None),
+            render_gpu: Mutex::new(None),
             observe_audio: AtomicBool::new(false),
             volume: AtomicU32::new(100),
             volume_interval_ms: AtomicU32::new(0),
@@ -302,8 +304,10 @@ impl V2TXLivePlayer {
     }
 
     /// Delivers decoded frames to `on_render_video_frame` in `pixel_format` (I420, NV12,
-    /// BGRA32 or RGBA32 byte buffers). Texture delivery comes with the GPU issue and is
-    /// NOT_SUPPORTED here. Works before and during play.
+    /// BGRA32 or RGBA32 byte buffers), or, for `Texture2D` + `Texture`, as RGBA8 wgpu textures
+    /// to `on_render_video_texture` on the context given to
+    /// [`set_gpu_context`](Self::set_gpu_context) (or a headless one onair makes;
+    /// NOT_SUPPORTED when there is no adapter). Works before and during play.
     pub fn enable_observe_video_frame(
         &self,
         enable: bool,
@@ -322,11 +326,36 @@ impl V2TXLivePlayer {
                 *lock(&self.inner.controls.render_format) = Some(pixel_format);
                 Ok(())
             }
+            (PixelFormat::Texture2D, BufferType::Texture) => {
+                let mut gpu = lock(&self.inner.controls.render_gpu);
+                if gpu.is_none() {
+                    *gpu = Some(onair_gpu::GpuContext::new().map_err(|e| {
+                        LiveError::new(
+                            V2TXLiveCode::ErrorNotSupported,
+                            format!("texture rendering needs a wgpu adapter: {e}"),
+                        )
+                    })?);
+                }
+                *lock(&self.inner.controls.render_format) = Some(pixel_format);
+                Ok(())
+            }
             (f, b) => Err(LiveError::new(
                 V2TXLiveCode::ErrorNotSupported,
                 format!("render frames as {f} in a {b:?} buffer; byte buffers of I420, NV12, BGRA32 or RGBA32 are supported"),
             )),
         }
+    }
+
+    /// The wgpu device textures are delivered on: the app's own (e.g. the one its window
+    /// renders with, [`GpuContext::from_device`](onair_gpu::GpuContext::from_device)), set
+    /// before `enable_observe_video_frame(true, Texture2D, Texture)`.
+    pub fn set_gpu_context(&self, context: std::sync::Arc<onair_gpu::GpuContext>) {
+        *lock(&self.inner.controls.render_gpu) = Some(context);
+    }
+
+    /// The wgpu context textures are delivered on, once chosen.
+    pub fn gpu_context(&self) -> Option<std::sync::Arc<onair_gpu::GpuContext>> {
+        lock(&self.inner.controls.render_gpu).clone()
     }
 
     /// The old name of [`enable_observe_video_frame`](Self::enable_observe_video_frame).

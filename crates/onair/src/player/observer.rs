@@ -58,6 +58,17 @@ pub trait V2TXLivePlayerObserver: Send + Sync {
     fn on_render_video_frame(&self, player: &V2TXLivePlayer, frame: &VideoFrame) {
         let _ = (player, frame);
     }
+    /// A decoded frame as an RGBA8 wgpu texture (`enable_observe_video_frame(true, Texture2D,
+    /// Texture)`), on the player's GPU context, when it is due on screen; `timestamp` is its
+    /// presentation time. The texture is the app's to keep. Runs on the media thread.
+    fn on_render_video_texture(
+        &self,
+        player: &V2TXLivePlayer,
+        texture: &onair_gpu::wgpu::Texture,
+        timestamp: onair_core::Timestamp,
+    ) {
+        let _ = (player, texture, timestamp);
+    }
     /// 20 ms of decoded s16 audio when it is played out (after the playout volume).
     fn on_playout_audio_frame(&self, player: &V2TXLivePlayer, frame: &AudioFrame) {
         let _ = (player, frame);
