@@ -18,8 +18,8 @@ pub use error::{LiveError, LiveResult};
 pub use frame::{V2TXLiveAudioFrame, V2TXLiveVideoFrame};
 pub use onair_core::{
     Alignment, AudioFrame, AudioQuality, BufferType, MirrorType, PixelFormat, PlayerStatistics,
-    PushStatus, PusherStatistics, ResolutionMode, Rotation, Size, V2TXLiveCode, VideoEncoderParam,
-    VideoFrame, VideoResolution,
+    PushStatus, PusherStatistics, ResolutionMode, Rotation, Size, Timestamp, V2TXLiveCode,
+    VideoEncoderParam, VideoFrame, VideoResolution,
 };
 pub use onair_gpu::{wgpu, GpuContext};
 pub use onair_rtmp::TransportConfig;
