@@ -1,6 +1,7 @@
 //! The README's examples run as written (shorter durations) against an embedded server the test
 //! starts: `push_test_pattern` and `custom_capture` publish (ffprobe reads each back over
-//! HTTP-FLV), `custom_render` writes PNGs of a live stream.
+//! HTTP-FLV), `custom_render` writes PNGs of a live stream, `gpu_process` and `camera_push`
+//! publish too.
 
 use onair_server::{LiveServer, RecordFormat, ServerConfig};
 use onair_suite::peers::{example, ffprobe, num, stream};
@@ -25,6 +26,9 @@ fn readme_examples_run_against_the_embedded_server() {
         "custom_capture",
         "custom_render",
         "encode_flv",
+        "gpu_process",
+        "camera_push",
+        "preview",
     ] {
         assert!(
             readme.contains(&format!("--example {name}")),
@@ -33,9 +37,14 @@ fn readme_examples_run_against_the_embedded_server() {
     }
     let dir = tempfile::tempdir().unwrap();
     let server = server(&dir.path().join("server"));
-    for (name, stream_name) in [
-        ("push_test_pattern", "pattern"),
-        ("custom_capture", "custom"),
+    // gpu_process runs the invert shader on lavapipe; camera_push finds no camera here and
+    // pushes the test pattern instead (tests/capture.rs checks that path); both use the default
+    // 960x540 quality. `preview` opens a window: tests/preview.rs runs it under Xvfb.
+    for (name, stream_name, width) in [
+        ("push_test_pattern", "pattern", 1280.0),
+        ("custom_capture", "custom", 1280.0),
+        ("gpu_process", "gpu", 960.0),
+        ("camera_push", "camera", 960.0),
     ] {
         let mut push = Command::new(example(name))
             .arg(server.push_url("live", stream_name, Duration::from_secs(600)))
@@ -65,7 +74,7 @@ fn readme_examples_run_against_the_embedded_server() {
             std::thread::sleep(Duration::from_millis(250));
         }
         let probe = probe.unwrap_or_else(|| ffprobe(&flv, false));
-        assert_eq!(num(&stream(&probe, "video")["width"]), 1280.0, "{name}");
+        assert_eq!(num(&stream(&probe, "video")["width"]), width, "{name}");
         assert_eq!(stream(&probe, "audio")["codec_name"], "aac", "{name}");
         if name == "push_test_pattern" {
             let out = dir.path().join("frames");
