@@ -91,6 +91,7 @@ const BENCHES: &[&str] = &[
     "push_vs_ffmpeg",
     "play_vs_ffmpeg",
     "server_fanout",
+    "process_hook",
 ];
 
 fn bench() -> Result<(), String> {
