@@ -27,7 +27,7 @@ use winit::window::{Window, WindowId};
 enum Source {
     Pattern {
         pattern: TestPattern,
-        converter: Option<FrameConverter>,
+        converter: Box<FrameConverter>,
         n: u32,
     },
     Player {
@@ -140,7 +140,7 @@ impl App {
         self.source = Some(match &self.play {
             None => Source::Pattern {
                 pattern: TestPattern::new(self.size.0, self.size.1),
-                converter: Some(FrameConverter::new(ctx.clone())),
+                converter: Box::new(FrameConverter::new(ctx.clone())),
                 n: 0,
             },
             Some(url) => {
@@ -179,7 +179,7 @@ impl App {
                     .duration_since(std::time::UNIX_EPOCH)
                     .map_or(0, |d| d.as_millis() as u64);
                 let frame = pattern.frame(*n, ms, Timestamp::ZERO, false);
-                converter.as_mut()?.to_texture(&frame).ok()
+                converter.to_texture(&frame).ok()
             }
             Source::Player { latest, .. } => latest.lock().unwrap().clone(),
         }

@@ -139,8 +139,9 @@ impl onair::V2TXLivePusherObserver for Inverter {
     }
 }
 
-#[test]
-fn an_invert_shader_in_the_hook_inverts_the_pushed_stream() {
+/// A server, a pusher at 640x360 with `setup` applied, one frame decoded back by ffmpeg from
+/// HTTP-FLV (yuv420p); the push is stopped before returning.
+fn push_one_frame(stream: &str, setup: impl FnOnce(&onair::V2TXLivePusher)) -> (Vec<u8>, u32, u32) {
     use onair::*;
     use onair_server::{LiveServer, RecordFormat, ServerConfig};
     let dir = tempfile::tempdir().unwrap();
@@ -150,21 +151,16 @@ fn an_invert_shader_in_the_hook_inverts_the_pushed_stream() {
     c.record = RecordFormat::None;
     c.screenshot_interval = None;
     let server = LiveServer::start(c).unwrap();
-
     let (w, h) = (640u32, 360u32);
     let pusher = V2TXLivePusher::new();
-    let observer = std::sync::Arc::new(Inverter::default());
-    pusher.set_observer(Some(observer.clone()));
     pusher
         .set_video_quality(VideoEncoderParam::custom(Size::new(w, h), 15, 1500, 800).unwrap())
         .unwrap();
+    setup(&pusher);
     pusher
-        .enable_custom_video_process(true, PixelFormat::Texture2D, BufferType::Texture)
+        .start_push(&server.push_url("live", stream, std::time::Duration::from_secs(600)))
         .unwrap();
-    pusher
-        .start_push(&server.push_url("live", "inverted", std::time::Duration::from_secs(600)))
-        .unwrap();
-    let flv = format!("{}/live/inverted.flv", server.http_base());
+    let flv = format!("{}/live/{stream}.flv", server.http_base());
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     let decoded = loop {
         let out = std::process::Command::new("ffmpeg")
@@ -193,19 +189,14 @@ fn an_invert_shader_in_the_hook_inverts_the_pushed_stream() {
         std::thread::sleep(std::time::Duration::from_millis(200));
     };
     pusher.stop_push().unwrap();
-    let log = observer.log.lock().unwrap().clone();
     server.stop();
+    (decoded, w, h)
+}
 
-    // The lifecycle: created, frames, destroyed, all before stop_push returned.
-    assert_eq!(log.first(), Some(&"created"), "{log:?}");
-    assert_eq!(log.last(), Some(&"destroyed"), "{log:?}");
-    assert!(
-        log.iter().filter(|e| **e == "frame").count() >= 5,
-        "{log:?}"
-    );
-
-    // Undo the inversion in YUV (RGB inversion is Y -> 251 - Y, C -> 256 - C in BT.601
-    // limited range), read the stamp, regenerate that exact pattern frame and compare.
+/// Undoes the inversion in YUV (RGB inversion is Y -> 251 - Y, C -> 256 - C in BT.601 limited
+/// range), reads the stamp, regenerates that exact pattern frame and checks the decoded luma is
+/// its inverse (and not the pattern itself).
+fn assert_inverse_of_the_pattern(decoded: &[u8], w: u32, h: u32) {
     let luma = (w * h) as usize;
     let undone: Vec<u8> = decoded
         .iter()
@@ -238,6 +229,79 @@ fn an_invert_shader_in_the_hook_inverts_the_pushed_stream() {
         mean_plain > 40.0,
         "the pushed stream looks like the plain pattern"
     );
+}
+
+#[test]
+fn an_invert_shader_in_the_hook_inverts_the_pushed_stream() {
+    use onair::*;
+    let observer = std::sync::Arc::new(Inverter::default());
+    let (decoded, w, h) = push_one_frame("inverted", |pusher| {
+        pusher.set_observer(Some(observer.clone()));
+        pusher
+            .enable_custom_video_process(true, PixelFormat::Texture2D, BufferType::Texture)
+            .unwrap();
+    });
+    // The lifecycle: created, frames, destroyed, all before stop_push returned.
+    let log = observer.log.lock().unwrap().clone();
+    assert_eq!(log.first(), Some(&"created"), "{log:?}");
+    assert_eq!(log.last(), Some(&"destroyed"), "{log:?}");
+    assert!(
+        log.iter().filter(|e| **e == "frame").count() >= 5,
+        "{log:?}"
+    );
+    assert_inverse_of_the_pattern(&decoded, w, h);
+}
+
+/// The CPU hook: inverts BGRA32 byte buffers.
+struct CpuInverter;
+
+impl onair::V2TXLivePusherObserver for CpuInverter {
+    fn on_process_video_frame(&self, frame: onair::ProcessVideoFrame<'_>) {
+        if let onair::ProcessVideoFrame::Bytes {
+            pixel_format: PixelFormat::Bgra32,
+            src,
+            dst,
+            ..
+        } = frame
+        {
+            for (d, s) in dst.chunks_exact_mut(4).zip(src.chunks_exact(4)) {
+                d[..3].copy_from_slice(&[255 - s[0], 255 - s[1], 255 - s[2]]);
+            }
+        }
+    }
+}
+
+#[test]
+fn the_bgra32_byte_buffer_hook_inverts_the_pushed_stream_on_the_cpu() {
+    use onair::*;
+    let (decoded, w, h) = push_one_frame("cpu-inverted", |pusher| {
+        pusher.set_observer(Some(std::sync::Arc::new(CpuInverter)));
+        pusher
+            .enable_custom_video_process(true, PixelFormat::Bgra32, BufferType::ByteBuffer)
+            .unwrap();
+    });
+    assert_inverse_of_the_pattern(&decoded, w, h);
+}
+
+#[test]
+fn unsupported_hook_combinations_are_not_supported() {
+    use onair::*;
+    let pusher = V2TXLivePusher::new();
+    for (f, b) in [
+        (PixelFormat::Texture2D, BufferType::ByteBuffer),
+        (PixelFormat::I420, BufferType::Texture),
+        (PixelFormat::Nv12, BufferType::ByteBuffer),
+        (PixelFormat::Unknown, BufferType::Unknown),
+    ] {
+        let e = pusher.enable_custom_video_process(true, f, b).unwrap_err();
+        assert_eq!(e.code, V2TXLiveCode::ErrorNotSupported, "{f} {b:?}: {e}");
+    }
+    pusher
+        .enable_custom_video_process(true, PixelFormat::I420, BufferType::ByteBuffer)
+        .unwrap();
+    pusher
+        .enable_custom_video_process(false, PixelFormat::Unknown, BufferType::Unknown)
+        .unwrap();
 }
 
 /// Reads the delivered textures back and keeps the stamps they carry.

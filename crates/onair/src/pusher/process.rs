@@ -76,7 +76,7 @@ impl ProcessMode {
 /// The hook's state on the video thread.
 pub(crate) enum Processor {
     Gpu {
-        conv: FrameConverter,
+        conv: Box<FrameConverter>,
         textures: Option<(wgpu::Texture, wgpu::Texture)>,
     },
     Bytes(PixelFormat),
@@ -89,7 +89,7 @@ impl Processor {
             ProcessMode::Gpu(ctx) => {
                 observer.on_gpu_context_created(ctx);
                 Processor::Gpu {
-                    conv: FrameConverter::new(Arc::clone(ctx)),
+                    conv: Box::new(FrameConverter::new(Arc::clone(ctx))),
                     textures: None,
                 }
             }
