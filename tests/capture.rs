@@ -172,3 +172,27 @@ fn no_camera_is_camera_start_failed_and_the_push_goes_on() {
     pusher.stop_push().unwrap();
     server.stop();
 }
+
+#[test]
+fn onair_push_source_camera_without_a_camera_warns_and_pushes_the_pattern() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = ServerConfig::new(dir.path());
+    c.rtmp_addr = "127.0.0.1:0".into();
+    c.http_addr = "127.0.0.1:0".into();
+    c.record = RecordFormat::None;
+    c.screenshot_interval = None;
+    let server = LiveServer::start(c).unwrap();
+    let out = Command::new(onair_suite::peers::workspace_binary("onair-cli", "onair"))
+        .args([
+            "push",
+            &server.push_url("live", "clicam", Duration::from_secs(600)),
+        ])
+        .args(["--source", "camera", "--seconds", "3"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "onair push exits 0: {stderr}");
+    assert!(stderr.contains("WARNING_CAMERA_START_FAILED"), "{stderr}");
+    assert!(stderr.contains("test pattern instead"), "{stderr}");
+    server.stop();
+}

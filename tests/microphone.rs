@@ -51,6 +51,12 @@ fn a_tone_into_a_null_sink_comes_back_at_1khz() {
     let server = LiveServer::start(c).unwrap();
 
     let pusher = V2TXLivePusher::new();
+    // A device that does not exist: MICROPHONE_START_FAILED, saying which.
+    let e = pusher
+        .start_microphone(Some("no-such-microphone"))
+        .unwrap_err();
+    assert_eq!(e.code, V2TXLiveCode::WarningMicrophoneStartFailed, "{e}");
+    assert!(e.message.contains("no-such-microphone"), "{e}");
     // A still picture as the video source: its built-in audio is silence, so the only tone in
     // the stream is the one the microphone captured.
     let still = dir.path().join("still.png");

@@ -1,7 +1,8 @@
 //! `onair`: the command-line front end. `onair push` publishes the test pattern, a still image
-//! or (later) a camera to an RTMP URL with a live statistics line; `onair play` plays an RTMP or
-//! HTTP-FLV stream and reports what it saw; `onair serve` runs the embedded live server;
-//! `onair sign` mints signed push and play URLs; `onair demo` says what is still to come. Logs go to stderr, filtered by `RUST_LOG` (e.g. `RUST_LOG=onair=debug`).
+//! or a camera (and a microphone) to an RTMP URL with a live statistics line; `onair play`
+//! plays an RTMP or HTTP-FLV stream and reports what it saw; `onair serve` runs the embedded
+//! live server; `onair sign` mints signed push and play URLs; `onair demo` runs all of it end
+//! to end on loopback. Logs go to stderr, filtered by `RUST_LOG` (e.g. `RUST_LOG=onair=debug`).
 //!
 //! Exit codes: 0 done, 1 the push or play failed (connection, server refusal, nothing played),
 //! 2 bad arguments.

@@ -1,5 +1,10 @@
-//! `onair push URL [--source test|image:PATH|camera[:ID]] [--preset WxH] [--portrait]
-//! [--fps N] [--bitrate K] [--min-bitrate K] [--audio speech|default|music|none] [--seconds N]`
+//! `onair push URL [--source test|image:PATH|camera[:ID]] [--microphone [ID]] [--preset WxH]
+//! [--portrait] [--fps N] [--bitrate K] [--min-bitrate K] [--audio speech|default|music|none]
+//! [--seconds N]`
+//!
+//! A camera or microphone that cannot start is reported (WARNING_CAMERA_START_FAILED and
+//! friends) and the push goes on: the test pattern stands in for the camera, the tone for the
+//! microphone.
 
 use clap::Args;
 use onair::{
@@ -16,9 +21,13 @@ use std::time::{Duration, Instant};
 pub struct PushArgs {
     /// Push URL: `rtmp://host[:port]/app/stream[?txSecret=..&txTime=..]` (or `rtmps://`).
     pub url: String,
-    /// Video source: `test` (stamped pattern + 1 kHz tone), `image:PATH` (PNG/JPEG), `camera[:ID]`.
+    /// Video source: `test` (stamped pattern + 1 kHz tone), `image:PATH` (PNG/JPEG), `camera[:ID]`
+    /// (the first camera, or the one with that id; without a camera the test pattern goes out).
     #[arg(long, default_value = "test")]
     pub source: String,
+    /// Capture audio from a microphone: the system default, or the device named ID.
+    #[arg(long, num_args = 0..=1, default_missing_value = "default")]
+    pub microphone: Option<String>,
     /// Resolution preset, one of the 12 (e.g. 1280x720).
     #[arg(long, default_value = "1280x720")]
     pub preset: VideoResolution,
@@ -110,11 +119,28 @@ pub fn run(args: &PushArgs) -> ExitCode {
             return usage(format!("--source {source}: {e}"));
         }
     } else if source == "camera" || source.starts_with("camera:") {
-        return usage("--source camera: camera capture is not built yet (it comes with the capture issue); use test or image:PATH".into());
+        let id = source.strip_prefix("camera:").unwrap_or("");
+        if let Err(e) = pusher.start_camera(id) {
+            eprintln!(
+                "warning {}: {} (pushing the test pattern instead)",
+                e.code.name(),
+                e.message
+            );
+        }
     } else {
         return usage(format!(
             "--source {source:?}: expected test, image:PATH or camera[:ID]"
         ));
+    }
+    if let Some(mic) = args.microphone.as_deref() {
+        let id = (mic != "default").then_some(mic);
+        if let Err(e) = pusher.start_microphone(id) {
+            eprintln!(
+                "warning {}: {} (pushing the built-in audio instead)",
+                e.code.name(),
+                e.message
+            );
+        }
     }
     if let Some(s) = args.seconds {
         if !(s > 0.0 && s.is_finite()) {
