@@ -438,3 +438,31 @@ pub fn onair_serve(rtmp: u16, http: u16, data_dir: &Path, extra: &[&str]) -> Chi
     }
     Child(serve)
 }
+
+/// The embedded live server on free loopback ports with `data_dir`, no recording and no
+/// screenshots: the plain RTMP + HTTP-FLV peer most tests push to and play from.
+pub fn embedded_server(data_dir: &Path) -> onair_server::LiveServer {
+    let mut c = onair_server::ServerConfig::new(data_dir);
+    c.rtmp_addr = "127.0.0.1:0".into();
+    c.http_addr = "127.0.0.1:0".into();
+    c.record = onair_server::RecordFormat::None;
+    c.screenshot_interval = None;
+    onair_server::LiveServer::start(c).expect("start the embedded server")
+}
+
+/// Waits until ffprobe can open `url` (a push is live); panics after `limit`.
+pub fn wait_until_live(url: &str, limit: std::time::Duration) {
+    let ffprobe = require("ffprobe");
+    let deadline = std::time::Instant::now() + limit;
+    while !Command::new(&ffprobe)
+        .args(["-v", "quiet", url])
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{url} did not go live within {limit:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}

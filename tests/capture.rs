@@ -5,7 +5,6 @@
 
 use onair::*;
 use onair_capture::{camera_frame_to_i420, CameraPixelFormat};
-use onair_server::{LiveServer, RecordFormat, ServerConfig};
 use onair_suite::peers::{ffprobe, run, stream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -121,12 +120,7 @@ fn no_camera_is_camera_start_failed_and_the_push_goes_on() {
         "this test checks the no-camera path; this machine has a camera"
     );
     let dir = tempfile::tempdir().unwrap();
-    let mut c = ServerConfig::new(dir.path());
-    c.rtmp_addr = "127.0.0.1:0".into();
-    c.http_addr = "127.0.0.1:0".into();
-    c.record = RecordFormat::None;
-    c.screenshot_interval = None;
-    let server = LiveServer::start(c).unwrap();
+    let server = onair_suite::peers::embedded_server(dir.path());
 
     let pusher = V2TXLivePusher::new();
     let warnings = Arc::new(Warnings::default());
@@ -140,16 +134,7 @@ fn no_camera_is_camera_start_failed_and_the_push_goes_on() {
         .start_push(&server.push_url("live", "nocam", Duration::from_secs(600)))
         .unwrap();
     let flv = format!("{}/live/nocam.flv", server.http_base());
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !Command::new("ffprobe")
-        .args(["-v", "quiet", &flv])
-        .status()
-        .unwrap()
-        .success()
-    {
-        assert!(Instant::now() < deadline, "the push never went live");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    onair_suite::peers::wait_until_live(&flv, Duration::from_secs(20));
     // While pushing: the error again, and the observer hears it.
     let e = pusher.start_camera("").unwrap_err();
     assert_eq!(e.code, V2TXLiveCode::WarningCameraStartFailed);
@@ -176,12 +161,7 @@ fn no_camera_is_camera_start_failed_and_the_push_goes_on() {
 #[test]
 fn onair_push_source_camera_without_a_camera_warns_and_pushes_the_pattern() {
     let dir = tempfile::tempdir().unwrap();
-    let mut c = ServerConfig::new(dir.path());
-    c.rtmp_addr = "127.0.0.1:0".into();
-    c.http_addr = "127.0.0.1:0".into();
-    c.record = RecordFormat::None;
-    c.screenshot_interval = None;
-    let server = LiveServer::start(c).unwrap();
+    let server = onair_suite::peers::embedded_server(dir.path());
     let out = Command::new(onair_suite::peers::workspace_binary("onair-cli", "onair"))
         .args([
             "push",

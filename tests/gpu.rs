@@ -143,14 +143,8 @@ impl onair::V2TXLivePusherObserver for Inverter {
 /// HTTP-FLV (yuv420p); the push is stopped before returning.
 fn push_one_frame(stream: &str, setup: impl FnOnce(&onair::V2TXLivePusher)) -> (Vec<u8>, u32, u32) {
     use onair::*;
-    use onair_server::{LiveServer, RecordFormat, ServerConfig};
     let dir = tempfile::tempdir().unwrap();
-    let mut c = ServerConfig::new(dir.path());
-    c.rtmp_addr = "127.0.0.1:0".into();
-    c.http_addr = "127.0.0.1:0".into();
-    c.record = RecordFormat::None;
-    c.screenshot_interval = None;
-    let server = LiveServer::start(c).unwrap();
+    let server = onair_suite::peers::embedded_server(dir.path());
     let (w, h) = (640u32, 360u32);
     let pusher = V2TXLivePusher::new();
     pusher
@@ -330,14 +324,8 @@ impl onair::V2TXLivePlayerObserver for TextureSink {
 #[test]
 fn the_player_delivers_frames_as_textures_on_the_shared_device() {
     use onair::*;
-    use onair_server::{LiveServer, RecordFormat, ServerConfig};
     let dir = tempfile::tempdir().unwrap();
-    let mut c = ServerConfig::new(dir.path());
-    c.rtmp_addr = "127.0.0.1:0".into();
-    c.http_addr = "127.0.0.1:0".into();
-    c.record = RecordFormat::None;
-    c.screenshot_interval = None;
-    let server = LiveServer::start(c).unwrap();
+    let server = onair_suite::peers::embedded_server(dir.path());
     let pusher = V2TXLivePusher::new();
     pusher
         .start_push(&server.push_url("live", "tex", std::time::Duration::from_secs(600)))

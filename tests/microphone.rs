@@ -7,12 +7,10 @@
 //! thread runs.
 
 use onair::*;
-use onair_server::{LiveServer, RecordFormat, ServerConfig};
 use onair_suite::desktop::PulseAudio;
 use onair_suite::peers::run;
 use rustfft::{num_complex::Complex, FftPlanner};
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The frequency (Hz) of the largest bin of a Hann-windowed FFT of `pcm` at `rate`.
 fn spectral_peak(pcm: &[i16], rate: u32) -> (f64, f64) {
@@ -43,12 +41,7 @@ fn a_tone_into_a_null_sink_comes_back_at_1khz() {
     let _tone = pulse.play_tone(1000, 60);
 
     let dir = tempfile::tempdir().unwrap();
-    let mut c = ServerConfig::new(dir.path());
-    c.rtmp_addr = "127.0.0.1:0".into();
-    c.http_addr = "127.0.0.1:0".into();
-    c.record = RecordFormat::None;
-    c.screenshot_interval = None;
-    let server = LiveServer::start(c).unwrap();
+    let server = onair_suite::peers::embedded_server(dir.path());
 
     let pusher = V2TXLivePusher::new();
     // A device that does not exist: MICROPHONE_START_FAILED, saying which.
@@ -77,16 +70,7 @@ fn a_tone_into_a_null_sink_comes_back_at_1khz() {
         .start_push(&server.push_url("live", "mic", Duration::from_secs(600)))
         .unwrap();
     let flv = format!("{}/live/mic.flv", server.http_base());
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !Command::new("ffprobe")
-        .args(["-v", "quiet", &flv])
-        .status()
-        .unwrap()
-        .success()
-    {
-        assert!(Instant::now() < deadline, "the push never went live");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    onair_suite::peers::wait_until_live(&flv, Duration::from_secs(20));
     let out = run(
         "ffmpeg",
         &[
