@@ -474,13 +474,9 @@ fn audio_source(quality: AudioQuality, tone: bool, routes: &Routes, controls: &C
         if routes.microphone_on() {
             continue; // the microphone fills the ring now
         }
-        let samples = if tone {
-            gen.next_samples(per)
-        } else {
-            silence.clone()
-        };
+        let tone_samples = tone.then(|| gen.next_samples(per));
         if let Some(p) = lock(&routes.audio).as_mut() {
-            p.push(&samples);
+            p.push(tone_samples.as_deref().unwrap_or(&silence));
         }
     }
 }
