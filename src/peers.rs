@@ -27,7 +27,29 @@ fn debian_package(tool: &str) -> &str {
         "ffprobe" | "ffmpeg" => "ffmpeg",
         "nginx" => "nginx libnginx-mod-rtmp",
         "node" => "nodejs",
+        "gst-launch-1.0" | "gst-inspect-1.0" => {
+            "gstreamer1.0-tools gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav"
+        }
         other => other,
+    }
+}
+
+/// FFmpeg 9 (the static build of PyPI's imageio-ffmpeg, installed by `cargo xtask setup` into
+/// `tests/peers/venv`): Enhanced RTMP, libx265, libsvtav1. Panics with the install command
+/// when it is missing.
+pub fn ffmpeg9() -> PathBuf {
+    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/venv/bin/python");
+    let out = Command::new(&python)
+        .args(["-c", "import imageio_ffmpeg; print(imageio_ffmpeg.get_ffmpeg_exe())"])
+        .output();
+    match out {
+        Ok(o) if o.status.success() => {
+            PathBuf::from(String::from_utf8_lossy(&o.stdout).trim().to_string())
+        }
+        _ => panic!(
+            "FFmpeg 9 is not installed: run `cargo xtask setup` (it makes tests/peers/venv and \
+             pip-installs imageio-ffmpeg there)"
+        ),
     }
 }
 

@@ -1,17 +1,11 @@
-//! Fuzzes the RTMP inbound path (chunk stream -> messages -> session events), as a hostile
-//! server would drive it. The property: no panic escapes onair's API. rml_rtmp panics that
-//! onair contains (`catch_unwind` in `session::contained`) are allowed, so the init block
-//! replaces libfuzzer-sys's abort-on-panic hook with a silent one; a panic that escapes still
-//! aborts in the harness and is reported.
+//! Fuzzes the client side of onair's RTMP engine: a hostile server's chunk stream fed to real
+//! `ClientSession`s (play and publish) through `onair_rtmp::session::fuzz_inbound`. The
+//! property: no panic at all (libfuzzer-sys's default hook aborts on any), and every result is a
+//! value or a typed error. Seeds: the `.s2c` captures of real servers.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(
-    init: {
-        std::panic::set_hook(Box::new(|_| {}));
-    },
-    |data: &[u8]| {
-        let _ = onair_rtmp::session::fuzz_inbound(data);
-    }
-);
+fuzz_target!(|data: &[u8]| {
+    let _ = onair_rtmp::session::fuzz_inbound(data);
+});

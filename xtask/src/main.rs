@@ -92,6 +92,7 @@ const BENCHES: &[&str] = &[
     "play_vs_ffmpeg",
     "server_fanout",
     "process_hook",
+    "rtmp_parse",
 ];
 
 fn bench() -> Result<(), String> {

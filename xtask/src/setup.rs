@@ -36,6 +36,15 @@ pub const APT_PACKAGES: &[&str] = &[
     "xvfb",
     // GNU time: CPU seconds and peak RSS of whole commands for the push bench
     "time",
+    // GStreamer 1.22: rtmp2sink / rtmp2src (plugins-bad), x264enc (ugly), voaacenc/avdec (libav)
+    "gstreamer1.0-tools",
+    "gstreamer1.0-plugins-base",
+    "gstreamer1.0-plugins-good",
+    "gstreamer1.0-plugins-bad",
+    "gstreamer1.0-plugins-ugly",
+    "gstreamer1.0-libav",
+    // the venv for FFmpeg 9 (imageio-ffmpeg's static build: Enhanced RTMP, x265, SVT-AV1)
+    "python3-venv",
 ];
 
 fn dpkg_installed(pkg: &str) -> bool {
@@ -145,8 +154,29 @@ fn install_npm_peers(root: &Path) -> Result<(), String> {
         .current_dir(&peers))
 }
 
+/// The FFmpeg 9 static build from PyPI's imageio-ffmpeg, in `tests/peers/venv`: Debian's
+/// FFmpeg 5.1 has no Enhanced RTMP (HEVC, AV1 and Opus over RTMP).
+fn install_ffmpeg9(root: &Path) -> Result<(), String> {
+    let venv = root.join("tests").join("peers").join("venv");
+    let python = venv.join("bin").join("python");
+    let present = Command::new(&python)
+        .args(["-c", "import imageio_ffmpeg, os, sys; sys.exit(0 if os.path.exists(imageio_ffmpeg.get_ffmpeg_exe()) else 1)"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if present {
+        println!("==> FFmpeg 9 (imageio-ffmpeg): present");
+        return Ok(());
+    }
+    println!("==> installing FFmpeg 9 (PyPI imageio-ffmpeg) into tests/peers/venv");
+    run(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
+    run(Command::new(venv.join("bin").join("pip"))
+        .args(["install", "--quiet", "--disable-pip-version-check", "imageio-ffmpeg"]))
+}
+
 /// Installs whatever is missing; does nothing when everything is present.
 pub fn install_missing(root: &Path) -> Result<(), String> {
     install_apt()?;
-    install_npm_peers(root)
+    install_npm_peers(root)?;
+    install_ffmpeg9(root)
 }

@@ -74,7 +74,7 @@ impl FfmpegH264Decoder {
     }
 }
 
-fn to_i420_frame(f: &ff::frame::Video) -> CodecResult<VideoFrame> {
+pub(crate) fn to_i420_frame(f: &ff::frame::Video) -> CodecResult<VideoFrame> {
     use ff::format::Pixel;
     if !matches!(f.format(), Pixel::YUV420P | Pixel::YUVJ420P) {
         return Err(CodecError::Unsupported(format!(

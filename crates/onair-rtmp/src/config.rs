@@ -24,7 +24,13 @@ pub struct TransportConfig {
     pub http_headers: Vec<(String, String)>,
     /// Most HTTP redirects followed.
     pub max_redirects: usize,
+    /// Enhanced RTMP FourCCs announced in connect's `fourCcList` (empty: connect like a
+    /// legacy client). The default lists what onair-flv parses and passes through.
+    pub fourcc_list: Vec<String>,
 }
+
+/// The FourCCs onair announces by default: the video and audio codecs onair-flv parses.
+pub const DEFAULT_FOURCC_LIST: &[&str] = &["avc1", "hvc1", "av01", "vp09", "mp4a", "Opus"];
 
 impl Default for TransportConfig {
     fn default() -> Self {
@@ -37,6 +43,7 @@ impl Default for TransportConfig {
             extra_ca_pem: None,
             http_headers: Vec::new(),
             max_redirects: 5,
+            fourcc_list: DEFAULT_FOURCC_LIST.iter().map(|s| s.to_string()).collect(),
         }
     }
 }

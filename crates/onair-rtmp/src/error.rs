@@ -46,6 +46,9 @@ pub enum RtmpError {
     /// The peer sent something that is not valid RTMP / HTTP-FLV.
     #[error("protocol error from the server: {0}")]
     Protocol(String),
+    /// The peer's RTMP broke the protocol or one of the engine's caps (typed, with where).
+    #[error("malformed RTMP from the peer: {0}")]
+    Malformed(crate::engine::EngineError),
     /// The HTTP server answered with an error status.
     #[error("HTTP {status} from {url}")]
     Http {
@@ -98,6 +101,7 @@ impl RtmpError {
                 | Self::Closed(_)
                 | Self::Io(_)
                 | Self::Protocol(_)
+                | Self::Malformed(_)
                 | Self::Tls(_)
         )
     }
@@ -111,5 +115,11 @@ impl From<std::io::Error> for RtmpError {
             | std::io::ErrorKind::BrokenPipe => Self::Closed(format!(" ({e})")),
             _ => Self::Io(e.to_string()),
         }
+    }
+}
+
+impl From<crate::engine::EngineError> for RtmpError {
+    fn from(e: crate::engine::EngineError) -> Self {
+        Self::Malformed(e)
     }
 }

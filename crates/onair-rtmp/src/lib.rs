@@ -1,12 +1,13 @@
 //! # onair-rtmp
 //!
-//! Transport: RTMP publish and play on tokio around rml_rtmp's sans-I/O client session
-//! ([`session`], RTMP 1.0 §5-7), RTMPS through rustls ([`io`]), HTTP-FLV play over reqwest
+//! Transport: onair's own sans-I/O RTMP engine ([`engine`], RTMP 1.0 §5-7 and Enhanced RTMP,
+//! see `docs/rtmp.md`), RTMP publish and play on tokio around its client session ([`session`]), RTMPS through rustls ([`io`]), HTTP-FLV play over reqwest
 //! ([`player`]), the send queue with its drop policy ([`send_queue`]), URL parsing ([`url`]) and
 //! the tx / API signatures ([`sign`]). Every failure is a typed [`RtmpError`] with its V2TXLive
 //! code.
 
 pub mod config;
+pub mod engine;
 pub mod error;
 pub mod io;
 pub mod player;
@@ -21,5 +22,5 @@ pub use error::RtmpError;
 pub use player::{HttpFlvPlayer, PlaySession, RtmpPlayer};
 pub use publisher::{PublisherStats, RtmpPublisher};
 pub use send_queue::{PushOutcome, SendQueue, SendQueueConfig, SendQueueStats};
-pub use session::ChunkValidator;
+pub use session::write_queue;
 pub use url::{Scheme, StreamUrl};

@@ -3,11 +3,11 @@
 
 use crate::config::TransportConfig;
 use crate::error::RtmpError;
-use crate::session::{establish, Inbound, Role, Session};
+use crate::engine::ClientEvent;
+use crate::session::{establish, Role, Session};
 use crate::url::StreamUrl;
 use bytes::Bytes;
 use onair_flv::{FlvDemuxer, FlvTag};
-use rml_rtmp::sessions::ClientSessionEvent;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
@@ -51,10 +51,11 @@ impl RtmpPlayer {
                     stage: "read",
                     after: self.idle_timeout,
                 })??;
-            for inbound in events {
-                match inbound {
-                    Inbound::Media(tag) => self.pending.push_back(tag),
-                    Inbound::Event(ClientSessionEvent::UnhandleableOnStatusCode { code }) => {
+            for event in events {
+                match event {
+                    ClientEvent::Media(tag) => self.pending.push_back(tag),
+                    ClientEvent::Status(status) => {
+                        let code = status.code;
                         if code.contains("StreamNotFound") || code.contains("Failed") {
                             return Err(RtmpError::StreamNotFound(code));
                         }
@@ -65,7 +66,7 @@ impl RtmpPlayer {
                             return Err(RtmpError::Closed(format!(" ({code})")));
                         }
                     }
-                    Inbound::Event(_) => {}
+                    _ => {}
                 }
             }
         }

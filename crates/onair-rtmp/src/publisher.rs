@@ -6,13 +6,10 @@
 use crate::config::TransportConfig;
 use crate::error::RtmpError;
 use crate::send_queue::{PushOutcome, SendQueue, SendQueueConfig, SendQueueStats};
-use crate::session::{contained, establish, Inbound, Role, Session};
+use crate::engine::ClientEvent;
+use crate::session::{establish, Role, Session};
 use crate::url::StreamUrl;
 use onair_flv::{FlvTag, ScriptData, TagType};
-use rml_rtmp::chunk_io::ChunkSerializer;
-use rml_rtmp::messages::MessagePayload;
-use rml_rtmp::sessions::{ClientSessionEvent, ClientSessionResult, StreamMetadata};
-use rml_rtmp::time::RtmpTimestamp;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -148,77 +145,17 @@ impl Drop for RtmpPublisher {
     }
 }
 
-fn packet_for(session: &mut Session, tag: &FlvTag) -> Result<Option<Vec<u8>>, RtmpError> {
-    let ts = RtmpTimestamp::new(tag.timestamp_ms);
-    let result = match tag.tag_type {
-        TagType::Video => contained("serialise video", || {
-            session
-                .session
-                .publish_video_data(tag.data.clone(), ts, false)
-        })?,
-        TagType::Audio => contained("serialise audio", || {
-            session
-                .session
-                .publish_audio_data(tag.data.clone(), ts, false)
-        })?,
-        _ => return data_packet(session, tag).map(Some),
-    };
-    match result.map_err(|e| RtmpError::Protocol(e.to_string()))? {
-        ClientSessionResult::OutboundResponse(p) => Ok(Some(p.bytes)),
-        _ => Ok(None),
+/// Validates a script tag before it goes out (a malformed one would break the server's parser).
+fn check_script(tag: &FlvTag) -> Result<(), RtmpError> {
+    if tag.tag_type == TagType::Script {
+        ScriptData::parse(&tag.data)
+            .map_err(|e| RtmpError::Protocol(format!("bad script tag: {e}")))?;
     }
-}
-
-/// A script tag as a `@setDataFrame` data message, with every AMF0 field kept (rml_rtmp's
-/// `publish_metadata` knows only a fixed set). Data messages travel on chunk stream 3, which
-/// rml_rtmp uses for nothing else once onair sends all metadata itself; each goes out with a
-/// full (type 0) header from onair's own serializer, in the session's chunk size, on the
-/// message stream id the session's own serialization reveals.
-fn data_packet(session: &mut Session, tag: &FlvTag) -> Result<Vec<u8>, RtmpError> {
-    if session.data_stream_id.is_none() {
-        let probe = contained("serialise metadata", || {
-            session.session.publish_metadata(&StreamMetadata::new())
-        })?
-        .map_err(|e| RtmpError::Protocol(e.to_string()))?;
-        if let ClientSessionResult::OutboundResponse(p) = probe {
-            // A type-0 header on csid 3: 1 + 3 (timestamp) + 3 (length) + 1 (type) + 4 (stream id, LE).
-            if p.bytes.len() >= 12 && p.bytes[0] == 3 {
-                session.data_stream_id = Some(u32::from_le_bytes([
-                    p.bytes[8],
-                    p.bytes[9],
-                    p.bytes[10],
-                    p.bytes[11],
-                ]));
-            }
-        }
-    }
-    let stream_id = session.data_stream_id.unwrap_or(1);
-    ScriptData::parse(&tag.data)
-        .map_err(|e| RtmpError::Protocol(format!("bad script tag: {e}")))?;
-    let mut data = b"\x02\x00\x0d@setDataFrame".to_vec();
-    data.extend_from_slice(&tag.data);
-    let payload = MessagePayload {
-        timestamp: RtmpTimestamp::new(tag.timestamp_ms),
-        type_id: 18,
-        message_stream_id: stream_id,
-        data: bytes::Bytes::from(data),
-    };
-    let mut serializer = ChunkSerializer::new();
-    let chunk_size = session.chunk_size;
-    contained("serialise metadata", || {
-        serializer.set_max_chunk_size(chunk_size, RtmpTimestamp::new(0))
-    })?
-    .map_err(|e| RtmpError::Protocol(e.to_string()))?;
-    let packet = contained("serialise metadata", || {
-        serializer.serialize(&payload, true, false)
-    })?
-    .map_err(|e| RtmpError::Protocol(e.to_string()))?;
-    Ok(packet.bytes)
+    Ok(())
 }
 
 async fn run(mut session: Session, shared: &Shared) -> Result<(), RtmpError> {
     let mut buf = vec![0u8; 16 * 1024];
-    let mut ping_sent: Option<Instant> = None;
     let mut next_ping = Instant::now() + Duration::from_millis(500);
     loop {
         // Write everything queued.
@@ -229,27 +166,20 @@ async fn run(mut session: Session, shared: &Shared) -> Result<(), RtmpError> {
             let Some(tag) = lock(&shared.queue).pop() else {
                 break;
             };
-            if let Some(bytes) = packet_for(&mut session, &tag)? {
-                session.io.write_all(&bytes).await?;
-                lock(&shared.queue).on_sent(bytes.len(), Instant::now());
-            }
+            check_script(&tag)?;
+            let n = session.engine.send_media(&tag)?;
+            session.flush().await?;
+            lock(&shared.queue).on_sent(n, Instant::now());
         }
         if shared.stop.load(Ordering::Acquire) {
-            if let Ok(Ok(results)) = contained("stop", || session.session.stop_publishing()) {
-                for r in results {
-                    if let ClientSessionResult::OutboundResponse(p) = r {
-                        let _ = session.io.write_all(&p.bytes).await;
-                    }
-                }
-            }
+            session.engine.close();
+            let _ = session.flush().await;
             let _ = session.io.shutdown().await;
             return Ok(());
         }
         if Instant::now() >= next_ping {
-            if let Ok(Ok((packet, _))) = contained("ping", || session.session.send_ping_request()) {
-                session.io.write_all(&packet.bytes).await?;
-                ping_sent = Some(Instant::now());
-            }
+            session.engine.ping(Instant::now());
+            session.flush().await?;
             next_ping = Instant::now() + PING_INTERVAL;
         }
         let wait = next_ping.saturating_duration_since(Instant::now());
@@ -261,20 +191,16 @@ async fn run(mut session: Session, shared: &Shared) -> Result<(), RtmpError> {
                 if n == 0 {
                     return Err(RtmpError::Closed(String::new()));
                 }
-                let data = buf[..n].to_vec();
-                for inbound in session.handle(&data).await? {
-                    let Inbound::Event(e) = inbound else { continue };
+                for e in session.handle(&buf[..n]).await? {
                     match e {
-                        ClientSessionEvent::PingResponseReceived { .. } => {
-                            if let Some(sent) = ping_sent.take() {
-                                let rtt = sent.elapsed().as_millis().min(u128::from(u32::MAX)) as u32;
-                                shared.rtt_ms.store(rtt.max(1), Ordering::Relaxed);
-                            }
+                        ClientEvent::Rtt(rtt) => {
+                            let ms = rtt.as_millis().min(u128::from(u32::MAX)) as u32;
+                            shared.rtt_ms.store(ms.max(1), Ordering::Relaxed);
                         }
-                        ClientSessionEvent::UnhandleableOnStatusCode { code }
-                            if code.contains("Unpublish") || code.contains("Failed") || code.contains("Error") || code.contains("BadName") =>
+                        ClientEvent::Status(s)
+                            if s.code.contains("Unpublish") || s.code.contains("Failed") || s.code.contains("Error") || s.code.contains("BadName") || s.level == "error" =>
                         {
-                            return Err(RtmpError::PublishRefused(code));
+                            return Err(RtmpError::PublishRefused(s.code));
                         }
                         _ => {}
                     }

@@ -10,7 +10,7 @@
 
 use bytes::{Bytes, BytesMut};
 use onair_flv::{FlvTag, TagType};
-use rml_rtmp::sessions::StreamMetadata;
+use onair_flv::OnMetaData;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
@@ -35,59 +35,83 @@ pub struct MediaTag {
     pub timestamp: u32,
     /// The tag body (FLV audio/video data, or the encoded onMetaData script).
     pub data: Bytes,
-    /// An H.264 keyframe (not a sequence header).
+    /// A keyframe of any codec (legacy or Enhanced RTMP; not a sequence header).
     pub keyframe: bool,
-    /// An AVC or AAC sequence header.
+    /// A decoder configuration of any codec (avcC, hvcC, av1C, AudioSpecificConfig, OpusHead).
     pub sequence_header: bool,
-    /// For script tags: the metadata as RTMP sends it.
-    pub metadata: Option<Arc<StreamMetadata>>,
+    /// The video or audio codec's FourCC (`avc1`, `hvc1`, `av01`, `mp4a`, `Opus`...).
+    pub codec: onair_flv::enhanced::FourCc,
+    /// For onMetaData script tags: the fields onair reads.
+    pub metadata: Option<Arc<OnMetaData>>,
     flv: OnceLock<Bytes>,
+    rtmp: OnceLock<Bytes>,
 }
 
 /// A shared tag.
 pub type Tag = Arc<MediaTag>;
 
 impl MediaTag {
-    /// A video tag; keyframe and sequence-header flags come from its first two bytes.
-    pub fn video(timestamp: u32, data: Bytes) -> Tag {
-        let keyframe_flag = data.first().is_some_and(|b| b >> 4 == 1);
-        let seq = data.len() >= 2 && data[0] & 0x0f == 7 && data[1] == 0;
-        Arc::new(Self {
-            tag_type: TagType::Video,
+    fn new(tag_type: TagType, timestamp: u32, data: Bytes) -> Self {
+        Self {
+            tag_type,
             timestamp,
             data,
-            keyframe: keyframe_flag && !seq,
-            sequence_header: seq,
-            metadata: None,
-            flv: OnceLock::new(),
-        })
-    }
-
-    /// An audio tag; AAC sequence headers are recognised.
-    pub fn audio(timestamp: u32, data: Bytes) -> Tag {
-        let seq = data.len() >= 2 && data[0] >> 4 == 10 && data[1] == 0;
-        Arc::new(Self {
-            tag_type: TagType::Audio,
-            timestamp,
-            data,
-            keyframe: false,
-            sequence_header: seq,
-            metadata: None,
-            flv: OnceLock::new(),
-        })
-    }
-
-    /// A metadata tag: the RTMP form and the FLV script body.
-    pub fn metadata(timestamp: u32, metadata: StreamMetadata) -> Tag {
-        let script = crate::media::onmetadata_script(&metadata);
-        Arc::new(Self {
-            tag_type: TagType::Script,
-            timestamp,
-            data: script,
             keyframe: false,
             sequence_header: false,
-            metadata: Some(Arc::new(metadata)),
+            codec: [0; 4],
+            metadata: None,
             flv: OnceLock::new(),
+            rtmp: OnceLock::new(),
+        }
+    }
+
+    /// A video tag; keyframe, sequence header and codec come from its header, legacy
+    /// (AVC, HEVC id 12) or Enhanced RTMP (any FourCC, multitrack included).
+    pub fn video(timestamp: u32, data: Bytes) -> Tag {
+        let mut t = Self::new(TagType::Video, timestamp, data);
+        if let Some(info) = onair_flv::video_info(&t.data) {
+            t.keyframe = info.keyframe;
+            t.sequence_header = info.sequence_header;
+            t.codec = info.codec;
+        }
+        Arc::new(t)
+    }
+
+    /// An audio tag; AAC and Enhanced RTMP (Opus...) sequence headers are recognised.
+    pub fn audio(timestamp: u32, data: Bytes) -> Tag {
+        let mut t = Self::new(TagType::Audio, timestamp, data);
+        if let Some(info) = onair_flv::audio_info(&t.data) {
+            t.sequence_header = info.sequence_header;
+            t.codec = info.codec;
+        }
+        Arc::new(t)
+    }
+
+    /// A script tag (`onMetaData` + values, as the publisher sent it; `None` when it does not
+    /// parse as AMF0 script data).
+    pub fn script(timestamp: u32, data: Bytes) -> Option<Tag> {
+        let script = onair_flv::ScriptData::parse(&data).ok()?;
+        let mut t = Self::new(TagType::Script, timestamp, data);
+        t.metadata = OnMetaData::from_script(&script).map(Arc::new);
+        Some(Arc::new(t))
+    }
+
+    /// A metadata tag built from fields (tests, relays).
+    pub fn metadata(timestamp: u32, metadata: OnMetaData) -> Tag {
+        let mut t = Self::new(TagType::Script, timestamp, metadata.to_script().unwrap_or_default());
+        t.metadata = Some(Arc::new(metadata));
+        Arc::new(t)
+    }
+
+    /// The tag as RTMP chunk bytes for a player (chunk size [`crate::rtmp_server::CHUNK_SIZE`],
+    /// play stream id 1, type-0 first chunk): encoded once, written to every RTMP player.
+    pub fn rtmp_chunks(&self) -> &Bytes {
+        self.rtmp.get_or_init(|| {
+            onair_rtmp::engine::encode_shared(
+                crate::rtmp_server::CHUNK_SIZE,
+                crate::rtmp_server::PLAY_STREAM_ID,
+                &self.to_flv_tag(self.timestamp),
+            )
         })
     }
 
@@ -549,7 +573,7 @@ impl Hub {
                 let publisher = s.publisher.clone()?;
                 let size = s.metadata.as_ref().and_then(|m| {
                     let md = m.metadata.as_ref()?;
-                    Some((md.video_width?, md.video_height?))
+                    Some((md.width? as u32, md.height? as u32))
                 });
                 Some(LiveInfo {
                     name: s.name.clone(),

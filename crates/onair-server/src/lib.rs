@@ -1,7 +1,7 @@
 //! onair-server: the embedded live server, the cloud side of the seed documents on one
 //! machine, so apps can be developed, tested and demoed with no cloud account.
 //!
-//! - RTMP ingest and play on rml_rtmp's server session ([`rtmp_server`]), push signing
+//! - RTMP ingest and play on onair-rtmp's sans-I/O server session ([`rtmp_server`]), push signing
 //!   (txSecret/txTime), one publisher per stream, optional play signing.
 //! - HTTP-FLV play, the management API, recordings and screenshots over HTTP ([`http`],
 //!   [`api`]).

@@ -7,48 +7,29 @@ use crate::error::{ServerError, ServerResult};
 use crate::hub::Tag;
 use bytes::Bytes;
 use onair_codec::convert::{from_i420, to_encoder_i420};
-use onair_codec::{FfmpegH264Decoder, VideoDecoder};
+use onair_codec::StillDecoder;
 use onair_core::{PixelFormat, Size, Timestamp};
-use onair_flv::{FlvDemuxer, OnMetaData, TagType, VideoData, VideoTag};
-use rml_rtmp::sessions::StreamMetadata;
+use onair_flv::enhanced::{video_packet, FourCc, CODEC_HEVC_LEGACY};
+use onair_flv::{ExVideoTag, FlvDemuxer, OnMetaData, TagType};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
-/// The onMetaData script body for a publisher's metadata.
-pub fn onmetadata_script(m: &StreamMetadata) -> Bytes {
-    OnMetaData {
-        width: m.video_width.map(f64::from),
-        height: m.video_height.map(f64::from),
-        framerate: m.video_frame_rate.map(f64::from),
-        videodatarate: m.video_bitrate_kbps.map(f64::from),
-        videocodecid: m.video_codec_id.map(f64::from),
-        audiodatarate: m.audio_bitrate_kbps.map(f64::from),
-        audiosamplerate: m.audio_sample_rate.map(f64::from),
-        audiocodecid: m.audio_codec_id.map(f64::from),
-        stereo: m.audio_is_stereo,
-        encoder: m.encoder.clone(),
-        ..Default::default()
-    }
-    .to_script()
-    .unwrap_or_default()
-}
-
 /// The onMetaData script of a recording: the publisher's fields plus a `duration` placeholder.
 /// Returns the body and the offset of the duration's 8-byte number within it.
-pub fn recording_script(m: Option<&StreamMetadata>) -> (Bytes, Option<usize>) {
+pub fn recording_script(m: Option<&OnMetaData>) -> (Bytes, Option<usize>) {
     let mut md = OnMetaData {
         duration: Some(0.0),
         encoder: Some("onair-server".into()),
         ..Default::default()
     };
     if let Some(m) = m {
-        md.width = m.video_width.map(f64::from);
-        md.height = m.video_height.map(f64::from);
-        md.framerate = m.video_frame_rate.map(f64::from);
-        md.videocodecid = m.video_codec_id.map(f64::from);
-        md.audiocodecid = m.audio_codec_id.map(f64::from);
-        md.audiosamplerate = m.audio_sample_rate.map(f64::from);
-        md.stereo = m.audio_is_stereo;
+        md.width = m.width;
+        md.height = m.height;
+        md.framerate = m.framerate;
+        md.videocodecid = m.videocodecid;
+        md.audiocodecid = m.audiocodecid;
+        md.audiosamplerate = m.audiosamplerate;
+        md.stereo = m.stereo;
     }
     let body = md.to_script().unwrap_or_default();
     let needle = b"\x00\x08duration\x00";
@@ -178,6 +159,61 @@ pub fn remux_to_mp4(flv: &Path, mp4: &Path) -> ServerResult<()> {
     Ok(())
 }
 
+/// A video body as the screenshot decoder needs it, legacy (AVC, HEVC id 12) or Enhanced RTMP.
+enum VideoPayload {
+    /// A decoder configuration record (avcC, hvcC, av1C, vpcC).
+    Config { codec: FourCc, record: Bytes },
+    /// One coded frame.
+    Coded {
+        codec: FourCc,
+        keyframe: bool,
+        composition_time_ms: i32,
+        data: Bytes,
+    },
+}
+
+fn video_payload(body: &Bytes) -> Option<VideoPayload> {
+    let first = *body.first()?;
+    if first & 0x80 != 0 {
+        let t = ExVideoTag::parse(body).ok()?;
+        return match t.packet_type {
+            video_packet::SEQUENCE_START => Some(VideoPayload::Config {
+                codec: t.codec,
+                record: t.payload,
+            }),
+            video_packet::CODED_FRAMES | video_packet::CODED_FRAMES_X => Some(VideoPayload::Coded {
+                codec: t.codec,
+                keyframe: t.frame_type == 1,
+                composition_time_ms: t.composition_time_ms,
+                data: t.payload,
+            }),
+            _ => None,
+        };
+    }
+    let codec = match first & 0x0f {
+        onair_flv::video::CODEC_AVC => *b"avc1",
+        CODEC_HEVC_LEGACY => *b"hvc1",
+        _ => return None,
+    };
+    if body.len() < 5 {
+        return None;
+    }
+    let cts = (u32::from(body[2]) << 16) | (u32::from(body[3]) << 8) | u32::from(body[4]);
+    match body[1] {
+        0 => Some(VideoPayload::Config {
+            codec,
+            record: body.slice(5..),
+        }),
+        1 => Some(VideoPayload::Coded {
+            codec,
+            keyframe: first >> 4 == 1,
+            composition_time_ms: ((cts << 8) as i32) >> 8,
+            data: body.slice(5..),
+        }),
+        _ => None,
+    }
+}
+
 /// A decoded, scaled screenshot.
 #[derive(Debug, Clone)]
 pub struct Screenshot {
@@ -192,33 +228,31 @@ pub struct Screenshot {
 /// Decodes the GOP up to its newest picture and returns it `target_width` wide as JPEG.
 pub fn screenshot(video_seq: &Tag, gop: &[Tag], target_width: u32) -> ServerResult<Screenshot> {
     let merr = |e: onair_codec::CodecError| ServerError::Media(e.to_string());
-    let VideoData::AvcSequenceHeader(config) = VideoTag::parse(&video_seq.data)
-        .map_err(|e| ServerError::Media(e.to_string()))?
-        .data
-    else {
-        return Err(ServerError::Media("no AVC sequence header".into()));
+    let Some(VideoPayload::Config { codec, record }) = video_payload(&video_seq.data) else {
+        return Err(ServerError::Media("no video sequence header".into()));
     };
-    let mut dec = FfmpegH264Decoder::new(1).map_err(merr)?;
-    dec.set_config(&config);
+    let mut dec = StillDecoder::new(codec, &record).map_err(merr)?;
     let mut last = None;
     for t in gop.iter().filter(|t| t.tag_type == TagType::Video) {
-        let Ok(vt) = VideoTag::parse(&t.data) else {
-            continue;
-        };
-        let keyframe = vt.is_keyframe();
-        if let VideoData::AvcNalus {
+        let Some(VideoPayload::Coded {
+            codec: c,
+            keyframe,
             composition_time_ms,
             data,
-        } = vt.data
-        {
-            let dts = Timestamp::from_millis(u64::from(t.timestamp));
-            let pts = Timestamp::from_millis(
-                (i64::from(t.timestamp) + i64::from(composition_time_ms)).max(0) as u64,
-            );
-            if let Ok(frames) = dec.decode(&data, keyframe, dts, pts) {
-                if let Some(f) = frames.into_iter().last() {
-                    last = Some(f);
-                }
+        }) = video_payload(&t.data)
+        else {
+            continue;
+        };
+        if c != codec {
+            continue;
+        }
+        let dts = Timestamp::from_millis(u64::from(t.timestamp));
+        let pts = Timestamp::from_millis(
+            (i64::from(t.timestamp) + i64::from(composition_time_ms)).max(0) as u64,
+        );
+        if let Ok(frames) = dec.decode(&data, keyframe, dts, pts) {
+            if let Some(f) = frames.into_iter().last() {
+                last = Some(f);
             }
         }
     }

@@ -15,7 +15,7 @@ use crate::hub::Tag;
 use crate::media::{patch_duration, recording_script, remux_to_mp4, scan_flv};
 use crate::unix_now;
 use onair_flv::{FlvHeader, FlvTag, TagType};
-use rml_rtmp::sessions::StreamMetadata;
+use onair_flv::OnMetaData;
 use serde_json::json;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
@@ -87,7 +87,7 @@ fn run(
     rx: &crossbeam_channel::Receiver<Tag>,
 ) {
     let mut seg: Option<Segment> = None;
-    let mut meta: Option<Arc<StreamMetadata>> = None;
+    let mut meta: Option<Arc<OnMetaData>> = None;
     let (mut vseq, mut aseq): (Option<Tag>, Option<Tag>) = (None, None);
     let mut last_flush = Instant::now();
     loop {
@@ -157,7 +157,7 @@ fn open(
     ctx: &RecordContext,
     channel: &str,
     base_ts: u32,
-    meta: Option<&StreamMetadata>,
+    meta: Option<&OnMetaData>,
     seqs: [&Option<Tag>; 2],
 ) -> ServerResult<Segment> {
     let now = unix_now();

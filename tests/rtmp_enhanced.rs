@@ -1,0 +1,130 @@
+//! Enhanced RTMP through `onair serve`, judged by FFmpeg 9 (PyPI imageio-ffmpeg; Debian's
+//! FFmpeg 5.1 has no Enhanced RTMP): FFmpeg 9 publishes HEVC (libx265) and AV1 (libsvtav1)
+//! with AAC; FFmpeg 9 reads every video frame back over RTMP and over HTTP-FLV and decodes it;
+//! the server's recording segment decodes; a screenshot (HEVC / AV1 decoded by the server) is
+//! written as a 300 px wide JPEG.
+
+use onair_suite::http_probe::http_get_head;
+use onair_suite::peers::{ffmpeg9, free_port, onair_serve, Child};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const FRAMES: u32 = 100; // 4 s at 25 fps, one GOP: the server's start burst holds them all
+
+fn publish(ff: &Path, url: &str, video: &[&str]) -> Child {
+    let child = Command::new(ff)
+        .args(["-v", "error", "-re", "-f", "lavfi", "-i"])
+        .arg(format!("testsrc2=size=320x180:rate=25:duration={}", FRAMES / 25))
+        .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=4"])
+        .args(["-map", "0:v", "-map", "1:a"])
+        .args(video)
+        .args(["-pix_fmt", "yuv420p", "-c:a", "aac", "-f", "flv", url])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start FFmpeg 9");
+    Child(child)
+}
+
+/// Decodes the video of `input` with FFmpeg 9 and counts the frames (one framecrc line each).
+fn count_frames(ff: &Path, input: &str) -> std::thread::JoinHandle<(u32, String)> {
+    let (ff, input) = (ff.to_path_buf(), input.to_string());
+    std::thread::spawn(move || {
+        let out = Command::new(&ff)
+            .args(["-v", "error", "-rw_timeout", "3000000", "-i", &input])
+            .args(["-map", "0:v", "-f", "framecrc", "-"])
+            .output()
+            .expect("run FFmpeg 9");
+        let frames = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .count() as u32;
+        (frames, String::from_utf8_lossy(&out.stderr).into_owned())
+    })
+}
+
+fn wait_live(http: u16, name: &str) {
+    let url = format!("http://127.0.0.1:{http}/live/{name}.flv");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if matches!(http_get_head(&url), Ok((200, _))) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{name} did not go live");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn files(dir: &Path, ext: &str, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            files(&p, ext, out);
+        } else if p.extension().is_some_and(|x| x == ext) {
+            out.push(p);
+        }
+    }
+}
+
+#[test]
+fn ffmpeg9_hevc_and_av1_pass_through_onair_serve() {
+    let ff = ffmpeg9();
+    let dir = tempfile::tempdir().unwrap();
+    let (rtmp, http) = (free_port(), free_port());
+    let _serve = onair_serve(
+        rtmp,
+        http,
+        dir.path(),
+        &["--record", "flv", "--screenshot-seconds", "1"],
+    );
+    for (name, video) in [
+        (
+            "hevc",
+            &["-c:v", "libx265", "-x265-params", "log-level=error:keyint=250:min-keyint=250:bframes=0"][..],
+        ),
+        ("av1", &["-c:v", "libsvtav1", "-g", "250", "-preset", "12"][..]),
+    ] {
+        let url = format!("rtmp://127.0.0.1:{rtmp}/live/{name}");
+        let mut publisher = publish(&ff, &url, video);
+        wait_live(http, name);
+        let over_rtmp = count_frames(&ff, &url);
+        let over_http = count_frames(&ff, &format!("http://127.0.0.1:{http}/live/{name}.flv"));
+        let status = publisher.0.wait().unwrap();
+        assert!(status.success(), "{name}: FFmpeg 9 publish failed ({status})");
+        for (how, reader) in [("RTMP", over_rtmp), ("HTTP-FLV", over_http)] {
+            let (frames, stderr) = reader.join().unwrap();
+            println!("{name} over {how}: {frames} frames decoded by FFmpeg 9");
+            assert_eq!(frames, FRAMES, "{name} over {how}: {stderr}");
+        }
+    }
+    // Recording segments close when their push ends; screenshots come every second.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let (mut flvs, mut jpgs) = (Vec::new(), Vec::new());
+    while Instant::now() < deadline {
+        flvs.clear();
+        jpgs.clear();
+        files(dir.path(), "flv", &mut flvs);
+        files(dir.path(), "jpg", &mut jpgs);
+        let names = |v: &Vec<PathBuf>, n: &str| v.iter().any(|p| p.to_string_lossy().contains(n));
+        if ["hevc", "av1"].iter().all(|n| names(&flvs, n) && names(&jpgs, n)) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    for name in ["hevc", "av1"] {
+        let flv = flvs
+            .iter()
+            .find(|p| p.to_string_lossy().contains(name))
+            .unwrap_or_else(|| panic!("no {name} recording in {flvs:?}"));
+        let (frames, stderr) = count_frames(&ff, &flv.to_string_lossy()).join().unwrap();
+        println!("{name} recording {}: {frames} frames", flv.display());
+        assert!(frames >= FRAMES - 5, "{name} recording decodes {frames} frames: {stderr}");
+        let jpg = jpgs
+            .iter()
+            .find(|p| p.to_string_lossy().contains(name))
+            .unwrap_or_else(|| panic!("no {name} screenshot in {jpgs:?}"));
+        let img = image::open(jpg).expect("the screenshot is a JPEG");
+        assert_eq!(img.width(), 300, "{name} screenshot width");
+    }
+}
