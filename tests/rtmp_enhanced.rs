@@ -22,6 +22,7 @@ fn publish(ff: &Path, url: &str, video: &[&str]) -> Child {
         .args(["-pix_fmt", "yuv420p", "-c:a", "aac", "-f", "flv", url])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
+        .stderr(Stdio::null())
         .spawn()
         .expect("start FFmpeg 9");
     Child(child)
@@ -78,25 +79,33 @@ fn ffmpeg9_hevc_and_av1_pass_through_onair_serve() {
         dir.path(),
         &["--record", "flv", "--screenshot-seconds", "1"],
     );
+    // Both codecs at once (two streams), each read back by two FFmpeg 9 players.
+    let mut runs = Vec::new();
     for (name, video) in [
         (
             "hevc",
             &["-c:v", "libx265", "-x265-params", "log-level=error:keyint=250:min-keyint=250:bframes=0"][..],
         ),
-        ("av1", &["-c:v", "libsvtav1", "-g", "250", "-preset", "12"][..]),
+        ("av1", &["-c:v", "libsvtav1", "-g", "250", "-preset", "12", "-svtav1-params", "lp=1"][..]),
     ] {
         let url = format!("rtmp://127.0.0.1:{rtmp}/live/{name}");
-        let mut publisher = publish(&ff, &url, video);
+        runs.push((name, url.clone(), publish(&ff, &url, video)));
+    }
+    let mut readers = Vec::new();
+    for (name, url, _) in &runs {
         wait_live(http, name);
-        let over_rtmp = count_frames(&ff, &url);
-        let over_http = count_frames(&ff, &format!("http://127.0.0.1:{http}/live/{name}.flv"));
+        readers.push((*name, "RTMP", count_frames(&ff, url)));
+        let flv = format!("http://127.0.0.1:{http}/live/{name}.flv");
+        readers.push((*name, "HTTP-FLV", count_frames(&ff, &flv)));
+    }
+    for (name, _, mut publisher) in runs {
         let status = publisher.0.wait().unwrap();
         assert!(status.success(), "{name}: FFmpeg 9 publish failed ({status})");
-        for (how, reader) in [("RTMP", over_rtmp), ("HTTP-FLV", over_http)] {
-            let (frames, stderr) = reader.join().unwrap();
-            println!("{name} over {how}: {frames} frames decoded by FFmpeg 9");
-            assert_eq!(frames, FRAMES, "{name} over {how}: {stderr}");
-        }
+    }
+    for (name, how, reader) in readers {
+        let (frames, stderr) = reader.join().unwrap();
+        println!("{name} over {how}: {frames} frames decoded by FFmpeg 9");
+        assert_eq!(frames, FRAMES, "{name} over {how}: {stderr}");
     }
     // Recording segments close when their push ends; screenshots come every second.
     let deadline = Instant::now() + Duration::from_secs(10);

@@ -76,6 +76,8 @@ struct Conn<'a> {
     publishing: Option<PublishHandle>,
     playing: Option<(Subscription, u32)>,
     close_after_write: bool,
+    /// The publisher ended its stream; the hub is told before the next read.
+    unpublish: bool,
 }
 
 impl Conn<'_> {
@@ -148,9 +150,11 @@ impl Conn<'_> {
                     }
                 }
             }
-            ServerEvent::PublishFinished { .. } | ServerEvent::PlayFinished { .. } => {
-                self.close_after_write = true
-            }
+            // The client ended its publish or play (FCUnpublish, deleteStream, closeStream): end
+            // it here and keep the connection until the client closes it, as nginx-rtmp does
+            // (GStreamer's rtmp2sink still sends deleteStream after FCUnpublish).
+            ServerEvent::PublishFinished { .. } => self.unpublish = true,
+            ServerEvent::PlayFinished { .. } => self.playing = None,
             _ => {}
         }
         Ok(())
@@ -207,6 +211,7 @@ async fn connection(
         publishing: None,
         playing: None,
         close_after_write: false,
+        unpublish: false,
     };
     let mut out: VecDeque<Bytes> = VecDeque::new();
     let result: ConnResult<()> = async {
@@ -229,6 +234,11 @@ async fn connection(
             }
             if conn.close_after_write {
                 return Ok(());
+            }
+            if std::mem::take(&mut conn.unpublish) {
+                if let Some(handle) = conn.publishing.take() {
+                    shared.end_publish(handle, "push ended").await;
+                }
             }
             tokio::select! {
                 n = stream.read(&mut buf) => {
