@@ -1,8 +1,8 @@
 //! Server fan-out: one 1280x720 25 fps H.264 + AAC stream (ffmpeg stream copy of a pre-encoded
-//! file, looped in real time) served to 50 players on loopback, in the same run:
-//! - onair's server (`onair serve`) to 50 HTTP-FLV players,
-//! - onair's server to 50 RTMP players,
-//! - nginx-rtmp to 50 RTMP players (the peer).
+//! file, looped in real time) served to 200 players on loopback, in the same run:
+//! - onair's server (`onair serve`) to 200 HTTP-FLV players,
+//! - onair's server to 200 RTMP players,
+//! - nginx-rtmp to 200 RTMP players (the peer).
 //!
 //! Measured over 10 s after a 3 s warm-up: the server process's CPU seconds (from /proc) per
 //! player, and per player the video frames received; "no player starves another" is the
@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const PLAYERS: usize = 50;
+const PLAYERS: usize = 200;
 const WARMUP: Duration = Duration::from_secs(3);
 const WINDOW: Duration = Duration::from_secs(10);
 

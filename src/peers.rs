@@ -208,7 +208,7 @@ impl Nginx {
         let d = dir.path().display();
         let conf = format!(
             "daemon off;\nmaster_process off;\npid {d}/nginx.pid;\nerror_log {d}/error.log info;\n\
-             load_module {module};\nevents {{ worker_connections 256; }}\n\
+             load_module {module};\nevents {{ worker_connections 1024; }}\n\
              rtmp {{\n  server {{\n    listen 127.0.0.1:{port};\n    chunk_size 4096;\n    ping 30s;\n\
              application live {{ live on; record off; }}\n  }}\n}}\n"
         );
