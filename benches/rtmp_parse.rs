@@ -22,7 +22,15 @@ fn capture(name: &str, dir: &str) -> (Vec<u8>, Vec<usize>) {
         serde_json::from_slice(&std::fs::read(base.join(format!("{name}.json"))).unwrap()).unwrap();
     let mut skip = HANDSHAKE;
     let mut cuts = Vec::new();
-    for s in json.as_object().unwrap().values().next().unwrap().as_array().unwrap() {
+    for s in json
+        .as_object()
+        .unwrap()
+        .values()
+        .next()
+        .unwrap()
+        .as_array()
+        .unwrap()
+    {
         if s[1].as_str() != Some(dir) {
             continue;
         }
@@ -118,11 +126,19 @@ fn main() {
     let mut ratios = Vec::new();
     for (name, dir, what) in [
         ("obs29-publish-h264", "c2s", "OBS 29 publish (H.264 + AAC)"),
-        ("nginx-play-h264-bframes", "s2c", "nginx-rtmp serving (H.264 + AAC)"),
+        (
+            "nginx-play-h264-bframes",
+            "s2c",
+            "nginx-rtmp serving (H.264 + AAC)",
+        ),
     ] {
         let (data, cuts) = capture(name, dir);
         let p = pieces(&data, &cuts);
-        assert_eq!(onair(&p), rml(&p), "{name}: both decoders must see the same payload bytes");
+        assert_eq!(
+            onair(&p),
+            rml(&p),
+            "{name}: both decoders must see the same payload bytes"
+        );
         let a = rate(data.len(), || onair(&p));
         let b = rate(data.len(), || rml(&p));
         ratios.push(a / b);

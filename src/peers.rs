@@ -40,7 +40,10 @@ fn debian_package(tool: &str) -> &str {
 pub fn ffmpeg9() -> PathBuf {
     let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/venv/bin/python");
     let out = Command::new(&python)
-        .args(["-c", "import imageio_ffmpeg; print(imageio_ffmpeg.get_ffmpeg_exe())"])
+        .args([
+            "-c",
+            "import imageio_ffmpeg; print(imageio_ffmpeg.get_ffmpeg_exe())",
+        ])
         .output();
     match out {
         Ok(o) if o.status.success() => {

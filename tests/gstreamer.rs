@@ -46,7 +46,12 @@ fn rtmp2sink_publishes_into_onair_serve() {
     );
     wait_live(http, "gst");
     let out = Command::new(&ffmpeg)
-        .args(["-v", "error", "-i", &format!("http://127.0.0.1:{http}/live/gst.flv")])
+        .args([
+            "-v",
+            "error",
+            "-i",
+            &format!("http://127.0.0.1:{http}/live/gst.flv"),
+        ])
         .args(["-t", "2", "-map", "0:v", "-f", "framecrc", "-"])
         .output()
         .unwrap();
@@ -55,8 +60,15 @@ fn rtmp2sink_publishes_into_onair_serve() {
         .filter(|l| !l.starts_with('#'))
         .count();
     println!("rtmp2sink -> onair serve -> FFmpeg: {frames} frames in 2 s");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(frames >= 45, "{frames} frames decoded from GStreamer's push");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        frames >= 45,
+        "{frames} frames decoded from GStreamer's push"
+    );
     let status = publisher.0.wait().unwrap();
     assert!(status.success(), "rtmp2sink pipeline failed ({status})");
 }

@@ -10,8 +10,7 @@
 use bytes::Bytes;
 use onair_flv::{FlvTag, TagType};
 use onair_rtmp::engine::{
-    ClientConfig, ClientEvent, ClientRole, ClientSession, ServerConfig, ServerEvent,
-    ServerSession,
+    ClientConfig, ClientEvent, ClientRole, ClientSession, ServerConfig, ServerEvent, ServerSession,
 };
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -63,7 +62,9 @@ fn random_cuts(total: usize, seed: u64) -> Vec<usize> {
     let mut cuts = Vec::new();
     let mut left = total;
     while left > 0 {
-        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let n = (1 + (x >> 33) as usize % 3000).min(left);
         cuts.push(n);
         left -= n;
@@ -92,12 +93,15 @@ fn replay_server(data: &[u8], cuts: &[usize]) -> Seen {
     let mut tags = Vec::new();
     let mut out = VecDeque::new();
     for piece in pieces(data, cuts) {
-        s.handle_input(piece).expect("a real client's bytes must decode");
+        s.handle_input(piece)
+            .expect("a real client's bytes must decode");
         while let Some(e) = s.poll_event() {
             match e {
                 ServerEvent::ConnectRequested { .. } => s.accept_connect(),
                 ServerEvent::PublishRequested { stream_id, .. } => s.accept_publish(stream_id),
-                ServerEvent::Media { tag, .. } => tags.push((tag.tag_type, tag.timestamp_ms, tag.data)),
+                ServerEvent::Media { tag, .. } => {
+                    tags.push((tag.tag_type, tag.timestamp_ms, tag.data))
+                }
                 _ => {}
             }
         }
@@ -116,7 +120,8 @@ fn replay_client(data: &[u8], cuts: &[usize]) -> Seen {
     );
     let mut tags = Vec::new();
     for piece in pieces(data, cuts) {
-        c.handle_input(now, piece).expect("a real server's bytes must decode");
+        c.handle_input(now, piece)
+            .expect("a real server's bytes must decode");
         while let Some(e) = c.poll_event() {
             if let ClientEvent::Media(FlvTag {
                 tag_type,
@@ -171,7 +176,11 @@ fn check(name: &str, client_side: bool) -> Seen {
         (&c2s[HANDSHAKE..], "c2s")
     };
     let judge = reference(data);
-    assert!(judge.len() > 20, "{name}: only {} media messages", judge.len());
+    assert!(
+        judge.len() > 20,
+        "{name}: only {} media messages",
+        judge.len()
+    );
     let mut cut_sets = vec![recorded_cuts(&segments, dir), vec![1], vec![data.len()]];
     for seed in 1..4 {
         cut_sets.push(random_cuts(data.len(), seed));
@@ -184,11 +193,19 @@ fn check(name: &str, client_side: bool) -> Seen {
         };
         assert_eq!(seen.len(), judge.len(), "{name}: message count");
         for (i, (a, b)) in seen.iter().zip(&judge).enumerate() {
-            assert_eq!((a.0, a.1, a.2.len()), (b.0, b.1, b.2.len()), "{name}: message {i}");
+            assert_eq!(
+                (a.0, a.1, a.2.len()),
+                (b.0, b.1, b.2.len()),
+                "{name}: message {i}"
+            );
             assert!(a.2 == b.2, "{name}: message {i} differs");
         }
     }
-    println!("{name}: {} media messages, identical under {} cuttings", judge.len(), cut_sets.len());
+    println!(
+        "{name}: {} media messages, identical under {} cuttings",
+        judge.len(),
+        cut_sets.len()
+    );
     judge
 }
 
@@ -215,7 +232,10 @@ fn obs_and_gstreamer_publish_h264() {
         let seen = check(name, false);
         let (codecs, seq, key) = video_codecs(&seen);
         assert_eq!(codecs, [*b"avc1"], "{name}");
-        assert!(seq >= 1 && key >= 1, "{name}: {seq} sequence headers, {key} keyframes");
+        assert!(
+            seq >= 1 && key >= 1,
+            "{name}: {seq} sequence headers, {key} keyframes"
+        );
     }
 }
 
@@ -228,7 +248,10 @@ fn ffmpeg9_publishes_hevc_and_av1_over_enhanced_rtmp() {
         let seen = check(name, false);
         let (codecs, seq, key) = video_codecs(&seen);
         assert_eq!(codecs, [fourcc], "{name}");
-        assert!(seq >= 1 && key >= 1, "{name}: {seq} sequence headers, {key} keyframes");
+        assert!(
+            seq >= 1 && key >= 1,
+            "{name}: {seq} sequence headers, {key} keyframes"
+        );
     }
 }
 

@@ -15,8 +15,16 @@ const FRAMES: u32 = 100; // 4 s at 25 fps, one GOP: the server's start burst hol
 fn publish(ff: &Path, url: &str, video: &[&str]) -> Child {
     let child = Command::new(ff)
         .args(["-v", "error", "-re", "-f", "lavfi", "-i"])
-        .arg(format!("testsrc2=size=320x180:rate=25:duration={}", FRAMES / 25))
-        .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=4"])
+        .arg(format!(
+            "testsrc2=size=320x180:rate=25:duration={}",
+            FRAMES / 25
+        ))
+        .args([
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=48000:duration=4",
+        ])
         .args(["-map", "0:v", "-map", "1:a"])
         .args(video)
         .args(["-pix_fmt", "yuv420p", "-c:a", "aac", "-f", "flv", url])
@@ -84,9 +92,26 @@ fn ffmpeg9_hevc_and_av1_pass_through_onair_serve() {
     for (name, video) in [
         (
             "hevc",
-            &["-c:v", "libx265", "-x265-params", "log-level=error:keyint=250:min-keyint=250:bframes=0"][..],
+            &[
+                "-c:v",
+                "libx265",
+                "-x265-params",
+                "log-level=error:keyint=250:min-keyint=250:bframes=0",
+            ][..],
         ),
-        ("av1", &["-c:v", "libsvtav1", "-g", "250", "-preset", "12", "-svtav1-params", "lp=1"][..]),
+        (
+            "av1",
+            &[
+                "-c:v",
+                "libsvtav1",
+                "-g",
+                "250",
+                "-preset",
+                "12",
+                "-svtav1-params",
+                "lp=1",
+            ][..],
+        ),
     ] {
         let url = format!("rtmp://127.0.0.1:{rtmp}/live/{name}");
         runs.push((name, url.clone(), publish(&ff, &url, video)));
@@ -100,7 +125,10 @@ fn ffmpeg9_hevc_and_av1_pass_through_onair_serve() {
     }
     for (name, _, mut publisher) in runs {
         let status = publisher.0.wait().unwrap();
-        assert!(status.success(), "{name}: FFmpeg 9 publish failed ({status})");
+        assert!(
+            status.success(),
+            "{name}: FFmpeg 9 publish failed ({status})"
+        );
     }
     for (name, how, reader) in readers {
         let (frames, stderr) = reader.join().unwrap();
@@ -116,7 +144,10 @@ fn ffmpeg9_hevc_and_av1_pass_through_onair_serve() {
         files(dir.path(), "flv", &mut flvs);
         files(dir.path(), "jpg", &mut jpgs);
         let names = |v: &Vec<PathBuf>, n: &str| v.iter().any(|p| p.to_string_lossy().contains(n));
-        if ["hevc", "av1"].iter().all(|n| names(&flvs, n) && names(&jpgs, n)) {
+        if ["hevc", "av1"]
+            .iter()
+            .all(|n| names(&flvs, n) && names(&jpgs, n))
+        {
             break;
         }
         std::thread::sleep(Duration::from_millis(200));
@@ -128,7 +159,10 @@ fn ffmpeg9_hevc_and_av1_pass_through_onair_serve() {
             .unwrap_or_else(|| panic!("no {name} recording in {flvs:?}"));
         let (frames, stderr) = count_frames(&ff, &flv.to_string_lossy()).join().unwrap();
         println!("{name} recording {}: {frames} frames", flv.display());
-        assert!(frames >= FRAMES - 5, "{name} recording decodes {frames} frames: {stderr}");
+        assert!(
+            frames >= FRAMES - 5,
+            "{name} recording decodes {frames} frames: {stderr}"
+        );
         let jpg = jpgs
             .iter()
             .find(|p| p.to_string_lossy().contains(name))

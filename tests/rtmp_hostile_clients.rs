@@ -32,13 +32,17 @@ enum Attack {
 }
 
 async fn client_handshake(s: &mut TcpStream) -> bool {
-    let Ok((mut hs, c0c1)) = Handshake::client() else { return false };
+    let Ok((mut hs, c0c1)) = Handshake::client() else {
+        return false;
+    };
     if s.write_all(&c0c1).await.is_err() {
         return false;
     }
     let mut buf = vec![0u8; 8192];
     loop {
-        let Ok(n) = s.read(&mut buf).await else { return false };
+        let Ok(n) = s.read(&mut buf).await else {
+            return false;
+        };
         if n == 0 {
             return false;
         }
@@ -56,8 +60,12 @@ async fn client_handshake(s: &mut TcpStream) -> bool {
 
 /// Runs one attack; returns whether the server closed the connection within `limit`.
 async fn attack(addr: std::net::SocketAddr, a: Attack, limit: Duration) -> bool {
-    let Ok(mut s) = TcpStream::connect(addr).await else { return true };
-    let garbage: Vec<u8> = (0..65_536u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let Ok(mut s) = TcpStream::connect(addr).await else {
+        return true;
+    };
+    let garbage: Vec<u8> = (0..65_536u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
     if let Attack::GarbageHandshake = a {
         let _ = s.write_all(&garbage).await;
     } else {
@@ -157,14 +165,20 @@ fn hostile_clients_are_cut_and_the_server_keeps_serving() {
         out
     });
     let growth = rss_kib().saturating_sub(baseline) / 1024;
-    println!("24 hostile clients in {:?}, RSS growth {growth} MiB", started.elapsed());
+    println!(
+        "24 hostile clients in {:?}, RSS growth {growth} MiB",
+        started.elapsed()
+    );
     for (a, closed) in &results {
         let legal = matches!(a, Attack::HalfMessageThenOthers);
         assert_eq!(*closed, !legal, "{a:?}: closed by the server: {closed}");
     }
     assert!(growth < 96, "memory grew by {growth} MiB under attack");
     // The honest stream is still served, both ways.
-    for input in [play_rtmp.clone(), format!("{}/live/steady.flv", server.http_base())] {
+    for input in [
+        play_rtmp.clone(),
+        format!("{}/live/steady.flv", server.http_base()),
+    ] {
         let probe = ffprobe(&input, false);
         let v = stream(&probe, "video");
         assert_eq!(v["width"], 320, "{input}");

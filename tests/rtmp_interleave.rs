@@ -7,12 +7,12 @@
 //!   the server's start burst and every tag must equal, byte for byte, what was published.
 
 use onair_flv::TagType;
-use onair_rtmp::engine::{Handshake, HandshakeProgress, ServerConfig, ServerEvent, ServerSession};
 use onair_rtmp::engine::{ClientConfig, ClientEvent, ClientRole, ClientSession};
+use onair_rtmp::engine::{Handshake, HandshakeProgress, ServerConfig, ServerEvent, ServerSession};
 use onair_rtmp::{HttpFlvPlayer, RtmpPlayer, TransportConfig};
-use std::time::Instant;
 use std::collections::VecDeque;
 use std::time::Duration;
+use std::time::Instant;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -197,16 +197,24 @@ fn client_to_server_interleaved_publish_arrives_whole() {
         let sid = c.stream_id();
         // Metadata and sequence headers through the session, then pairs interleaved by hand.
         let (head, media): (Vec<_>, Vec<_>) = tags.iter().partition(|t| {
-            t.tag_type == TagType::Script || onair_flv::video_info(&t.data).is_some_and(|i| i.sequence_header)
-                || onair_flv::audio_info(&t.data).is_some_and(|i| i.sequence_header && t.tag_type == TagType::Audio)
+            t.tag_type == TagType::Script
+                || onair_flv::video_info(&t.data).is_some_and(|i| i.sequence_header)
+                || onair_flv::audio_info(&t.data)
+                    .is_some_and(|i| i.sequence_header && t.tag_type == TagType::Audio)
         });
         for t in &head {
             c.send_media(t).unwrap();
         }
         c.take_output(&mut out);
         onair_rtmp::write_queue(&mut s, &mut out).await.unwrap();
-        let videos: Vec<_> = media.iter().filter(|t| t.tag_type == TagType::Video).collect();
-        let audios: Vec<_> = media.iter().filter(|t| t.tag_type == TagType::Audio).collect();
+        let videos: Vec<_> = media
+            .iter()
+            .filter(|t| t.tag_type == TagType::Video)
+            .collect();
+        let audios: Vec<_> = media
+            .iter()
+            .filter(|t| t.tag_type == TagType::Audio)
+            .collect();
         let mut sent = Vec::new();
         for (i, v) in videos.iter().enumerate() {
             let bytes = match audios.get(i) {
@@ -225,7 +233,9 @@ fn client_to_server_interleaved_publish_arrives_whole() {
         }
         // The HTTP-FLV start burst: metadata, sequence headers, then the GOP cache (all frames).
         let play = format!("{}/live/interleaved.flv", server.http_base());
-        let mut player = HttpFlvPlayer::connect(&play, &TransportConfig::default()).await.unwrap();
+        let mut player = HttpFlvPlayer::connect(&play, &TransportConfig::default())
+            .await
+            .unwrap();
         let mut got = Vec::new();
         while got.len() < sent.len() {
             let t = tokio::time::timeout(Duration::from_secs(5), player.next_tag())

@@ -170,8 +170,12 @@ fn install_ffmpeg9(root: &Path) -> Result<(), String> {
     }
     println!("==> installing FFmpeg 9 (PyPI imageio-ffmpeg) into tests/peers/venv");
     run(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
-    run(Command::new(venv.join("bin").join("pip"))
-        .args(["install", "--quiet", "--disable-pip-version-check", "imageio-ffmpeg"]))
+    run(Command::new(venv.join("bin").join("pip")).args([
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "imageio-ffmpeg",
+    ]))
 }
 
 /// Installs whatever is missing; does nothing when everything is present.

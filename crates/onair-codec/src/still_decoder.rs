@@ -55,9 +55,13 @@ pub fn hvcc_to_annexb(hvcc: &[u8]) -> CodecResult<(Vec<u8>, u8)> {
         let count = u16::from_be_bytes([head[1], head[2]]);
         at += 3;
         for _ in 0..count {
-            let len = hvcc.get(at..at + 2).ok_or_else(|| bad("truncated NAL length"))?;
+            let len = hvcc
+                .get(at..at + 2)
+                .ok_or_else(|| bad("truncated NAL length"))?;
             let len = usize::from(u16::from_be_bytes([len[0], len[1]]));
-            let nal = hvcc.get(at + 2..at + 2 + len).ok_or_else(|| bad("truncated NAL"))?;
+            let nal = hvcc
+                .get(at + 2..at + 2 + len)
+                .ok_or_else(|| bad("truncated NAL"))?;
             out.extend_from_slice(&[0, 0, 0, 1]);
             out.extend_from_slice(nal);
             at += 2 + len;

@@ -192,7 +192,8 @@ impl ExVideoTag {
             .try_into()
             .map_err(|_| r.error("video FourCC"))?;
         let mut composition_time_ms = 0;
-        if packet_type == video_packet::CODED_FRAMES && (codec == FOURCC_AVC || codec == FOURCC_HEVC)
+        if packet_type == video_packet::CODED_FRAMES
+            && (codec == FOURCC_AVC || codec == FOURCC_HEVC)
         {
             let cts = r.u24("CompositionTime")?;
             composition_time_ms = ((cts << 8) as i32) >> 8;
@@ -240,11 +241,20 @@ mod tests {
 
     #[test]
     fn ex_video_tag_payloads() {
-        let t = ExVideoTag::parse(&Bytes::from_static(b"\x91hvc1\xff\xff\xd8\x00\x00\x00\x01\x26")).unwrap();
-        assert_eq!((t.codec, t.packet_type, t.composition_time_ms), (FOURCC_HEVC, 1, -40));
+        let t = ExVideoTag::parse(&Bytes::from_static(
+            b"\x91hvc1\xff\xff\xd8\x00\x00\x00\x01\x26",
+        ))
+        .unwrap();
+        assert_eq!(
+            (t.codec, t.packet_type, t.composition_time_ms),
+            (FOURCC_HEVC, 1, -40)
+        );
         assert_eq!(&t.payload[..], b"\x00\x00\x00\x01\x26");
         let t = ExVideoTag::parse(&Bytes::from_static(b"\x93av01\x12\x00")).unwrap();
-        assert_eq!((t.composition_time_ms, &t.payload[..]), (0, &b"\x12\x00"[..]));
+        assert_eq!(
+            (t.composition_time_ms, &t.payload[..]),
+            (0, &b"\x12\x00"[..])
+        );
         assert!(ExVideoTag::parse(&Bytes::from_static(b"\x17\x01")).is_err());
         assert!(ExVideoTag::parse(&Bytes::from_static(b"\x91hv")).is_err());
     }

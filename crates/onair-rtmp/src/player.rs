@@ -2,8 +2,8 @@
 //! `.flv`), both yielding the same stream of FLV tags, and [`PlaySession`] to pick by URL.
 
 use crate::config::TransportConfig;
-use crate::error::RtmpError;
 use crate::engine::ClientEvent;
+use crate::error::RtmpError;
 use crate::session::{establish, Role, Session};
 use crate::url::StreamUrl;
 use bytes::Bytes;

@@ -4,9 +4,9 @@
 //! ends the publish (e.g. a ban). `close` stops the task and closes the socket before returning.
 
 use crate::config::TransportConfig;
+use crate::engine::ClientEvent;
 use crate::error::RtmpError;
 use crate::send_queue::{PushOutcome, SendQueue, SendQueueConfig, SendQueueStats};
-use crate::engine::ClientEvent;
 use crate::session::{establish, Role, Session};
 use crate::url::StreamUrl;
 use onair_flv::{FlvTag, ScriptData, TagType};

@@ -5,7 +5,9 @@
 //! [`establish`].
 
 use crate::config::TransportConfig;
-use crate::engine::{ClientConfig, ClientEvent, ClientRole, ClientSession, Handshake, HandshakeProgress, Status};
+use crate::engine::{
+    ClientConfig, ClientEvent, ClientRole, ClientSession, Handshake, HandshakeProgress, Status,
+};
 use crate::error::RtmpError;
 use crate::io::Io;
 use crate::url::StreamUrl;
@@ -38,8 +40,11 @@ pub async fn write_queue<W: tokio::io::AsyncWrite + Unpin + ?Sized>(
 ) -> std::io::Result<usize> {
     let mut written = 0;
     while !out.is_empty() {
-        let slices: Vec<std::io::IoSlice<'_>> =
-            out.iter().take(64).map(|b| std::io::IoSlice::new(b)).collect();
+        let slices: Vec<std::io::IoSlice<'_>> = out
+            .iter()
+            .take(64)
+            .map(|b| std::io::IoSlice::new(b))
+            .collect();
         let mut n = io.write_vectored(&slices).await?;
         if n == 0 {
             return Err(std::io::ErrorKind::WriteZero.into());
@@ -117,7 +122,9 @@ impl Session {
             for e in events {
                 match e {
                     ClientEvent::Started => started = true,
-                    ClientEvent::Rejected { stage, status } => return Err(rejection(stage, status)),
+                    ClientEvent::Rejected { stage, status } => {
+                        return Err(rejection(stage, status))
+                    }
                     ClientEvent::Media(tag) => self.pending.push(tag),
                     _ => {}
                 }

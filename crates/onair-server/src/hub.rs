@@ -9,8 +9,8 @@
 //! GOP cache at once, so its first picture is a keyframe with no wait for the next one.
 
 use bytes::{Bytes, BytesMut};
-use onair_flv::{FlvTag, TagType};
 use onair_flv::OnMetaData;
+use onair_flv::{FlvTag, TagType};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
@@ -98,7 +98,11 @@ impl MediaTag {
 
     /// A metadata tag built from fields (tests, relays).
     pub fn metadata(timestamp: u32, metadata: OnMetaData) -> Tag {
-        let mut t = Self::new(TagType::Script, timestamp, metadata.to_script().unwrap_or_default());
+        let mut t = Self::new(
+            TagType::Script,
+            timestamp,
+            metadata.to_script().unwrap_or_default(),
+        );
         t.metadata = Some(Arc::new(metadata));
         Arc::new(t)
     }

@@ -181,12 +181,14 @@ fn video_payload(body: &Bytes) -> Option<VideoPayload> {
                 codec: t.codec,
                 record: t.payload,
             }),
-            video_packet::CODED_FRAMES | video_packet::CODED_FRAMES_X => Some(VideoPayload::Coded {
-                codec: t.codec,
-                keyframe: t.frame_type == 1,
-                composition_time_ms: t.composition_time_ms,
-                data: t.payload,
-            }),
+            video_packet::CODED_FRAMES | video_packet::CODED_FRAMES_X => {
+                Some(VideoPayload::Coded {
+                    codec: t.codec,
+                    keyframe: t.frame_type == 1,
+                    composition_time_ms: t.composition_time_ms,
+                    data: t.payload,
+                })
+            }
             _ => None,
         };
     }

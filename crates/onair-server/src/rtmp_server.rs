@@ -56,7 +56,10 @@ async fn handshake(stream: &mut TcpStream) -> ConnResult<Vec<u8>> {
         if n == 0 {
             return Err("closed during the handshake".into());
         }
-        match hs.process(&buf[..n]).map_err(|e| format!("handshake: {e}"))? {
+        match hs
+            .process(&buf[..n])
+            .map_err(|e| format!("handshake: {e}"))?
+        {
             HandshakeProgress::InProgress { reply } => {
                 stream.write_all(&reply).await.map_err(|e| e.to_string())?
             }

@@ -238,14 +238,19 @@ impl ChunkDecoder {
                 return Ok(None);
             };
             let offset = self.offset;
-            if !self.streams.contains_key(&h.csid) && self.streams.len() >= MAX_KNOWN_CHUNK_STREAMS {
+            if !self.streams.contains_key(&h.csid) && self.streams.len() >= MAX_KNOWN_CHUNK_STREAMS
+            {
                 return Err(EngineError::TooManyChunkStreams {
                     max: MAX_KNOWN_CHUNK_STREAMS,
                     csid: h.csid,
                     offset,
                 });
             }
-            let open = self.streams.values().filter(|s| s.partial.is_some()).count();
+            let open = self
+                .streams
+                .values()
+                .filter(|s| s.partial.is_some())
+                .count();
             let st = self.streams.entry(h.csid).or_default();
             let starts_message = st.partial.is_none();
             if !starts_message && h.fmt < 3 {
@@ -437,7 +442,8 @@ mod tests {
                 d.push(piece);
                 got.extend(all(&mut d));
             }
-            let kinds: Vec<(u8, usize)> = got.iter().map(|m| (m.type_id, m.payload.len())).collect();
+            let kinds: Vec<(u8, usize)> =
+                got.iter().map(|m| (m.type_id, m.payload.len())).collect();
             assert_eq!(kinds, [(1, 4), (9, 100), (8, 70)], "split {split}");
             assert!(got[1].payload[..50].iter().all(|&x| x == 0x17));
             assert!(got[1].payload[50..].iter().all(|&x| x == 0x27));
@@ -498,7 +504,10 @@ mod tests {
         let mut b = header0(2, 0, 4, 1, 0);
         b.extend(0x7fff_ffffu32.to_be_bytes());
         d.push(&b);
-        assert!(matches!(d.next_message(), Err(EngineError::ChunkSize { .. })));
+        assert!(matches!(
+            d.next_message(),
+            Err(EngineError::ChunkSize { .. })
+        ));
         assert!(matches!(d.next_message(), Err(EngineError::Failed(_))));
 
         let mut d = ChunkDecoder::new(Limits {
@@ -506,7 +515,10 @@ mod tests {
             ..Limits::default()
         });
         d.push(&header0(3, 0, 1001, 20, 0));
-        assert!(matches!(d.next_message(), Err(EngineError::MessageTooLong { .. })));
+        assert!(matches!(
+            d.next_message(),
+            Err(EngineError::MessageTooLong { .. })
+        ));
 
         let mut d = ChunkDecoder::new(Limits {
             max_open_chunk_streams: 2,
@@ -516,11 +528,17 @@ mod tests {
             d.push(&header0(csid, 0, 1000, 9, 1));
             d.push(&[0; 128]);
         }
-        assert!(matches!(d.next_message(), Err(EngineError::TooManyChunkStreams { .. })));
+        assert!(matches!(
+            d.next_message(),
+            Err(EngineError::TooManyChunkStreams { .. })
+        ));
 
         let mut d = ChunkDecoder::default();
         d.push(&[0x43, 0, 0, 0, 0, 0, 1, 9]);
-        assert!(matches!(d.next_message(), Err(EngineError::NoPreviousHeader { .. })));
+        assert!(matches!(
+            d.next_message(),
+            Err(EngineError::NoPreviousHeader { .. })
+        ));
     }
 
     #[test]

@@ -205,7 +205,10 @@ mod tests {
         dec.push(&out);
         for (hd, p) in &msgs {
             let m = dec.next_message().unwrap().unwrap();
-            assert_eq!((m.csid, m.timestamp, m.type_id, m.stream_id), (hd.csid, hd.timestamp, hd.type_id, hd.stream_id));
+            assert_eq!(
+                (m.csid, m.timestamp, m.type_id, m.stream_id),
+                (hd.csid, hd.timestamp, hd.type_id, hd.stream_id)
+            );
             assert_eq!(&m.payload[..], &p[..]);
         }
         assert_eq!(dec.next_message().unwrap(), None);
@@ -222,7 +225,16 @@ mod tests {
         enc.encode(&h(6, 5, 9), &[1; 3], &mut out);
         let mut dec = ChunkDecoder::default();
         let mut set = BytesMut::new();
-        enc.encode(&MessageHeader { csid: 2, timestamp: 0, type_id: 1, stream_id: 0 }, &4096u32.to_be_bytes(), &mut set);
+        enc.encode(
+            &MessageHeader {
+                csid: 2,
+                timestamp: 0,
+                type_id: 1,
+                stream_id: 0,
+            },
+            &4096u32.to_be_bytes(),
+            &mut set,
+        );
         dec.push(&set);
         dec.push(&out);
         dec.push(&a);

@@ -10,7 +10,9 @@
 use super::chunk_decoder::Limits;
 use super::command::{fourcc_list, object, string, Command};
 use super::error::EngineError;
-use super::link::{Link, CSID_AUDIO, CSID_COMMAND, CSID_CONTROL, CSID_DATA, CSID_STREAM, CSID_VIDEO};
+use super::link::{
+    Link, CSID_AUDIO, CSID_COMMAND, CSID_CONTROL, CSID_DATA, CSID_STREAM, CSID_VIDEO,
+};
 use super::message::{split_aggregate, type_id, Message, UserControl};
 use bytes::{BufMut, Bytes, BytesMut};
 use onair_flv::{FlvTag, TagType};
@@ -204,7 +206,8 @@ impl ClientSession {
                 Message::UserControl(UserControl::PingResponse(t)) => {
                     let rtt = ms_since(self.epoch, now).wrapping_sub(t);
                     if rtt < 60_000 {
-                        self.events.push_back(ClientEvent::Rtt(Duration::from_millis(u64::from(rtt))));
+                        self.events
+                            .push_back(ClientEvent::Rtt(Duration::from_millis(u64::from(rtt))));
                     }
                 }
                 Message::UserControl(UserControl::StreamEof(_)) => {
@@ -236,7 +239,8 @@ impl ClientSession {
     }
 
     fn media(&mut self, kind: TagType, timestamp: u32, body: Bytes) {
-        if self.role != ClientRole::Play || matches!(self.state, State::Connecting | State::Closed) {
+        if self.role != ClientRole::Play || matches!(self.state, State::Connecting | State::Closed)
+        {
             return;
         }
         if self.state != State::Started && kind != TagType::Script {
@@ -244,19 +248,23 @@ impl ClientSession {
             self.state = State::Started;
             self.events.push_back(ClientEvent::Started);
         }
-        self.events.push_back(ClientEvent::Media(FlvTag::new(kind, timestamp, body)));
+        self.events
+            .push_back(ClientEvent::Media(FlvTag::new(kind, timestamp, body)));
     }
 
     fn reject(&mut self, stage: &'static str, status: Status) {
         self.state = State::Closed;
-        self.events.push_back(ClientEvent::Rejected { stage, status });
+        self.events
+            .push_back(ClientEvent::Rejected { stage, status });
     }
 
     fn on_command(&mut self, c: Command) {
         match (c.name.as_str(), self.state) {
             ("_result", State::Connecting) if c.transaction_id == TID_CONNECT => {
                 let fourccs = fourcc_list(&c.object);
-                self.events.push_back(ClientEvent::Connected { fourcc_list: fourccs });
+                self.events.push_back(ClientEvent::Connected {
+                    fourcc_list: fourccs,
+                });
                 self.state = State::CreatingStream;
                 if self.role == ClientRole::Publish {
                     let name = string(&self.stream);
@@ -282,7 +290,13 @@ impl ClientSession {
                 match self.role {
                     ClientRole::Publish => {
                         let t = self.tid();
-                        self.command(CSID_STREAM, self.stream_id, "publish", t, vec![name, string("live")]);
+                        self.command(
+                            CSID_STREAM,
+                            self.stream_id,
+                            "publish",
+                            t,
+                            vec![name, string("live")],
+                        );
                     }
                     ClientRole::Play => {
                         let t = self.tid();
@@ -297,7 +311,8 @@ impl ClientSession {
                             stream_id: self.stream_id,
                             ms: self.config.buffer_ms,
                         };
-                        self.link.send(CSID_CONTROL, 0, 0, &Message::UserControl(buffer));
+                        self.link
+                            .send(CSID_CONTROL, 0, 0, &Message::UserControl(buffer));
                     }
                 }
             }
@@ -383,7 +398,12 @@ impl ClientSession {
     /// Queues a ping; the answer comes as [`ClientEvent::Rtt`].
     pub fn ping(&mut self, now: Instant) {
         let t = ms_since(self.epoch, now);
-        self.link.send(CSID_CONTROL, 0, 0, &Message::UserControl(UserControl::PingRequest(t)));
+        self.link.send(
+            CSID_CONTROL,
+            0,
+            0,
+            &Message::UserControl(UserControl::PingRequest(t)),
+        );
     }
 
     /// Queues FCUnpublish (publish) and deleteStream; the session accepts nothing more.
@@ -456,25 +476,43 @@ mod tests {
         let mut c = ClientSession::new(cfg, ClientRole::Publish, "cam?x=1", now);
         let mut s = ServerSession::new(ServerConfig::default());
         pump(&mut c, &mut s, now);
-        let Some(ServerEvent::ConnectRequested { app, fourcc_list, .. }) = s.poll_event() else {
+        let Some(ServerEvent::ConnectRequested {
+            app, fourcc_list, ..
+        }) = s.poll_event()
+        else {
             panic!("no connect")
         };
-        assert_eq!((app.as_str(), fourcc_list), ("live", vec!["hvc1".to_string()]));
+        assert_eq!(
+            (app.as_str(), fourcc_list),
+            ("live", vec!["hvc1".to_string()])
+        );
         s.accept_connect();
         pump(&mut c, &mut s, now);
-        let Some(ServerEvent::PublishRequested { stream_id, name, .. }) = s.poll_event() else {
+        let Some(ServerEvent::PublishRequested {
+            stream_id, name, ..
+        }) = s.poll_event()
+        else {
             panic!("no publish")
         };
         assert_eq!(name, "cam?x=1");
         s.accept_publish(stream_id);
         pump(&mut c, &mut s, now);
-        assert!(matches!(c.poll_event(), Some(ClientEvent::Connected { .. })));
+        assert!(matches!(
+            c.poll_event(),
+            Some(ClientEvent::Connected { .. })
+        ));
         assert_eq!(c.poll_event(), Some(ClientEvent::Started));
         for i in 0..5u32 {
             let body = Bytes::from(vec![0x17; 5000 + i as usize]);
-            c.send_media(&FlvTag::new(TagType::Video, i * 33, body)).unwrap();
+            c.send_media(&FlvTag::new(TagType::Video, i * 33, body))
+                .unwrap();
         }
-        c.send_media(&FlvTag::new(TagType::Script, 0, Bytes::from_static(b"\x02\x00\x0aonMetaData\x05"))).unwrap();
+        c.send_media(&FlvTag::new(
+            TagType::Script,
+            0,
+            Bytes::from_static(b"\x02\x00\x0aonMetaData\x05"),
+        ))
+        .unwrap();
         c.ping(now);
         pump(&mut c, &mut s, now + Duration::from_millis(7));
         let mut sizes = Vec::new();
@@ -483,37 +521,76 @@ mod tests {
                 sizes.push((tag.tag_type, tag.timestamp_ms, tag.data.len()));
             }
         }
-        assert_eq!(sizes[..5].iter().map(|x| x.2).collect::<Vec<_>>(), [5000, 5001, 5002, 5003, 5004]);
+        assert_eq!(
+            sizes[..5].iter().map(|x| x.2).collect::<Vec<_>>(),
+            [5000, 5001, 5002, 5003, 5004]
+        );
         assert_eq!(sizes[4].1, 132);
         assert_eq!(sizes[5], (TagType::Script, 0, 14));
-        assert_eq!(c.poll_event(), Some(ClientEvent::Rtt(Duration::from_millis(7))));
+        assert_eq!(
+            c.poll_event(),
+            Some(ClientEvent::Rtt(Duration::from_millis(7)))
+        );
         c.close();
         pump(&mut c, &mut s, now);
-        assert!(matches!(s.poll_event(), Some(ServerEvent::PublishFinished { .. })));
+        assert!(matches!(
+            s.poll_event(),
+            Some(ServerEvent::PublishFinished { .. })
+        ));
     }
 
     #[test]
     fn refusals_before_start_are_rejections() {
         let now = Instant::now();
-        let mut c = ClientSession::new(ClientConfig::new("live", "rtmp://h/live"), ClientRole::Play, "x", now);
+        let mut c = ClientSession::new(
+            ClientConfig::new("live", "rtmp://h/live"),
+            ClientRole::Play,
+            "x",
+            now,
+        );
         let mut s = ServerSession::new(ServerConfig::default());
         pump(&mut c, &mut s, now);
-        assert!(matches!(s.poll_event(), Some(ServerEvent::ConnectRequested { .. })));
+        assert!(matches!(
+            s.poll_event(),
+            Some(ServerEvent::ConnectRequested { .. })
+        ));
         s.accept_connect();
         pump(&mut c, &mut s, now);
-        let Some(ServerEvent::PlayRequested { stream_id, .. }) = s.poll_event() else { panic!() };
+        let Some(ServerEvent::PlayRequested { stream_id, .. }) = s.poll_event() else {
+            panic!()
+        };
         s.reject_play(stream_id, "NetStream.Play.StreamNotFound", "no such stream");
         pump(&mut c, &mut s, now);
-        assert!(matches!(c.poll_event(), Some(ClientEvent::Connected { .. })));
-        let Some(ClientEvent::Rejected { stage: "play", status }) = c.poll_event() else { panic!() };
+        assert!(matches!(
+            c.poll_event(),
+            Some(ClientEvent::Connected { .. })
+        ));
+        let Some(ClientEvent::Rejected {
+            stage: "play",
+            status,
+        }) = c.poll_event()
+        else {
+            panic!()
+        };
         assert_eq!(status.code, "NetStream.Play.StreamNotFound");
 
-        let mut c = ClientSession::new(ClientConfig::new("live", "rtmp://h/live"), ClientRole::Publish, "x", now);
+        let mut c = ClientSession::new(
+            ClientConfig::new("live", "rtmp://h/live"),
+            ClientRole::Publish,
+            "x",
+            now,
+        );
         let mut s = ServerSession::new(ServerConfig::default());
         pump(&mut c, &mut s, now);
         let _ = s.poll_event();
         s.reject_connect("go away");
         pump(&mut c, &mut s, now);
-        assert!(matches!(c.poll_event(), Some(ClientEvent::Rejected { stage: "connect", .. })));
+        assert!(matches!(
+            c.poll_event(),
+            Some(ClientEvent::Rejected {
+                stage: "connect",
+                ..
+            })
+        ));
     }
 }

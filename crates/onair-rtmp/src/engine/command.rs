@@ -45,7 +45,11 @@ impl Command {
         let transaction_id = match values.next() {
             Some(Amf0Value::Number(n)) => n,
             None => 0.0,
-            Some(v) => return Err(format!("transaction id of {name} is {v:?}, expected a number")),
+            Some(v) => {
+                return Err(format!(
+                    "transaction id of {name} is {v:?}, expected a number"
+                ))
+            }
         };
         let object = values.next().unwrap_or(Amf0Value::Null);
         Ok(Self {
@@ -153,7 +157,10 @@ mod tests {
             "onStatus",
             0.0,
             Amf0Value::Null,
-            vec![object([("code", string("NetStream.Publish.Start")), ("level", string("status"))])],
+            vec![object([
+                ("code", string("NetStream.Publish.Start")),
+                ("level", string("status")),
+            ])],
         );
         let d = Command::decode(&c.encode()).unwrap();
         assert_eq!(d, c);

@@ -34,7 +34,9 @@ pub struct Handshake {
 
 impl std::fmt::Debug for Handshake {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Handshake").field("seen", &self.seen).finish_non_exhaustive()
+        f.debug_struct("Handshake")
+            .field("seen", &self.seen)
+            .finish_non_exhaustive()
     }
 }
 
@@ -42,7 +44,9 @@ impl Handshake {
     /// The client side; returns it and C0 + C1 to send.
     pub fn client() -> Result<(Self, Vec<u8>), String> {
         let mut inner = Inner::new(PeerType::Client);
-        let c0c1 = inner.generate_outbound_p0_and_p1().map_err(|e| format!("{e:?}"))?;
+        let c0c1 = inner
+            .generate_outbound_p0_and_p1()
+            .map_err(|e| format!("{e:?}"))?;
         Ok((Self { inner, seen: 0 }, c0c1))
     }
 
@@ -58,11 +62,20 @@ impl Handshake {
     pub fn process(&mut self, data: &[u8]) -> Result<HandshakeProgress, String> {
         self.seen += data.len();
         if self.seen > MAX_HANDSHAKE_BYTES {
-            return Err(format!("{} bytes without completing the handshake", self.seen));
+            return Err(format!(
+                "{} bytes without completing the handshake",
+                self.seen
+            ));
         }
-        match self.inner.process_bytes(data).map_err(|e| format!("{e:?}"))? {
+        match self
+            .inner
+            .process_bytes(data)
+            .map_err(|e| format!("{e:?}"))?
+        {
             HandshakeProcessResult::InProgress { response_bytes } => {
-                Ok(HandshakeProgress::InProgress { reply: response_bytes })
+                Ok(HandshakeProgress::InProgress {
+                    reply: response_bytes,
+                })
             }
             HandshakeProcessResult::Completed {
                 response_bytes,

@@ -76,7 +76,12 @@ impl Link {
         let consumed = self.decoder.offset();
         if self.peer_window > 0 && consumed - self.acked >= u64::from(self.peer_window) {
             self.acked = consumed;
-            self.send(CSID_CONTROL, 0, 0, &Message::Acknowledgement(consumed as u32));
+            self.send(
+                CSID_CONTROL,
+                0,
+                0,
+                &Message::Acknowledgement(consumed as u32),
+            );
         }
         Ok(Some((raw, msg)))
     }

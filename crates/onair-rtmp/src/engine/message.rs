@@ -288,9 +288,15 @@ mod tests {
             Message::SetChunkSize(4096),
             Message::Acknowledgement(7),
             Message::WindowAckSize(2_500_000),
-            Message::SetPeerBandwidth { size: 2_500_000, limit: 2 },
+            Message::SetPeerBandwidth {
+                size: 2_500_000,
+                limit: 2,
+            },
             Message::UserControl(UserControl::StreamBegin(1)),
-            Message::UserControl(UserControl::SetBufferLength { stream_id: 1, ms: 3000 }),
+            Message::UserControl(UserControl::SetBufferLength {
+                stream_id: 1,
+                ms: 3000,
+            }),
             Message::UserControl(UserControl::PingRequest(99)),
         ] {
             let (t, b) = m.encode();
@@ -323,7 +329,10 @@ mod tests {
         body.extend_from_slice(&[9, 0, 0]); // truncated tail
         let parts = split_aggregate(50, &Bytes::from(body));
         assert_eq!(parts.len(), 2);
-        assert_eq!((parts[0].0, parts[0].1, &parts[0].2[..]), (9, 50, &b"abc"[..]));
+        assert_eq!(
+            (parts[0].0, parts[0].1, &parts[0].2[..]),
+            (9, 50, &b"abc"[..])
+        );
         assert_eq!((parts[1].0, parts[1].1), (8, 70));
     }
 }

@@ -12,7 +12,9 @@ use super::chunk_encoder::MessageHeader;
 use super::client::strip_set_data_frame;
 use super::command::{fourcc_list, object, prop_str, string, Command};
 use super::error::EngineError;
-use super::link::{Link, CSID_AUDIO, CSID_COMMAND, CSID_CONTROL, CSID_DATA, CSID_STREAM, CSID_VIDEO};
+use super::link::{
+    Link, CSID_AUDIO, CSID_COMMAND, CSID_CONTROL, CSID_DATA, CSID_STREAM, CSID_VIDEO,
+};
 use super::message::{split_aggregate, type_id, Message, UserControl};
 use bytes::Bytes;
 use onair_flv::{FlvTag, TagType};
@@ -160,7 +162,10 @@ impl ServerSession {
     }
 
     fn state(&self, id: u32) -> Option<StreamState> {
-        self.streams.iter().find(|(s, _)| *s == id).map(|(_, st)| *st)
+        self.streams
+            .iter()
+            .find(|(s, _)| *s == id)
+            .map(|(_, st)| *st)
     }
 
     fn set_state(&mut self, id: u32, st: Option<StreamState>) {
@@ -177,7 +182,8 @@ impl ServerSession {
 
     fn on_status(&mut self, stream_id: u32, info: Amf0Value) {
         let c = Command::new("onStatus", 0.0, Amf0Value::Null, vec![info]);
-        self.link.send(CSID_STREAM, 0, stream_id, &Message::Command(c));
+        self.link
+            .send(CSID_STREAM, 0, stream_id, &Message::Command(c));
     }
 
     /// Feeds received bytes. Messages after a connect, publish or play are held until the
@@ -227,7 +233,11 @@ impl ServerSession {
         // publishes on one stream only) goes to the publishing stream.
         let sid = if self.state(stream_id) == Some(StreamState::Publishing) {
             stream_id
-        } else if let Some((s, _)) = self.streams.iter().find(|(_, st)| *st == StreamState::Publishing) {
+        } else if let Some((s, _)) = self
+            .streams
+            .iter()
+            .find(|(_, st)| *st == StreamState::Publishing)
+        {
             *s
         } else {
             return;
@@ -245,16 +255,17 @@ impl ServerSession {
                 self.connect_tid = Some(tid);
                 self.awaiting = true;
                 self.events.push_back(ServerEvent::ConnectRequested {
-                    app: prop_str(&c.object, "app").unwrap_or_default().trim_end_matches('/').to_string(),
+                    app: prop_str(&c.object, "app")
+                        .unwrap_or_default()
+                        .trim_end_matches('/')
+                        .to_string(),
                     tc_url: prop_str(&c.object, "tcUrl").unwrap_or_default().to_string(),
                     fourcc_list: fourcc_list(&c.object),
                 });
             }
             _ if !self.connected => {}
-            "releaseStream" | "FCPublish" | "getStreamLength" => {
-                if tid > 0.0 {
-                    self.result(tid, vec![Amf0Value::Undefined]);
-                }
+            "releaseStream" | "FCPublish" | "getStreamLength" if tid > 0.0 => {
+                self.result(tid, vec![Amf0Value::Undefined]);
             }
             "createStream" => {
                 if self.streams.len() >= MAX_STREAMS {
@@ -262,7 +273,11 @@ impl ServerSession {
                         "_error",
                         tid,
                         Amf0Value::Null,
-                        vec![status("error", "NetConnection.Call.Failed", "too many streams")],
+                        vec![status(
+                            "error",
+                            "NetConnection.Call.Failed",
+                            "too many streams",
+                        )],
                     );
                     self.link.send(CSID_COMMAND, 0, 0, &Message::Command(c));
                     return;
@@ -334,12 +349,12 @@ impl ServerSession {
 
     fn finish(&mut self, id: u32) {
         match self.state(id) {
-            Some(StreamState::Publishing) => {
-                self.events.push_back(ServerEvent::PublishFinished { stream_id: id })
-            }
-            Some(StreamState::Playing) => {
-                self.events.push_back(ServerEvent::PlayFinished { stream_id: id })
-            }
+            Some(StreamState::Publishing) => self
+                .events
+                .push_back(ServerEvent::PublishFinished { stream_id: id }),
+            Some(StreamState::Playing) => self
+                .events
+                .push_back(ServerEvent::PlayFinished { stream_id: id }),
             _ => return,
         }
         self.set_state(id, Some(StreamState::Created));
@@ -354,8 +369,14 @@ impl ServerSession {
         }
         self.connected = true;
         let w = self.config.window_ack_size;
-        self.link.send(CSID_CONTROL, 0, 0, &Message::WindowAckSize(w));
-        self.link.send(CSID_CONTROL, 0, 0, &Message::SetPeerBandwidth { size: w, limit: 2 });
+        self.link
+            .send(CSID_CONTROL, 0, 0, &Message::WindowAckSize(w));
+        self.link.send(
+            CSID_CONTROL,
+            0,
+            0,
+            &Message::SetPeerBandwidth { size: w, limit: 2 },
+        );
         self.link.set_chunk_size(self.config.chunk_size);
         let mut props = vec![
             ("fmsVer", string("FMS/3,0,1,123")),
@@ -385,7 +406,11 @@ impl ServerSession {
             "_error",
             tid,
             Amf0Value::Null,
-            vec![status("error", "NetConnection.Connect.Rejected", description)],
+            vec![status(
+                "error",
+                "NetConnection.Connect.Rejected",
+                description,
+            )],
         );
         self.link.send(CSID_COMMAND, 0, 0, &Message::Command(c));
         self.answered();
@@ -398,8 +423,16 @@ impl ServerSession {
         }
         self.set_state(stream_id, Some(StreamState::Publishing));
         self.publish_tids.retain(|(s, _)| *s != stream_id);
-        self.link.send(CSID_CONTROL, 0, 0, &Message::UserControl(UserControl::StreamBegin(stream_id)));
-        self.on_status(stream_id, status("status", "NetStream.Publish.Start", "Start publishing"));
+        self.link.send(
+            CSID_CONTROL,
+            0,
+            0,
+            &Message::UserControl(UserControl::StreamBegin(stream_id)),
+        );
+        self.on_status(
+            stream_id,
+            status("status", "NetStream.Publish.Start", "Start publishing"),
+        );
         self.answered();
     }
 
@@ -416,16 +449,28 @@ impl ServerSession {
             return self.answered();
         }
         self.set_state(stream_id, Some(StreamState::Playing));
-        self.link.send(CSID_CONTROL, 0, 0, &Message::UserControl(UserControl::StreamBegin(stream_id)));
-        self.on_status(stream_id, status("status", "NetStream.Play.Reset", "Playing and resetting"));
-        self.on_status(stream_id, status("status", "NetStream.Play.Start", "Started playing"));
+        self.link.send(
+            CSID_CONTROL,
+            0,
+            0,
+            &Message::UserControl(UserControl::StreamBegin(stream_id)),
+        );
+        self.on_status(
+            stream_id,
+            status("status", "NetStream.Play.Reset", "Playing and resetting"),
+        );
+        self.on_status(
+            stream_id,
+            status("status", "NetStream.Play.Start", "Started playing"),
+        );
         let access = rml_amf0::serialize(&vec![
             string("|RtmpSampleAccess"),
             Amf0Value::Boolean(true),
             Amf0Value::Boolean(true),
         ])
         .unwrap_or_default();
-        self.link.send(CSID_DATA, 0, stream_id, &Message::Data(Bytes::from(access)));
+        self.link
+            .send(CSID_DATA, 0, stream_id, &Message::Data(Bytes::from(access)));
         self.answered();
     }
 
