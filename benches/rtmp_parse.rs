@@ -1,11 +1,13 @@
 //! Inbound RTMP parsing throughput: onair's chunk decoder (`onair_rtmp::engine::ChunkDecoder`)
 //! against rml_rtmp's `ChunkDeserializer` (the decoder onair used before its own engine) on the
 //! same recorded chunk streams (`tests/captures/rtmp/`: OBS 29 publishing, nginx-rtmp serving),
-//! fed in the recorded TCP read sizes, in the same run. Both turn bytes into whole messages and
+//! fed in the recorded TCP read sizes, in the same run (onair as the owned `Bytes` its adapters
+//! read into, rml_rtmp as slices, its API). Both turn bytes into whole messages and
 //! follow Set Chunk Size; each pass is timed and the best of several passes is kept. Also the
 //! whole server session (messages, AMF0 commands, media events) on the OBS capture.
 //! Results go to `benches/RESULTS.md` (section `rtmp_parse`).
 
+use bytes::Bytes;
 use onair_rtmp::engine::{ChunkDecoder, Limits, ServerConfig, ServerEvent, ServerSession};
 use onair_suite::results::{is_bench_run, write_section};
 use std::path::PathBuf;
@@ -55,11 +57,11 @@ fn pieces<'a>(data: &'a [u8], cuts: &[usize]) -> Vec<&'a [u8]> {
         .collect()
 }
 
-fn onair(pieces: &[&[u8]]) -> usize {
+fn onair(pieces: &[Bytes]) -> usize {
     let mut d = ChunkDecoder::new(Limits::default());
     let mut n = 0;
     for p in pieces {
-        d.push(p);
+        d.push_bytes(p.clone());
         while let Some(m) = d.next_message().expect("decode") {
             n += m.payload.len();
         }
@@ -84,12 +86,12 @@ fn rml(pieces: &[&[u8]]) -> usize {
     n
 }
 
-fn session(pieces: &[&[u8]]) -> usize {
+fn session(pieces: &[Bytes]) -> usize {
     let mut s = ServerSession::new(ServerConfig::default());
     let mut n = 0;
     let mut out = std::collections::VecDeque::new();
     for p in pieces {
-        s.handle_input(p).expect("decode");
+        s.handle_bytes(p.clone()).expect("decode");
         while let Some(e) = s.poll_event() {
             match e {
                 ServerEvent::ConnectRequested { .. } => s.accept_connect(),
@@ -149,7 +151,7 @@ fn main() {
             a / b
         ));
         if dir == "c2s" {
-            let s = rate(data.len(), || session(&p));
+            let s = rate(data.len(), || session(&owned));
             rows.push_str(&format!(
                 "| {what}: onair's whole server session (commands, media events) | {s:.0} | | |\n"
             ));

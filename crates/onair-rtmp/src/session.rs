@@ -11,7 +11,10 @@ use crate::engine::{
 use crate::error::RtmpError;
 use crate::io::Io;
 use crate::url::StreamUrl;
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
+
+/// Bytes the read buffer grows by.
+const READ_CHUNK: usize = 64 * 1024;
 use onair_flv::FlvTag;
 use std::collections::VecDeque;
 use std::time::Instant;
@@ -21,7 +24,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 pub(crate) struct Session {
     pub(crate) io: Box<dyn Io>,
     pub(crate) engine: ClientSession,
-    buf: Vec<u8>,
+    buf: BytesMut,
     out: VecDeque<Bytes>,
     /// Media that arrived while waiting for the acceptance, kept for the player.
     pub(crate) pending: Vec<FlvTag>,
@@ -90,6 +93,10 @@ impl Session {
     /// Feeds bytes to the engine, writes its answers, returns its events.
     pub(crate) async fn handle(&mut self, data: &[u8]) -> Result<Vec<ClientEvent>, RtmpError> {
         self.engine.handle_input(Instant::now(), data)?;
+        self.after_input().await
+    }
+
+    async fn after_input(&mut self) -> Result<Vec<ClientEvent>, RtmpError> {
         let mut events = Vec::new();
         while let Some(e) = self.engine.poll_event() {
             events.push(e);
@@ -99,15 +106,19 @@ impl Session {
     }
 
     /// Reads once from the socket and handles what came; `Closed` at end of stream.
+    /// The received bytes go to the engine without a copy (media in one chunk stays a slice
+    /// of the read buffer).
     pub(crate) async fn read_events(&mut self) -> Result<Vec<ClientEvent>, RtmpError> {
-        let n = self.io.read(&mut self.buf).await?;
+        if self.buf.capacity() - self.buf.len() < READ_CHUNK / 4 {
+            self.buf.reserve(READ_CHUNK);
+        }
+        let n = self.io.read_buf(&mut self.buf).await?;
         if n == 0 {
             return Err(RtmpError::Closed(String::new()));
         }
-        let data = std::mem::take(&mut self.buf);
-        let r = self.handle(&data[..n]).await;
-        self.buf = data;
-        r
+        let data = self.buf.split().freeze();
+        self.engine.handle_bytes(Instant::now(), data)?;
+        self.after_input().await
     }
 
     /// Handles events until publish or play started; refusals are errors. Returns when the
@@ -190,7 +201,7 @@ pub(crate) async fn establish(
         let mut s = Session {
             io,
             engine,
-            buf: vec![0u8; 64 * 1024],
+            buf: BytesMut::with_capacity(READ_CHUNK),
             out: VecDeque::new(),
             pending: Vec::new(),
         };

@@ -11,7 +11,7 @@
 
 use crate::hub::{MediaTag, PublishHandle, SubscriberKind, Subscription};
 use crate::server::{accept_until_shutdown, Shared};
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use onair_flv::TagType;
 use onair_rtmp::engine::{Handshake, HandshakeProgress, ServerConfig, ServerEvent, ServerSession};
 use std::collections::VecDeque;
@@ -28,6 +28,8 @@ pub const CHUNK_SIZE: u32 = 4096;
 /// The message stream id of a player's first createStream (what shared chunks carry).
 pub const PLAY_STREAM_ID: u32 = 1;
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Bytes the read buffer grows by.
+const READ_CHUNK: usize = 64 << 10;
 /// Tags gathered into one socket write for a player.
 const WRITE_BATCH: usize = 64;
 
@@ -218,13 +220,14 @@ async fn connection(
     };
     let mut out: VecDeque<Bytes> = VecDeque::new();
     let result: ConnResult<()> = async {
-        let mut input = remaining;
-        let mut buf = vec![0u8; 64 << 10];
+        // Received bytes go to the engine without a copy: a publisher's single-chunk messages
+        // stay slices of this buffer all the way to the players.
+        let mut input = Some(Bytes::from(remaining));
+        let mut buf = BytesMut::with_capacity(READ_CHUNK);
         loop {
-            if !input.is_empty() {
-                conn.session.handle_input(&input).map_err(|e| e.to_string())?;
+            if let Some(data) = input.take().filter(|d| !d.is_empty()) {
+                conn.session.handle_bytes(data).map_err(|e| e.to_string())?;
                 conn.events()?;
-                input.clear();
             }
             conn.session.take_output(&mut out);
             if !out.is_empty() {
@@ -243,13 +246,16 @@ async fn connection(
                     shared.end_publish(handle, "push ended").await;
                 }
             }
+            if buf.capacity() - buf.len() < READ_CHUNK / 4 {
+                buf.reserve(READ_CHUNK);
+            }
             tokio::select! {
-                n = stream.read(&mut buf) => {
+                n = stream.read_buf(&mut buf) => {
                     let n = n.map_err(|e| e.to_string())?;
                     if n == 0 {
                         return Ok(());
                     }
-                    input.extend_from_slice(&buf[..n]);
+                    input = Some(buf.split().freeze());
                 }
                 tag = recv_play(&mut conn.playing) => {
                     let Some(tag) = tag else {

@@ -3,16 +3,18 @@
 //! chunk stream's message in its own buffer, so chunks of different messages may interleave
 //! (legal RTMP that a single shared buffer gets wrong).
 //!
-//! Push bytes with [`ChunkDecoder::push`], pull whole messages with
-//! [`ChunkDecoder::next_message`]: "need more bytes" is `Ok(None)`. Set Chunk Size (type 1) and
-//! Abort (type 2) take effect inside the decoder at the exact point of the stream where they
+//! Push received bytes with [`ChunkDecoder::push_bytes`] (owned, not copied) or
+//! [`ChunkDecoder::push`], pull whole messages with [`ChunkDecoder::next_message`]: "need more
+//! bytes" is `Ok(None)`. A message that arrived in one chunk is a slice of the received
+//! buffer; a multi-chunk message is copied once, into its own buffer. Set Chunk Size (type 1)
+//! and Abort (type 2) take effect inside the decoder at the exact point of the stream where they
 //! arrive, and are still returned to the caller. Every length is capped ([`Limits`]); a cap hit
 //! or malformed header is an [`EngineError`] and the decoder stays failed. Nothing here panics
 //! or allocates more than the caps allow on any input.
 
 use super::error::{hex, EngineError};
 use bytes::{Buf, Bytes, BytesMut};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 /// Message type ids of the protocol control messages the decoder acts on.
 pub(crate) const TYPE_SET_CHUNK_SIZE: u8 = 1;
@@ -20,6 +22,10 @@ pub(crate) const TYPE_ABORT: u8 = 2;
 
 /// Distinct chunk stream ids remembered per connection (their last headers).
 const MAX_KNOWN_CHUNK_STREAMS: usize = 1024;
+/// Chunk stream ids below this (the one-byte basic header) live in a table, the rest in a map.
+const DIRECT_CSIDS: usize = 64;
+/// Longest chunk header: 3-byte basic header, 11-byte message header, extended timestamp.
+const MAX_HEADER: usize = 18;
 
 /// Caps on what a peer may make the decoder hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,18 +78,104 @@ struct ChunkStream {
     stream_id: u32,
     /// The last type 0-2 header carried an extended timestamp, so type-3 chunks do too.
     extended: bool,
-    /// The 32-bit value of that extended field.
-    extended_value: u32,
     /// The message being reassembled and the offset of its first chunk.
     partial: Option<(BytesMut, u64)>,
+}
+
+/// Received bytes not yet consumed, as the segments they arrived in.
+#[derive(Debug, Default)]
+struct Input {
+    segs: VecDeque<Bytes>,
+    len: usize,
+}
+
+impl Input {
+    fn push(&mut self, b: Bytes) {
+        if !b.is_empty() {
+            self.len += b.len();
+            self.segs.push_back(b);
+        }
+    }
+
+    /// Copies the first bytes into `out` without consuming them; returns how many.
+    fn peek(&self, out: &mut [u8]) -> usize {
+        let mut n = 0;
+        for s in &self.segs {
+            let k = (out.len() - n).min(s.len());
+            out[n..n + k].copy_from_slice(&s[..k]);
+            n += k;
+            if n == out.len() {
+                break;
+            }
+        }
+        n
+    }
+
+    fn advance(&mut self, mut n: usize) {
+        self.len -= n;
+        while n > 0 {
+            let Some(front) = self.segs.front_mut() else {
+                return;
+            };
+            if n < front.len() {
+                front.advance(n);
+                return;
+            }
+            n -= front.len();
+            self.segs.pop_front();
+        }
+    }
+
+    /// Takes `n` bytes: a slice of the received buffer when they lie in one segment.
+    fn take(&mut self, n: usize) -> Bytes {
+        if let Some(front) = self.segs.front_mut() {
+            if n <= front.len() {
+                let b = front.split_to(n);
+                if front.is_empty() {
+                    self.segs.pop_front();
+                }
+                self.len -= n;
+                return b;
+            }
+        }
+        let mut out = BytesMut::with_capacity(n);
+        self.take_into(n, &mut out);
+        out.freeze()
+    }
+
+    /// Appends `n` bytes to `dst` and consumes them.
+    fn take_into(&mut self, mut n: usize, dst: &mut BytesMut) {
+        self.len -= n;
+        while n > 0 {
+            let Some(front) = self.segs.front_mut() else {
+                return;
+            };
+            let k = n.min(front.len());
+            dst.extend_from_slice(&front[..k]);
+            n -= k;
+            if k == front.len() {
+                self.segs.pop_front();
+            } else {
+                front.advance(k);
+            }
+        }
+    }
+
+    fn clear(&mut self) {
+        self.segs.clear();
+        self.len = 0;
+    }
 }
 
 /// The inbound chunk stream decoder.
 #[derive(Debug)]
 pub struct ChunkDecoder {
-    input: BytesMut,
+    input: Input,
     chunk_size: u32,
-    streams: HashMap<u32, ChunkStream>,
+    direct: Vec<Option<ChunkStream>>,
+    others: HashMap<u32, ChunkStream>,
+    known: usize,
+    open: usize,
     limits: Limits,
     buffered: usize,
     offset: u64,
@@ -116,9 +208,12 @@ impl ChunkDecoder {
     /// A decoder for a fresh connection (chunk size 128).
     pub fn new(limits: Limits) -> Self {
         Self {
-            input: BytesMut::new(),
+            input: Input::default(),
             chunk_size: 128,
-            streams: HashMap::new(),
+            direct: (0..DIRECT_CSIDS).map(|_| None).collect(),
+            others: HashMap::new(),
+            known: 0,
+            open: 0,
             limits,
             buffered: 0,
             offset: 0,
@@ -126,10 +221,16 @@ impl ChunkDecoder {
         }
     }
 
-    /// Appends received bytes.
+    /// Appends received bytes (copied).
     pub fn push(&mut self, data: &[u8]) {
+        self.push_bytes(Bytes::copy_from_slice(data));
+    }
+
+    /// Appends received bytes without copying them: single-chunk messages come out as slices
+    /// of `data`.
+    pub fn push_bytes(&mut self, data: Bytes) {
         if self.failed.is_none() {
-            self.input.extend_from_slice(data);
+            self.input.push(data);
         }
     }
 
@@ -145,20 +246,37 @@ impl ChunkDecoder {
 
     /// Bytes received but not yet consumed.
     pub fn pending_input(&self) -> usize {
-        self.input.len()
+        self.input.len
+    }
+
+    fn stream(&self, csid: u32) -> Option<&ChunkStream> {
+        match self.direct.get(csid as usize) {
+            Some(s) => s.as_ref(),
+            None => self.others.get(&csid),
+        }
+    }
+
+    fn stream_mut(&mut self, csid: u32) -> Option<&mut ChunkStream> {
+        match self.direct.get_mut(csid as usize) {
+            Some(s) => s.as_mut(),
+            None => self.others.get_mut(&csid),
+        }
     }
 
     fn fail(&mut self, e: EngineError) -> EngineError {
         self.failed = Some(e.clone());
         self.input.clear();
-        self.streams.clear();
+        self.direct.iter_mut().for_each(|s| *s = None);
+        self.others.clear();
         self.buffered = 0;
         e
     }
 
     /// Parses the chunk header at the start of the input; `None` when incomplete.
     fn header(&self) -> Result<Option<Header>, EngineError> {
-        let b = &self.input[..];
+        let mut hb = [0u8; MAX_HEADER];
+        let have = self.input.peek(&mut hb);
+        let b = &hb[..have];
         let Some(&b0) = b.first() else {
             return Ok(None);
         };
@@ -179,7 +297,7 @@ impl ChunkDecoder {
             return Ok(None);
         }
         let m = &b[pos..pos + mh];
-        let prev = self.streams.get(&csid);
+        let prev = self.stream(csid);
         if fmt > 0 && prev.is_none() {
             return Err(EngineError::NoPreviousHeader {
                 fmt,
@@ -238,116 +356,140 @@ impl ChunkDecoder {
                 return Ok(None);
             };
             let offset = self.offset;
-            if !self.streams.contains_key(&h.csid) && self.streams.len() >= MAX_KNOWN_CHUNK_STREAMS
-            {
-                return Err(EngineError::TooManyChunkStreams {
-                    max: MAX_KNOWN_CHUNK_STREAMS,
-                    csid: h.csid,
-                    offset,
-                });
-            }
-            let open = self
-                .streams
-                .values()
-                .filter(|s| s.partial.is_some())
-                .count();
-            let st = self.streams.entry(h.csid).or_default();
-            let starts_message = st.partial.is_none();
-            if !starts_message && h.fmt < 3 {
-                // A new header in the middle of a message: the peer abandoned it.
-                if let Some((p, _)) = st.partial.take() {
-                    self.buffered -= p.len();
-                }
-            }
-            let starts_message = st.partial.is_none();
-            // Header values as they will be once this chunk is accepted.
-            let mut next = ChunkStream {
-                timestamp: st.timestamp,
-                delta: st.delta,
-                length: h.length.unwrap_or(st.length),
-                type_id: h.type_id.unwrap_or(st.type_id),
-                stream_id: h.stream_id.unwrap_or(st.stream_id),
-                extended: st.extended,
-                extended_value: st.extended_value,
-                partial: None,
-            };
-            if h.fmt < 3 {
-                next.extended = h.extended;
-                next.extended_value = h.ts_field;
-            }
-            if starts_message {
-                match h.fmt {
-                    0 => {
-                        next.timestamp = h.ts_field;
-                        next.delta = 0;
-                    }
-                    1 | 2 => {
-                        next.delta = h.ts_field;
-                        next.timestamp = st.timestamp.wrapping_add(h.ts_field);
-                    }
-                    _ => next.timestamp = st.timestamp.wrapping_add(st.delta),
-                }
-                if next.length > self.limits.max_message_len {
-                    return Err(EngineError::MessageTooLong {
-                        length: next.length,
-                        max: self.limits.max_message_len,
+            if self.stream(h.csid).is_none() {
+                if self.known >= MAX_KNOWN_CHUNK_STREAMS {
+                    return Err(EngineError::TooManyChunkStreams {
+                        max: MAX_KNOWN_CHUNK_STREAMS,
                         csid: h.csid,
                         offset,
                     });
                 }
-                if open >= self.limits.max_open_chunk_streams && next.length > 0 {
-                    return Err(EngineError::TooManyChunkStreams {
-                        max: self.limits.max_open_chunk_streams,
+                self.known += 1;
+                match self.direct.get_mut(h.csid as usize) {
+                    Some(slot) => *slot = Some(ChunkStream::default()),
+                    None => {
+                        self.others.insert(h.csid, ChunkStream::default());
+                    }
+                }
+            }
+            let (open, chunk_size, limits) = (self.open, self.chunk_size as usize, self.limits);
+            let Some(st) = self.stream_mut(h.csid) else {
+                return Ok(None);
+            };
+            let mut freed = 0;
+            let mut closed = 0;
+            if h.fmt < 3 {
+                // A new header in the middle of a message: the peer abandoned it.
+                if let Some((p, _)) = st.partial.take() {
+                    freed = p.len();
+                    closed = 1;
+                }
+            }
+            let starts_message = st.partial.is_none();
+            // Header values as they will be once this chunk is accepted.
+            let length = h.length.unwrap_or(st.length);
+            let (mut timestamp, mut delta) = (st.timestamp, st.delta);
+            if starts_message {
+                match h.fmt {
+                    0 => {
+                        timestamp = h.ts_field;
+                        delta = 0;
+                    }
+                    1 | 2 => {
+                        delta = h.ts_field;
+                        timestamp = st.timestamp.wrapping_add(h.ts_field);
+                    }
+                    _ => timestamp = st.timestamp.wrapping_add(st.delta),
+                }
+                if length > limits.max_message_len {
+                    return Err(EngineError::MessageTooLong {
+                        length,
+                        max: limits.max_message_len,
                         csid: h.csid,
                         offset,
                     });
                 }
             }
             let have = st.partial.as_ref().map_or(0, |(p, _)| p.len());
-            let remaining = (next.length as usize).saturating_sub(have);
-            let take = remaining.min(self.chunk_size as usize);
-            if self.input.len() < h.len + take {
+            let remaining = (length as usize).saturating_sub(have);
+            let take = remaining.min(chunk_size);
+            let complete = take == remaining;
+            if starts_message && !complete && open - closed >= limits.max_open_chunk_streams {
+                return Err(EngineError::TooManyChunkStreams {
+                    max: limits.max_open_chunk_streams,
+                    csid: h.csid,
+                    offset,
+                });
+            }
+            if self.input.len < h.len + take {
+                // Not yet. An abandoned partial stays dropped: account for it now.
+                if closed == 1 {
+                    // The abandoned partial stays dropped; account for it now.
+                    self.open -= 1;
+                    self.buffered -= freed;
+                }
                 return Ok(None);
             }
-            if self.buffered + take > self.limits.max_reassembly_bytes {
+            let buffered_after = self.buffered - freed + if complete { 0 } else { take };
+            if buffered_after > limits.max_reassembly_bytes {
                 return Err(EngineError::ReassemblyTooLarge {
-                    buffered: self.buffered + take,
-                    max: self.limits.max_reassembly_bytes,
+                    buffered: buffered_after,
+                    max: limits.max_reassembly_bytes,
                     offset,
                 });
             }
             // Accept the chunk.
-            next.partial = st.partial.take();
-            *st = next;
+            let Some(st) = self.stream_mut(h.csid) else {
+                return Ok(None);
+            };
+            st.length = length;
+            st.type_id = h.type_id.unwrap_or(st.type_id);
+            st.stream_id = h.stream_id.unwrap_or(st.stream_id);
+            if h.fmt < 3 {
+                st.extended = h.extended;
+            }
+            st.timestamp = timestamp;
+            st.delta = delta;
+            let mut partial = st.partial.take();
+            let (csid, type_id, stream_id) = (h.csid, st.type_id, st.stream_id);
+            self.open -= closed;
+            self.buffered -= freed;
             self.input.advance(h.len);
             self.offset += (h.len + take) as u64;
-            let complete = take == remaining;
-            let payload = if starts_message && complete {
-                // The whole message in one chunk: no copy.
-                self.input.split_to(take).freeze()
+            let (payload, first_offset) = if starts_message && complete {
+                // The whole message in one chunk: a slice of the received bytes.
+                (self.input.take(take), offset)
             } else {
-                let (buf, start) = st.partial.get_or_insert_with(|| {
+                let (buf, start) = partial.get_or_insert_with(|| {
                     // Grow with the data, not with the declared length.
-                    (BytesMut::with_capacity(remaining.min(64 << 10)), offset)
+                    (BytesMut::with_capacity(remaining.min(256 << 10)), offset)
                 });
-                buf.extend_from_slice(&self.input[..take]);
-                self.input.advance(take);
+                let start = *start;
+                self.input.take_into(take, buf);
                 if !complete {
+                    if starts_message {
+                        self.open += 1;
+                    }
                     self.buffered += take;
+                    if let Some(st) = self.stream_mut(csid) {
+                        st.partial = partial;
+                    }
                     continue;
                 }
-                let _ = start;
-                let (buf, _) = st.partial.take().unwrap_or_default();
+                let (buf, _) = partial.take().unwrap_or_default();
+                if !starts_message {
+                    self.open -= 1;
+                }
                 self.buffered -= buf.len() - take;
-                buf.freeze()
+                (buf.freeze(), start)
             };
             let msg = RawMessage {
-                csid: h.csid,
-                timestamp: st.timestamp,
-                type_id: st.type_id,
-                stream_id: st.stream_id,
+                csid,
+                timestamp,
+                type_id,
+                stream_id,
                 payload,
-                offset,
+                offset: first_offset,
             };
             self.control(&msg)?;
             return Ok(Some(msg));
@@ -387,10 +529,13 @@ impl ChunkDecoder {
             }
             TYPE_ABORT => {
                 let csid = value()?;
-                if let Some(st) = self.streams.get_mut(&csid) {
-                    if let Some((p, _)) = st.partial.take() {
-                        self.buffered -= p.len();
-                    }
+                let mut freed = None;
+                if let Some(st) = self.stream_mut(csid) {
+                    freed = st.partial.take().map(|(p, _)| p.len());
+                }
+                if let Some(n) = freed {
+                    self.buffered -= n;
+                    self.open -= 1;
                 }
             }
             _ => {}
@@ -547,7 +692,7 @@ mod tests {
         d.push(&header0(3, 0, 0xff_fff0, 9, 1));
         d.push(&[0; 128]);
         assert_eq!(d.next_message().unwrap(), None);
-        let cap = d.streams[&3].partial.as_ref().unwrap().0.capacity();
-        assert!(cap <= 64 << 10, "{cap}");
+        let cap = d.stream(3).unwrap().partial.as_ref().unwrap().0.capacity();
+        assert!(cap <= 256 << 10, "{cap}");
     }
 }

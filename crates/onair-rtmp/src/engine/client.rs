@@ -197,9 +197,20 @@ impl ClientSession {
         self.link.send(csid, 0, stream_id, &Message::Command(c));
     }
 
-    /// Feeds received bytes.
+    /// Feeds received bytes (copied; see [`ClientSession::handle_bytes`]).
     pub fn handle_input(&mut self, now: Instant, data: &[u8]) -> Result<(), EngineError> {
         self.link.push_input(data);
+        self.process(now)
+    }
+
+    /// Feeds received bytes without copying them: media that arrived in one chunk comes out
+    /// as a slice of `data`.
+    pub fn handle_bytes(&mut self, now: Instant, data: Bytes) -> Result<(), EngineError> {
+        self.link.push_input_bytes(data);
+        self.process(now)
+    }
+
+    fn process(&mut self, now: Instant) -> Result<(), EngineError> {
         while let Some((raw, msg)) = self.link.next()? {
             match msg {
                 Message::Command(c) => self.on_command(c),
@@ -474,7 +485,10 @@ mod tests {
         let mut cfg = ClientConfig::new("live", "rtmp://h/live");
         cfg.fourcc_list = vec!["hvc1".into()];
         let mut c = ClientSession::new(cfg, ClientRole::Publish, "cam?x=1", now);
-        let mut s = ServerSession::new(ServerConfig::default());
+        let mut s = ServerSession::new(ServerConfig {
+            fourcc_list: vec!["av01".into(), "hvc1".into()],
+            ..ServerConfig::default()
+        });
         pump(&mut c, &mut s, now);
         let Some(ServerEvent::ConnectRequested {
             app, fourcc_list, ..

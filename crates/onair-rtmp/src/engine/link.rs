@@ -55,6 +55,11 @@ impl Link {
         self.received += data.len() as u64;
     }
 
+    pub(crate) fn push_input_bytes(&mut self, data: Bytes) {
+        self.received += data.len() as u64;
+        self.decoder.push_bytes(data);
+    }
+
     /// The next inbound message, with acknowledgements and ping answers already queued.
     pub(crate) fn next(&mut self) -> Result<Option<(RawMessage, Message)>, EngineError> {
         let Some(raw) = self.decoder.next_message()? else {

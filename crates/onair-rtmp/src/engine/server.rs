@@ -196,6 +196,15 @@ impl ServerSession {
         self.process()
     }
 
+    /// Feeds received bytes without copying them (media in one chunk is a slice of `data`).
+    pub fn handle_bytes(&mut self, data: Bytes) -> Result<(), EngineError> {
+        if let Some(e) = &self.error {
+            return Err(e.clone());
+        }
+        self.link.push_input_bytes(data);
+        self.process()
+    }
+
     fn process(&mut self) -> Result<(), EngineError> {
         while !self.awaiting {
             let Some((raw, msg)) = self.link.next()? else {
