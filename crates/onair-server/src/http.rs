@@ -7,7 +7,7 @@
 
 use crate::hub::{SubscriberKind, Subscription};
 use crate::server::{accept_until_shutdown, Shared};
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use http_body_util::{combinators::BoxBody, BodyExt, Full, StreamBody};
 use hyper::body::{Frame, Incoming};
@@ -131,6 +131,9 @@ fn http_flv(shared: &Arc<Shared>, key: &str, shutdown: watch::Receiver<bool>) ->
     r
 }
 
+/// Most tags gathered into one HTTP-FLV body frame.
+const BODY_BATCH: usize = 64;
+
 fn tags(
     sub: Subscription,
     shutdown: watch::Receiver<bool>,
@@ -140,7 +143,19 @@ fn tags(
             t = sub.rx.recv() => t?,
             _ = shutdown.changed() => return None,
         };
-        let bytes = tag.flv_bytes().clone();
+        // What else is ready goes into the same body frame: one chunk, one write (the hub
+        // hands a player the audio of a frame together with the frame).
+        let mut bytes = tag.flv_bytes().clone();
+        if let Ok(next) = sub.rx.try_recv() {
+            let mut batch = BytesMut::with_capacity(bytes.len() + next.flv_bytes().len() + 8192);
+            batch.extend_from_slice(&bytes);
+            batch.extend_from_slice(next.flv_bytes());
+            for _ in 2..BODY_BATCH {
+                let Ok(t) = sub.rx.try_recv() else { break };
+                batch.extend_from_slice(t.flv_bytes());
+            }
+            bytes = batch.freeze();
+        }
         sub.bytes_out
             .fetch_add(bytes.len() as u64, Ordering::Relaxed);
         Some((Ok(Frame::data(bytes)), (sub, shutdown)))

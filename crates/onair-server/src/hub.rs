@@ -21,6 +21,8 @@ use tokio::sync::{mpsc, Notify};
 pub const MAX_GOP_BYTES: usize = 32 << 20;
 /// Most tags in the GOP cache.
 pub const MAX_GOP_TAGS: usize = 4096;
+/// Longest run of audio (by timestamp, ms) held back to go out with the next video frame.
+pub const MERGE_WINDOW_MS: u32 = 50;
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
@@ -230,6 +232,8 @@ pub struct Stream {
     rates: RateMeter,
     bytes_out: Arc<AtomicU64>,
     dropped_players: u64,
+    /// Audio waiting for the next video frame (see `Stream::hold`).
+    held: Vec<Tag>,
 }
 
 /// What a consumer needs to start mid-stream: metadata, sequence headers, then the GOP.
@@ -254,6 +258,7 @@ impl Stream {
             rates: RateMeter::new(),
             bytes_out: Arc::new(AtomicU64::new(0)),
             dropped_players: 0,
+            held: Vec::new(),
         }
     }
 
@@ -296,57 +301,90 @@ impl Stream {
         }
     }
 
-    fn deliver(&mut self, tag: &Tag, now: Instant, drop_after: Duration) {
+    /// Audio that waits for the next video frame, so that each player's task wakes and writes
+    /// once per video frame instead of once per message (SRS's merged writes, with a window of
+    /// at most [`MERGE_WINDOW_MS`] of audio): `true` when `tag` was held.
+    fn hold(&mut self, tag: &Tag) -> bool {
+        if tag.tag_type != TagType::Audio || tag.sequence_header || self.video_seq.is_none() {
+            return false;
+        }
+        let span = self
+            .held
+            .first()
+            .map_or(0, |first| tag.timestamp.wrapping_sub(first.timestamp));
+        if span >= MERGE_WINDOW_MS {
+            return false;
+        }
+        self.held.push(tag.clone());
+        true
+    }
+
+    /// Sends the held audio now (before a new subscriber's start burst, which already holds
+    /// it, and when the publisher leaves).
+    fn flush_held(&mut self, now: Instant, drop_after: Duration) {
+        if !self.held.is_empty() {
+            let held = std::mem::take(&mut self.held);
+            self.deliver(&held, now, drop_after);
+        }
+    }
+
+    fn deliver(&mut self, tags: &[Tag], now: Instant, drop_after: Duration) {
         let has_video = self.video_seq.is_some();
-        let resume_point = if has_video {
-            tag.keyframe
-        } else {
-            tag.tag_type == TagType::Audio
-        };
         let (vseq, aseq) = (self.video_seq.clone(), self.audio_seq.clone());
+        let name = &self.name;
         let mut dropped = 0;
+        // Subscriber by subscriber, the whole batch at once: its task wakes once for it.
         self.subscribers.retain_mut(|s| {
-            if s.tx.is_closed() {
-                return false;
-            }
-            if s.waiting_key {
-                if resume_point && s.tx.capacity() >= 3 + s.tx.max_capacity() / 4 {
-                    for t in [&vseq, &aseq].into_iter().flatten() {
-                        let _ = s.tx.try_send(t.clone());
+            for tag in tags {
+                if s.tx.is_closed() {
+                    return false;
+                }
+                let resume_point = if has_video {
+                    tag.keyframe
+                } else {
+                    tag.tag_type == TagType::Audio
+                };
+                if s.waiting_key {
+                    if resume_point && s.tx.capacity() >= 3 + s.tx.max_capacity() / 4 {
+                        for t in [&vseq, &aseq].into_iter().flatten() {
+                            let _ = s.tx.try_send(t.clone());
+                        }
+                        if s.tx.try_send(tag.clone()).is_ok() {
+                            s.waiting_key = false;
+                            s.slow_since = None;
+                            continue;
+                        }
                     }
-                    if s.tx.try_send(tag.clone()).is_ok() {
-                        s.waiting_key = false;
-                        s.slow_since = None;
-                        return true;
+                } else {
+                    match s.tx.try_send(tag.clone()) {
+                        Ok(()) => continue,
+                        Err(mpsc::error::TrySendError::Closed(_)) => return false,
+                        Err(mpsc::error::TrySendError::Full(_)) => {
+                            tracing::debug!(stream = %name, id = s.id, "player too slow: skipping to the next keyframe");
+                            s.waiting_key = true;
+                        }
                     }
                 }
-            } else {
-                match s.tx.try_send(tag.clone()) {
-                    Ok(()) => return true,
-                    Err(mpsc::error::TrySendError::Closed(_)) => return false,
-                    Err(mpsc::error::TrySendError::Full(_)) => {
-                        tracing::debug!(stream = %self.name, id = s.id, "player too slow: skipping to the next keyframe");
-                        s.waiting_key = true;
-                    }
+                let since = *s.slow_since.get_or_insert(now);
+                if now.duration_since(since) > drop_after {
+                    tracing::info!(stream = %name, id = s.id, "player dropped: too slow for {drop_after:?}");
+                    dropped += 1;
+                    return false;
                 }
-            }
-            let since = *s.slow_since.get_or_insert(now);
-            if now.duration_since(since) > drop_after {
-                tracing::info!(stream = %self.name, id = s.id, "player dropped: too slow for {drop_after:?}");
-                dropped += 1;
-                return false;
             }
             true
         });
         self.dropped_players += dropped;
-        self.taps.retain(|tap| match tap.try_send(tag.clone()) {
-            Ok(()) => true,
-            Err(crossbeam_channel::TrySendError::Full(_)) => {
-                tracing::warn!(stream = %self.name, "recorder behind: a tag was dropped");
-                true
-            }
-            Err(crossbeam_channel::TrySendError::Disconnected(_)) => false,
-        });
+        for tag in tags {
+            self.taps.retain(|tap| match tap.try_send(tag.clone()) {
+                Ok(()) => true,
+                Err(crossbeam_channel::TrySendError::Full(_)) => {
+                    tracing::warn!(stream = %self.name, "recorder behind: a tag was dropped");
+                    true
+                }
+                Err(crossbeam_channel::TrySendError::Disconnected(_)) => false,
+            });
+        }
     }
 }
 
@@ -371,7 +409,14 @@ impl PublishHandle {
         }
         s.rates.add(&tag, now);
         s.cache(&tag);
-        s.deliver(&tag, now, self.drop_after);
+        if s.hold(&tag) {
+            return;
+        }
+        let mut batch = std::mem::take(&mut s.held);
+        batch.push(tag);
+        s.deliver(&batch, now, self.drop_after);
+        batch.clear();
+        s.held = batch;
     }
 }
 
@@ -485,6 +530,7 @@ impl Hub {
         if s.publisher.as_ref().map(|p| p.id) != Some(handle.info.id) {
             return;
         }
+        s.flush_held(Instant::now(), handle.drop_after);
         s.publisher = None;
         s.gop.clear();
         s.gop_bytes = 0;
@@ -504,6 +550,7 @@ impl Hub {
         if kind != SubscriberKind::Rtmp && s.publisher.is_none() {
             return None;
         }
+        s.flush_held(Instant::now(), self.drop_after);
         let burst = s.burst();
         let (tx, rx) = mpsc::channel(self.queue_tags + burst.tags.len());
         for t in burst.tags {
@@ -528,6 +575,7 @@ impl Hub {
         let stream = self.get(name)?;
         let mut s = lock(&stream);
         s.publisher.as_ref()?;
+        s.flush_held(Instant::now(), self.drop_after);
         let burst = s.burst();
         let (tx, rx) = crossbeam_channel::bounded(capacity + burst.tags.len());
         for t in burst.tags {
@@ -613,6 +661,71 @@ mod tests {
             ts,
             Bytes::from(vec![if key { 0x17 } else { 0x27 }, 1, 0, 0, 0, 9]),
         )
+    }
+
+    fn audio(ts: u32) -> Tag {
+        MediaTag::audio(ts, Bytes::from_static(&[0xaf, 1, 0x21]))
+    }
+
+    fn drain(sub: &mut Subscription) -> Vec<(TagType, u32)> {
+        let mut out = Vec::new();
+        while let Ok(t) = sub.rx.try_recv() {
+            out.push((t.tag_type, t.timestamp));
+        }
+        out
+    }
+
+    #[test]
+    fn audio_goes_out_with_the_next_video_frame_and_nothing_is_lost_or_repeated() {
+        let hub = Hub::new(64, Duration::from_secs(10));
+        let p = hub.publish("s", "live", "x", 0).unwrap();
+        p.push(MediaTag::video(
+            0,
+            Bytes::from_static(&[0x17, 0, 0, 0, 0, 1]),
+        ));
+        let mut early = hub.subscribe("s", SubscriberKind::Rtmp).unwrap();
+        let _ = drain(&mut early);
+        p.push(video(0, true));
+        p.push(audio(10));
+        p.push(audio(31));
+        assert_eq!(
+            drain(&mut early),
+            [(TagType::Video, 0)],
+            "audio held for the next frame"
+        );
+        // A subscriber joining now gets the held audio in its burst, and only once.
+        let mut late = hub.subscribe("s", SubscriberKind::HttpFlv).unwrap();
+        p.push(video(40, false));
+        assert_eq!(
+            drain(&mut early),
+            [
+                (TagType::Audio, 10),
+                (TagType::Audio, 31),
+                (TagType::Video, 40)
+            ]
+        );
+        let late_tags: Vec<_> = drain(&mut late)
+            .into_iter()
+            .filter(|t| t.0 != TagType::Video || t.1 > 0)
+            .collect();
+        assert_eq!(
+            late_tags,
+            [
+                (TagType::Audio, 10),
+                (TagType::Audio, 31),
+                (TagType::Video, 40)
+            ]
+        );
+        // Without video, audio goes out once it spans the merge window.
+        for ts in (50..180).step_by(21) {
+            p.push(audio(ts));
+        }
+        let got = drain(&mut early);
+        assert_eq!(got.len(), 4, "50, 71, 92 held until 113 spans 63 ms: {got:?}");
+        // The publisher leaving flushes what was held.
+        hub.unpublish(&p);
+        let rest = drain(&mut early);
+        assert_eq!(rest, [(TagType::Audio, 134), (TagType::Audio, 155), (TagType::Audio, 176)]);
     }
 
     #[test]
