@@ -2,6 +2,7 @@
 //! file, looped in real time) served to 200 players on loopback, in the same run:
 //! - onair's server (`onair serve`) to 200 HTTP-FLV players,
 //! - onair's server to 200 RTMP players,
+//! - the same with `--merge-ms 40` (audio waits for the next video frame),
 //! - nginx-rtmp to 200 RTMP players (the peer).
 //!
 //! Measured over 10 s after a 3 s warm-up: the server process's CPU seconds (from /proc) per
@@ -21,6 +22,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const PLAYERS: usize = 200;
+/// The merge window of the second onair configuration.
+const MERGE_MS: &str = "40";
 const WARMUP: Duration = Duration::from_secs(3);
 const WINDOW: Duration = Duration::from_secs(10);
 
@@ -257,25 +260,38 @@ fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     let src = source(dir.path());
 
-    // onair's server.
-    let (rtmp, http) = (free_port(), free_port());
-    let serve = onair_serve(
-        rtmp,
-        http,
-        &dir.path().join("data"),
-        &["--record", "none", "--screenshot-seconds", "0"],
-    );
-    let http_addr = format!("127.0.0.1:{http}");
-    let _pub = publish(&src, &format!("rtmp://127.0.0.1:{rtmp}/live/b"));
-    wait_live(&http_addr, "/live/b.flv");
-    let (flv_cpu, flv_fair, flv_fps) =
-        measure(serve.0.id(), http_flv_players(&http_addr, "/live/b.flv"));
-    let (ortmp_cpu, ortmp_fair, ortmp_fps) = measure(
-        serve.0.id(),
-        rtmp_players(&format!("rtmp://127.0.0.1:{rtmp}/live/b")),
-    );
-    drop(_pub);
-    drop(serve);
+    // onair's server: the default (every message written at once), then with a merge window.
+    let mut onair = Vec::new();
+    for merge in ["0", MERGE_MS] {
+        let (rtmp, http) = (free_port(), free_port());
+        let serve = onair_serve(
+            rtmp,
+            http,
+            &dir.path().join(format!("data{merge}")),
+            &[
+                "--record",
+                "none",
+                "--screenshot-seconds",
+                "0",
+                "--merge-ms",
+                merge,
+            ],
+        );
+        let http_addr = format!("127.0.0.1:{http}");
+        let _pub = publish(&src, &format!("rtmp://127.0.0.1:{rtmp}/live/b"));
+        wait_live(&http_addr, "/live/b.flv");
+        let flv = measure(serve.0.id(), http_flv_players(&http_addr, "/live/b.flv"));
+        let rtmp = measure(
+            serve.0.id(),
+            rtmp_players(&format!("rtmp://127.0.0.1:{rtmp}/live/b")),
+        );
+        onair.push((flv, rtmp));
+    }
+    let [((flv_cpu, flv_fair, flv_fps), (ortmp_cpu, ortmp_fair, ortmp_fps)), ((mflv_cpu, mflv_fair, mflv_fps), (mrtmp_cpu, mrtmp_fair, mrtmp_fps))] =
+        onair[..]
+    else {
+        unreachable!("two configurations measured")
+    };
 
     // nginx-rtmp.
     let nginx = Nginx::start();
@@ -290,16 +306,25 @@ fn main() {
          |---|---|---|---|\n\
          | `onair serve`, HTTP-FLV | {:.2} | {flv_fair:.2} | {flv_fps:.1} |\n\
          | `onair serve`, RTMP | {:.2} | {ortmp_fair:.2} | {ortmp_fps:.1} |\n\
+         | `onair serve --merge-ms {MERGE_MS}`, HTTP-FLV | {:.2} | {mflv_fair:.2} | {mflv_fps:.1} |\n\
+         | `onair serve --merge-ms {MERGE_MS}`, RTMP | {:.2} | {mrtmp_fair:.2} | {mrtmp_fps:.1} |\n\
          | nginx-rtmp, RTMP (peer) | {:.2} | {ng_fair:.2} | {ng_fps:.1} |\n\n\
-         Ratio onair HTTP-FLV / nginx RTMP: {:.2}x; onair RTMP / nginx RTMP: {:.2}x. A fairness of 1.00 means \
-         every player got the same frames (goal >= 0.95: no player starves another). \
-         Measured by `cargo bench --bench server_fanout`.",
+         Ratio to nginx-rtmp, default: HTTP-FLV {:.2}x, RTMP {:.2}x; with `--merge-ms {MERGE_MS}` \
+         (audio waits for the next video frame, so each player is woken and written to once per \
+         frame; players get audio up to {MERGE_MS} ms later): HTTP-FLV {:.2}x, RTMP {:.2}x. \
+         A fairness of 1.00 means every player got the same frames (goal >= 0.95: no player \
+         starves another). Every published message is encoded once (RTMP chunk bytes, FLV tag \
+         bytes) and shared. Measured by `cargo bench --bench server_fanout`.",
         WINDOW.as_secs(),
         per(flv_cpu),
         per(ortmp_cpu),
+        per(mflv_cpu),
+        per(mrtmp_cpu),
         per(ng_cpu),
         flv_cpu / ng_cpu.max(1e-9),
         ortmp_cpu / ng_cpu.max(1e-9),
+        mflv_cpu / ng_cpu.max(1e-9),
+        mrtmp_cpu / ng_cpu.max(1e-9),
     );
     println!("{body}");
     if let Err(e) = write_section("server_fanout", &body) {

@@ -44,6 +44,11 @@ pub struct ServeArgs {
     /// Seconds between screenshots of each live stream (0 turns them off).
     #[arg(long, default_value_t = 10)]
     pub screenshot_seconds: u64,
+    /// Merge window in ms (0-500): audio waits up to this long for the next video frame, so
+    /// each player is written to once per frame: less server CPU per player, that much more
+    /// audio delay (as SRS's mw_latency). 0 sends every message at once.
+    #[arg(long, default_value_t = 0)]
+    pub merge_ms: u32,
     /// Relay every published stream to `URL/<stream>` (an RTMP CDN or another server).
     #[arg(long)]
     pub forward: Option<String>,
@@ -75,6 +80,7 @@ pub fn run(args: &ServeArgs) -> ExitCode {
     config.callback_key = args.callback_key.clone();
     config.record = record;
     config.segment_max = Duration::from_secs(args.segment_minutes * 60);
+    config.merge_window_ms = args.merge_ms;
     config.screenshot_interval =
         (args.screenshot_seconds > 0).then(|| Duration::from_secs(args.screenshot_seconds));
     config.forward = args.forward.clone();

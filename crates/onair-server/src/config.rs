@@ -74,6 +74,10 @@ pub struct ServerConfig {
     pub player_queue_tags: usize,
     /// How long a player may stay too slow to catch up before it is dropped.
     pub player_drop_after: Duration,
+    /// Merge window, ms: audio waits up to this long (by timestamp) for the next video frame
+    /// so each player is woken and written to once per frame (less server CPU per player, that
+    /// much more audio delay for players). 0, the default, sends every message at once.
+    pub merge_window_ms: u32,
 }
 
 impl ServerConfig {
@@ -95,6 +99,7 @@ impl ServerConfig {
             forward: None,
             player_queue_tags: 512,
             player_drop_after: Duration::from_secs(10),
+            merge_window_ms: 0,
         }
     }
 
@@ -123,6 +128,13 @@ impl ServerConfig {
                     "screenshot interval {i:?}: expected 1 s to 1 h"
                 )));
             }
+        }
+        if self.merge_window_ms > crate::hub::MAX_MERGE_WINDOW_MS {
+            return Err(ServerError::Config(format!(
+                "merge window {} ms: expected 0 to {} ms",
+                self.merge_window_ms,
+                crate::hub::MAX_MERGE_WINDOW_MS
+            )));
         }
         if !(16..=65_536).contains(&self.player_queue_tags) {
             return Err(ServerError::Config(format!(

@@ -21,8 +21,8 @@ use tokio::sync::{mpsc, Notify};
 pub const MAX_GOP_BYTES: usize = 32 << 20;
 /// Most tags in the GOP cache.
 pub const MAX_GOP_TAGS: usize = 4096;
-/// Longest run of audio (by timestamp, ms) held back to go out with the next video frame.
-pub const MERGE_WINDOW_MS: u32 = 50;
+/// Longest merge window accepted (ms of audio held back for the next video frame).
+pub const MAX_MERGE_WINDOW_MS: u32 = 500;
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
@@ -301,18 +301,23 @@ impl Stream {
         }
     }
 
-    /// Audio that waits for the next video frame, so that each player's task wakes and writes
-    /// once per video frame instead of once per message (SRS's merged writes, with a window of
-    /// at most [`MERGE_WINDOW_MS`] of audio): `true` when `tag` was held.
-    fn hold(&mut self, tag: &Tag) -> bool {
-        if tag.tag_type != TagType::Audio || tag.sequence_header || self.video_seq.is_none() {
+    /// With a merge window (`window_ms` > 0), audio waits for the next video frame, so that
+    /// each player's task wakes and writes once per video frame instead of once per message
+    /// (SRS's merged writes), holding at most `window_ms` of audio: `true` when `tag` was
+    /// held. It costs players that much audio delay, so it is off by default.
+    fn hold(&mut self, tag: &Tag, window_ms: u32) -> bool {
+        if window_ms == 0
+            || tag.tag_type != TagType::Audio
+            || tag.sequence_header
+            || self.video_seq.is_none()
+        {
             return false;
         }
         let span = self
             .held
             .first()
             .map_or(0, |first| tag.timestamp.wrapping_sub(first.timestamp));
-        if span >= MERGE_WINDOW_MS {
+        if span >= window_ms {
             return false;
         }
         self.held.push(tag.clone());
@@ -397,6 +402,7 @@ pub struct PublishHandle {
     /// This publish session.
     pub info: PublisherInfo,
     drop_after: Duration,
+    merge_ms: u32,
 }
 
 impl PublishHandle {
@@ -409,7 +415,7 @@ impl PublishHandle {
         }
         s.rates.add(&tag, now);
         s.cache(&tag);
-        if s.hold(&tag) {
+        if s.hold(&tag, self.merge_ms) {
             return;
         }
         let mut batch = std::mem::take(&mut s.held);
@@ -462,6 +468,7 @@ pub struct Hub {
     next_id: AtomicU64,
     queue_tags: usize,
     drop_after: Duration,
+    merge_ms: u32,
 }
 
 impl Hub {
@@ -473,7 +480,16 @@ impl Hub {
             next_id: AtomicU64::new(1),
             queue_tags,
             drop_after,
+            merge_ms: 0,
         }
+    }
+
+    /// Sets the merge window: up to `ms` of audio (by timestamp, capped at
+    /// [`MAX_MERGE_WINDOW_MS`]) waits for the next video frame, so each player is woken and
+    /// written to once per frame. 0 (the default) sends every message at once.
+    pub fn with_merge_window(mut self, ms: u32) -> Self {
+        self.merge_ms = ms.min(MAX_MERGE_WINDOW_MS);
+        self
     }
 
     fn entry(&self, name: &str) -> Arc<Mutex<Stream>> {
@@ -520,6 +536,7 @@ impl Hub {
             name: name.to_string(),
             info,
             drop_after: self.drop_after,
+            merge_ms: self.merge_ms,
         })
     }
 
@@ -721,11 +738,22 @@ mod tests {
             p.push(audio(ts));
         }
         let got = drain(&mut early);
-        assert_eq!(got.len(), 4, "50, 71, 92 held until 113 spans 63 ms: {got:?}");
+        assert_eq!(
+            got.len(),
+            4,
+            "50, 71, 92 held until 113 spans 63 ms: {got:?}"
+        );
         // The publisher leaving flushes what was held.
         hub.unpublish(&p);
         let rest = drain(&mut early);
-        assert_eq!(rest, [(TagType::Audio, 134), (TagType::Audio, 155), (TagType::Audio, 176)]);
+        assert_eq!(
+            rest,
+            [
+                (TagType::Audio, 134),
+                (TagType::Audio, 155),
+                (TagType::Audio, 176)
+            ]
+        );
     }
 
     #[test]

@@ -114,7 +114,8 @@ impl Shared {
         http_addr: SocketAddr,
         rt: tokio::runtime::Handle,
     ) -> Self {
-        let hub = Hub::new(config.player_queue_tags, config.player_drop_after);
+        let hub = Hub::new(config.player_queue_tags, config.player_drop_after)
+            .with_merge_window(config.merge_window_ms);
         Self {
             config,
             hub,
