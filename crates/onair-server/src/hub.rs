@@ -694,7 +694,7 @@ mod tests {
 
     #[test]
     fn audio_goes_out_with_the_next_video_frame_and_nothing_is_lost_or_repeated() {
-        let hub = Hub::new(64, Duration::from_secs(10));
+        let hub = Hub::new(64, Duration::from_secs(10)).with_merge_window(50);
         let p = hub.publish("s", "live", "x", 0).unwrap();
         p.push(MediaTag::video(
             0,
