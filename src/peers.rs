@@ -475,6 +475,20 @@ pub fn embedded_server(data_dir: &Path) -> onair_server::LiveServer {
     onair_server::LiveServer::start(c).expect("start the embedded server")
 }
 
+/// Waits until `http://127.0.0.1:<http>/live/<name>.flv` answers 200 (the push is live on
+/// `onair serve`); panics after `limit`.
+pub fn wait_live_flv(http: u16, name: &str, limit: std::time::Duration) {
+    let url = format!("http://127.0.0.1:{http}/live/{name}.flv");
+    let deadline = std::time::Instant::now() + limit;
+    while !matches!(crate::http_probe::http_get_head(&url), Ok((200, _))) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{name} did not go live within {limit:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
 /// Waits until ffprobe can open `url` (a push is live); panics after `limit`.
 pub fn wait_until_live(url: &str, limit: std::time::Duration) {
     let ffprobe = require("ffprobe");

@@ -5,21 +5,12 @@
 //! - rtmp2src plays a stream FFmpeg 5.1 publishes into onair serve; GStreamer decodes it to a
 //!   PNG of the published size.
 
-use onair_suite::http_probe::http_get_head;
 use onair_suite::peers::{ffmpeg_publish, free_port, onair_serve, require, Child};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn wait_live(http: u16, name: &str) {
-    let url = format!("http://127.0.0.1:{http}/live/{name}.flv");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if matches!(http_get_head(&url), Ok((200, _))) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{name} did not go live");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    onair_suite::peers::wait_live_flv(http, name, Duration::from_secs(20));
 }
 
 #[test]

@@ -4,7 +4,6 @@
 //! the server's recording segment decodes; a screenshot (HEVC / AV1 decoded by the server) is
 //! written as a 300 px wide JPEG.
 
-use onair_suite::http_probe::http_get_head;
 use onair_suite::peers::{ffmpeg9, free_port, onair_serve, Child};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -54,15 +53,7 @@ fn count_frames(ff: &Path, input: &str) -> std::thread::JoinHandle<(u32, String)
 }
 
 fn wait_live(http: u16, name: &str) {
-    let url = format!("http://127.0.0.1:{http}/live/{name}.flv");
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        if matches!(http_get_head(&url), Ok((200, _))) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{name} did not go live");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    onair_suite::peers::wait_live_flv(http, name, Duration::from_secs(15));
 }
 
 fn files(dir: &Path, ext: &str, out: &mut Vec<PathBuf>) {

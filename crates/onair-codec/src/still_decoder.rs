@@ -7,7 +7,7 @@
 
 use crate::error::{CodecError, CodecResult};
 use crate::ffmpeg_init;
-use crate::video_decoder::to_i420_frame;
+use crate::video_decoder::receive_frames;
 use ffmpeg_next as ff;
 use onair_core::{Timestamp, VideoFrame};
 use onair_flv::avcc::{join_annexb, split_avcc};
@@ -130,16 +130,7 @@ impl StillDecoder {
     }
 
     fn receive_all(&mut self) -> CodecResult<Vec<VideoFrame>> {
-        let mut out = Vec::new();
-        loop {
-            match self.decoder.receive_frame(&mut self.frame) {
-                Ok(()) => out.push(to_i420_frame(&self.frame)?),
-                Err(ff::Error::Other { errno }) if errno == ff::util::error::EAGAIN => break,
-                Err(ff::Error::Eof) => break,
-                Err(e) => return Err(CodecError::Decode(e.to_string())),
-            }
-        }
-        Ok(out)
+        receive_frames(&mut self.decoder, &mut self.frame)
     }
 
     /// Decodes one coded frame; returns the pictures that became ready.

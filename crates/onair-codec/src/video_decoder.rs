@@ -61,20 +61,28 @@ impl FfmpegH264Decoder {
     }
 
     fn receive_all(&mut self) -> CodecResult<Vec<VideoFrame>> {
-        let mut out = Vec::new();
-        loop {
-            match self.decoder.receive_frame(&mut self.frame) {
-                Ok(()) => out.push(to_i420_frame(&self.frame)?),
-                Err(ff::Error::Other { errno }) if errno == ff::util::error::EAGAIN => break,
-                Err(ff::Error::Eof) => break,
-                Err(e) => return Err(CodecError::Decode(e.to_string())),
-            }
-        }
-        Ok(out)
+        receive_frames(&mut self.decoder, &mut self.frame)
     }
 }
 
-pub(crate) fn to_i420_frame(f: &ff::frame::Video) -> CodecResult<VideoFrame> {
+/// Every picture the decoder has ready, as I420 frames (also used by the still decoder).
+pub(crate) fn receive_frames(
+    decoder: &mut ff::decoder::Video,
+    frame: &mut ff::frame::Video,
+) -> CodecResult<Vec<VideoFrame>> {
+    let mut out = Vec::new();
+    loop {
+        match decoder.receive_frame(frame) {
+            Ok(()) => out.push(to_i420_frame(frame)?),
+            Err(ff::Error::Other { errno }) if errno == ff::util::error::EAGAIN => break,
+            Err(ff::Error::Eof) => break,
+            Err(e) => return Err(CodecError::Decode(e.to_string())),
+        }
+    }
+    Ok(out)
+}
+
+fn to_i420_frame(f: &ff::frame::Video) -> CodecResult<VideoFrame> {
     use ff::format::Pixel;
     if !matches!(f.format(), Pixel::YUV420P | Pixel::YUVJ420P) {
         return Err(CodecError::Unsupported(format!(
