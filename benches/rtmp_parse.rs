@@ -9,53 +9,12 @@
 
 use bytes::Bytes;
 use onair_rtmp::engine::{ChunkDecoder, Limits, ServerConfig, ServerEvent, ServerSession};
+use onair_suite::captures::{pieces, Capture};
 use onair_suite::results::{is_bench_run, write_section};
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-const HANDSHAKE: usize = 3073;
 const PASSES: usize = 7;
 const REPEAT: usize = 40;
-
-fn capture(name: &str, dir: &str) -> (Vec<u8>, Vec<usize>) {
-    let base = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/captures/rtmp");
-    let data = std::fs::read(base.join(format!("{name}.{dir}"))).expect("capture");
-    let json: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(base.join(format!("{name}.json"))).unwrap()).unwrap();
-    let mut skip = HANDSHAKE;
-    let mut cuts = Vec::new();
-    for s in json
-        .as_object()
-        .unwrap()
-        .values()
-        .next()
-        .unwrap()
-        .as_array()
-        .unwrap()
-    {
-        if s[1].as_str() != Some(dir) {
-            continue;
-        }
-        let len = s[3].as_u64().unwrap() as usize;
-        let drop = skip.min(len);
-        skip -= drop;
-        if len > drop {
-            cuts.push(len - drop);
-        }
-    }
-    (data[HANDSHAKE..].to_vec(), cuts)
-}
-
-fn pieces<'a>(data: &'a [u8], cuts: &[usize]) -> Vec<&'a [u8]> {
-    let mut at = 0;
-    cuts.iter()
-        .map(|&c| {
-            let p = &data[at..(at + c).min(data.len())];
-            at += p.len();
-            p
-        })
-        .collect()
-}
 
 fn onair(pieces: &[Bytes]) -> usize {
     let mut d = ChunkDecoder::new(Limits::default());
@@ -134,8 +93,9 @@ fn main() {
             "nginx-rtmp serving (H.264 + AAC)",
         ),
     ] {
-        let (data, cuts) = capture(name, dir);
-        let p = pieces(&data, &cuts);
+        let capture = Capture::load(name);
+        let data = capture.chunks(dir);
+        let p = pieces(data, &capture.recorded_cuts(dir));
         // What a socket read gives each: onair's adapters read into a buffer they hand over
         // as `Bytes` (no copy), rml_rtmp takes slices.
         let owned: Vec<Bytes> = p.iter().map(|s| Bytes::copy_from_slice(s)).collect();

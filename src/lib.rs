@@ -4,6 +4,7 @@
 //! `tests/` and the comparative benchmarks in `benches/`. This library holds what those share,
 //! such as writing benchmark results to the file the README quotes ([`results`]).
 
+pub mod captures;
 pub mod desktop;
 pub mod gpu_effect;
 pub mod http_probe;

@@ -12,50 +12,9 @@ use onair_flv::{FlvTag, TagType};
 use onair_rtmp::engine::{
     ClientConfig, ClientEvent, ClientRole, ClientSession, ServerConfig, ServerEvent, ServerSession,
 };
+use onair_suite::captures::{pieces, Capture};
 use std::collections::VecDeque;
-use std::path::PathBuf;
 use std::time::Instant;
-
-/// C0 + C1 + C2 (and S0 + S1 + S2).
-const HANDSHAKE: usize = 1 + 1536 + 1536;
-
-fn capture(name: &str) -> (Vec<u8>, Vec<u8>, Vec<(String, usize)>) {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/captures/rtmp");
-    let read = |ext: &str| std::fs::read(dir.join(format!("{name}.{ext}"))).unwrap();
-    let json: serde_json::Value = serde_json::from_slice(&read("json")).unwrap();
-    let segments = json
-        .as_object()
-        .unwrap()
-        .values()
-        .next()
-        .unwrap()
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            (
-                s[1].as_str().unwrap().to_string(),
-                s[3].as_u64().unwrap() as usize,
-            )
-        })
-        .collect();
-    (read("c2s"), read("s2c"), segments)
-}
-
-/// The recorded read sizes of one direction, with the handshake bytes removed.
-fn recorded_cuts(segments: &[(String, usize)], dir: &str) -> Vec<usize> {
-    let mut skip = HANDSHAKE;
-    let mut cuts = Vec::new();
-    for (d, len) in segments.iter().filter(|(d, _)| d == dir) {
-        let _ = d;
-        let drop = skip.min(*len);
-        skip -= drop;
-        if len - drop > 0 {
-            cuts.push(len - drop);
-        }
-    }
-    cuts
-}
 
 fn random_cuts(total: usize, seed: u64) -> Vec<usize> {
     let mut x = seed;
@@ -70,20 +29,6 @@ fn random_cuts(total: usize, seed: u64) -> Vec<usize> {
         left -= n;
     }
     cuts
-}
-
-fn pieces<'a>(data: &'a [u8], cuts: &[usize]) -> Vec<&'a [u8]> {
-    let mut at = 0;
-    let mut out = Vec::new();
-    for &c in cuts {
-        let end = (at + c).min(data.len());
-        out.push(&data[at..end]);
-        at = end;
-    }
-    if at < data.len() {
-        out.push(&data[at..]);
-    }
-    out
 }
 
 type Seen = Vec<(TagType, u32, Bytes)>;
@@ -169,19 +114,16 @@ fn reference(data: &[u8]) -> Seen {
 }
 
 fn check(name: &str, client_side: bool) -> Seen {
-    let (c2s, s2c, segments) = capture(name);
-    let (data, dir) = if client_side {
-        (&s2c[HANDSHAKE..], "s2c")
-    } else {
-        (&c2s[HANDSHAKE..], "c2s")
-    };
+    let capture = Capture::load(name);
+    let dir = if client_side { "s2c" } else { "c2s" };
+    let data = capture.chunks(dir);
     let judge = reference(data);
     assert!(
         judge.len() > 20,
         "{name}: only {} media messages",
         judge.len()
     );
-    let mut cut_sets = vec![recorded_cuts(&segments, dir), vec![1], vec![data.len()]];
+    let mut cut_sets = vec![capture.recorded_cuts(dir), vec![1], vec![data.len()]];
     for seed in 1..4 {
         cut_sets.push(random_cuts(data.len(), seed));
     }

@@ -111,7 +111,6 @@ pub struct ServerSession {
     streams: Vec<(u32, StreamState)>,
     next_stream_id: u32,
     events: VecDeque<ServerEvent>,
-    publish_tids: Vec<(u32, f64)>,
     /// A connect, publish or play waits for the application's answer: later messages stay
     /// in the decoder until then (a client may send them before it got the answer).
     awaiting: bool,
@@ -140,7 +139,6 @@ impl ServerSession {
             streams: Vec::new(),
             next_stream_id: 1,
             events: VecDeque::new(),
-            publish_tids: Vec::new(),
             awaiting: false,
             error: None,
         }
@@ -301,7 +299,6 @@ impl ServerSession {
                 if self.state(id) != Some(StreamState::Created) {
                     return;
                 }
-                self.publish_tids.push((id, tid));
                 self.awaiting = true;
                 self.events.push_back(ServerEvent::PublishRequested {
                     stream_id: id,
@@ -425,19 +422,27 @@ impl ServerSession {
         self.answered();
     }
 
-    /// Accepts publish on `stream_id`: Stream Begin, onStatus NetStream.Publish.Start.
-    pub fn accept_publish(&mut self, stream_id: u32) {
+    /// Moves a created stream to `state` and sends Stream Begin; `false` (nothing sent) when
+    /// the stream is not waiting for an answer.
+    fn begin_stream(&mut self, stream_id: u32, state: StreamState) -> bool {
         if self.state(stream_id) != Some(StreamState::Created) {
-            return self.answered();
+            return false;
         }
-        self.set_state(stream_id, Some(StreamState::Publishing));
-        self.publish_tids.retain(|(s, _)| *s != stream_id);
+        self.set_state(stream_id, Some(state));
         self.link.send(
             CSID_CONTROL,
             0,
             0,
             &Message::UserControl(UserControl::StreamBegin(stream_id)),
         );
+        true
+    }
+
+    /// Accepts publish on `stream_id`: Stream Begin, onStatus NetStream.Publish.Start.
+    pub fn accept_publish(&mut self, stream_id: u32) {
+        if !self.begin_stream(stream_id, StreamState::Publishing) {
+            return self.answered();
+        }
         self.on_status(
             stream_id,
             status("status", "NetStream.Publish.Start", "Start publishing"),
@@ -447,23 +452,15 @@ impl ServerSession {
 
     /// Refuses publish with an error-level onStatus (`code`, e.g. NetStream.Publish.BadName).
     pub fn reject_publish(&mut self, stream_id: u32, code: &str, description: &str) {
-        self.publish_tids.retain(|(s, _)| *s != stream_id);
         self.on_status(stream_id, status("error", code, description));
         self.answered();
     }
 
     /// Accepts play: Stream Begin, onStatus Play.Reset and Play.Start, |RtmpSampleAccess.
     pub fn accept_play(&mut self, stream_id: u32) {
-        if self.state(stream_id) != Some(StreamState::Created) {
+        if !self.begin_stream(stream_id, StreamState::Playing) {
             return self.answered();
         }
-        self.set_state(stream_id, Some(StreamState::Playing));
-        self.link.send(
-            CSID_CONTROL,
-            0,
-            0,
-            &Message::UserControl(UserControl::StreamBegin(stream_id)),
-        );
         self.on_status(
             stream_id,
             status("status", "NetStream.Play.Reset", "Playing and resetting"),
