@@ -24,6 +24,10 @@ pub const PING_INTERVAL: Duration = Duration::from_secs(2);
 struct Shared {
     queue: Mutex<SendQueue>,
     wake: Notify,
+    /// Raised for the session's monitor: the connection failed, or the queue is congested.
+    signal: Notify,
+    /// Raised by the writer when the queue empties or the connection ends (for `flush`).
+    drained: Notify,
     stop: AtomicBool,
     rtt_ms: AtomicU32,
     failure: Mutex<Option<RtmpError>>,
@@ -36,6 +40,18 @@ pub struct PublisherStats {
     pub queue: SendQueueStats,
     /// Last measured round-trip time, ms (0 until a ping was answered).
     pub rtt_ms: u32,
+}
+
+/// Waits for what a session's monitor watches: the connection ended, or the send queue is
+/// congested. A signal raised while nobody waits is kept for the next wait.
+#[derive(Debug, Clone)]
+pub struct PublisherSignal(Arc<Shared>);
+
+impl PublisherSignal {
+    /// Resolves at the next signal (or at once for one raised since the last wait).
+    pub async fn changed(&self) {
+        self.0.signal.notified().await;
+    }
 }
 
 /// A live publish connection.
@@ -61,6 +77,8 @@ impl RtmpPublisher {
         let shared = Arc::new(Shared {
             queue: Mutex::new(SendQueue::new(queue)),
             wake: Notify::new(),
+            signal: Notify::new(),
+            drained: Notify::new(),
             stop: AtomicBool::new(false),
             rtt_ms: AtomicU32::new(0),
             failure: Mutex::new(None),
@@ -71,6 +89,8 @@ impl RtmpPublisher {
             if let Err(e) = &result {
                 *lock(&task_shared.failure) = Some(e.clone());
             }
+            task_shared.signal.notify_one();
+            task_shared.drained.notify_waiters();
             result
         });
         Ok(Self {
@@ -84,8 +104,15 @@ impl RtmpPublisher {
         if let Some(e) = lock(&self.shared.failure).clone() {
             return Err(e);
         }
-        let outcome = lock(&self.shared.queue).push(tag);
+        let (outcome, congested) = {
+            let mut q = lock(&self.shared.queue);
+            let outcome = q.push(tag);
+            (outcome, q.is_congested())
+        };
         self.shared.wake.notify_one();
+        if congested || outcome == PushOutcome::DroppedInter {
+            self.shared.signal.notify_one();
+        }
         Ok(outcome)
     }
 
@@ -97,6 +124,11 @@ impl RtmpPublisher {
         }
     }
 
+    /// A handle on the publisher's signal, to wait on without borrowing the publisher.
+    pub fn signal(&self) -> PublisherSignal {
+        PublisherSignal(Arc::clone(&self.shared))
+    }
+
     /// The error that ended the connection, if it ended.
     pub fn failure(&self) -> Option<RtmpError> {
         lock(&self.shared.failure).clone()
@@ -104,14 +136,19 @@ impl RtmpPublisher {
 
     /// Waits until the queue is empty (everything written to the socket) or `timeout` passes.
     pub async fn flush(&self, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
-        while Instant::now() < deadline {
-            if lock(&self.shared.queue).is_empty() || self.failure().is_some() {
-                return lock(&self.shared.queue).is_empty();
+        let drained = async {
+            loop {
+                let notified = self.shared.drained.notified();
+                tokio::pin!(notified);
+                notified.as_mut().enable();
+                if lock(&self.shared.queue).is_empty() || self.failure().is_some() {
+                    return;
+                }
+                notified.await;
             }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        false
+        };
+        let _ = tokio::time::timeout(timeout, drained).await;
+        lock(&self.shared.queue).is_empty()
     }
 
     /// Stops publishing: tells the server (deleteStream), closes the socket, joins the task.
@@ -169,7 +206,14 @@ async fn run(mut session: Session, shared: &Shared) -> Result<(), RtmpError> {
             check_script(&tag)?;
             let n = session.engine.send_media(&tag)?;
             session.flush().await?;
-            lock(&shared.queue).on_sent(n, Instant::now());
+            let empty = {
+                let mut q = lock(&shared.queue);
+                q.on_sent_tag(&tag, n, Instant::now());
+                q.is_empty()
+            };
+            if empty {
+                shared.drained.notify_waiters();
+            }
         }
         if shared.stop.load(Ordering::Acquire) {
             session.engine.close();

@@ -82,8 +82,14 @@ pub struct SendQueueStats {
     pub overflow_dropped: u64,
     /// Tags accepted.
     pub pushed: u64,
-    /// Bytes written to the socket.
+    /// Bytes written to the socket (chunk headers included).
     pub sent_bytes: u64,
+    /// Of those, bytes of video tags (sequence headers included).
+    pub sent_video_bytes: u64,
+    /// Of those, bytes of audio tags (sequence headers included).
+    pub sent_audio_bytes: u64,
+    /// Video frames (not sequence headers) written to the socket.
+    pub sent_video_frames: u64,
     /// Measured send rate over the last second, kbit/s.
     pub send_kbps: u32,
     /// The congestion signal: the queue passed its duration threshold and is not drained yet.
@@ -191,6 +197,27 @@ impl SendQueue {
             self.congested = false;
         }
         Some(tag)
+    }
+
+    /// The congestion signal now (see [`SendQueueStats::congested`]).
+    pub fn is_congested(&self) -> bool {
+        self.congested
+    }
+
+    /// Records that `tag` went out as `bytes` on the socket at `now`: the per-track counters
+    /// and the send rate.
+    pub fn on_sent_tag(&mut self, tag: &FlvTag, bytes: usize, now: Instant) {
+        match tag.tag_type {
+            TagType::Video => {
+                self.stats.sent_video_bytes += bytes as u64;
+                if classify(tag) != TagClass::Header {
+                    self.stats.sent_video_frames += 1;
+                }
+            }
+            TagType::Audio => self.stats.sent_audio_bytes += bytes as u64,
+            _ => {}
+        }
+        self.on_sent(bytes, now);
     }
 
     /// `true` when nothing is queued.

@@ -8,11 +8,13 @@
 //! re-exported here.
 #![deny(missing_docs)]
 
+mod control;
 mod cpu;
 pub mod error;
 pub mod frame;
 pub mod player;
 pub mod pusher;
+mod session;
 
 pub use error::{LiveError, LiveResult};
 pub use frame::{V2TXLiveAudioFrame, V2TXLiveVideoFrame};

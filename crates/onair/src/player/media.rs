@@ -9,6 +9,7 @@ use super::audio_out::AudioOut;
 use super::jitter::{Packet, Payload};
 use super::observer::{PlayerEvent, V2TXLivePlayerObserver};
 use super::{lock, Shared, V2TXLivePlayer};
+use crate::control::stall::{StallEvent, StallWatch};
 use crate::cpu::CpuSample;
 use onair_codec::{AacDecoder, AudioDecoder, FfmpegH264Decoder, VideoDecoder};
 use onair_core::{AudioFrame, PixelFormat, PlayerStatistics, Timestamp, V2TXLiveCode, VideoFrame};
@@ -21,8 +22,6 @@ use std::time::{Duration, Instant};
 
 /// How far ahead of the clock video is decoded.
 const VIDEO_LEAD_US: i64 = 100_000;
-/// No picture for this long: VIDEO_BLOCK (spec).
-const VIDEO_BLOCK_AFTER: Duration = Duration::from_millis(800);
 /// No sound for this long: audio loading.
 const AUDIO_LOADING_AFTER: Duration = Duration::from_millis(300);
 /// Decoded pictures held at most (a stream whose timestamps run ahead of its pictures).
@@ -33,8 +32,6 @@ const MAX_READY: usize = 16;
 struct Counts {
     rendered: u64,
     stale: u64,
-    video_block_ms: u64,
-    audio_block_ms: u64,
 }
 
 #[derive(Debug)]
@@ -43,10 +40,7 @@ struct VideoState {
     config: Option<AvcDecoderConfig>,
     ready: VecDeque<VideoFrame>,
     size: Option<(u32, u32)>,
-    last_render: Option<Instant>,
-    first_done: bool,
-    loading: bool,
-    blocked: bool,
+    watch: StallWatch,
     max_fed_dts: i64,
     lag_us: f64,
     interval_us: i64,
@@ -62,9 +56,7 @@ struct AudioState {
     fifo_ts: i64,
     rate: u32,
     channels: u16,
-    last_out: Option<Instant>,
-    first_done: bool,
-    loading: bool,
+    watch: StallWatch,
     out: Option<AudioOut>,
     out_failed: bool,
     energy: f64,
@@ -106,10 +98,7 @@ pub(crate) fn run(
             config: None,
             ready: VecDeque::new(),
             size: None,
-            last_render: None,
-            first_done: false,
-            loading: false,
-            blocked: false,
+            watch: StallWatch::video(Duration::from_millis(300)),
             max_fed_dts: i64::MIN,
             lag_us: 0.0,
             interval_us: 40_000,
@@ -122,9 +111,7 @@ pub(crate) fn run(
             fifo_ts: 0,
             rate: 0,
             channels: 0,
-            last_out: None,
-            first_done: false,
-            loading: false,
+            watch: StallWatch::audio(AUDIO_LOADING_AFTER),
             out: None,
             out_failed: false,
             energy: 0.0,
@@ -167,7 +154,7 @@ pub(crate) fn run(
         if video_paused != m.video_was_paused {
             // Resume: the picture restarts at the live edge; a pause is not a stall.
             m.video.ready.clear();
-            m.video.last_render = None;
+            m.video.watch.reset();
             m.video_was_paused = video_paused;
         }
         for p in video {
@@ -187,10 +174,17 @@ pub(crate) fn run(
         if let Some(s) = stats.tick(&m) {
             shared.emit(PlayerEvent::Statistics(s));
         }
-        // Sleep until the next thing falls due, a packet arrives or 20 ms pass.
+        // Sleep until the next thing falls due (a picture, an audio frame, a packet's time, a
+        // stall threshold, the statistics) or a packet or a control change wakes us.
         let b = shared.buffer();
         let now = Instant::now();
-        let mut wake = now + Duration::from_millis(20);
+        let mut wake = stats.due();
+        for t in [m.video.watch.next_deadline(), m.audio.watch.next_deadline()]
+            .into_iter()
+            .flatten()
+        {
+            wake = wake.min(t);
+        }
         if let Some(pos) = b.position(now).filter(|_| !b.is_underrun()) {
             let at = |t: i64| now + Duration::from_micros((t - pos).max(0) as u64);
             if let Some(f) = m.video.ready.front() {
@@ -339,21 +333,11 @@ impl Media<'_> {
             self.video.size = Some(size);
             self.emit(PlayerEvent::Resolution(size.0, size.1));
         }
-        if let Some(last) = self.video.last_render {
-            let gap = now.duration_since(last);
-            if gap > self.stall_after() {
-                self.counts.video_block_ms += gap.as_millis() as u64;
-            }
+        let stall_after = self.stall_after();
+        self.video.watch.set_loading_after(stall_after);
+        if let Some(StallEvent::Playing(first)) = self.video.watch.on_frame(now) {
+            self.emit(PlayerEvent::VideoPlaying(first));
         }
-        if !self.video.first_done {
-            self.video.first_done = true;
-            self.emit(PlayerEvent::VideoPlaying(true));
-        } else if self.video.loading {
-            self.emit(PlayerEvent::VideoPlaying(false));
-        }
-        self.video.loading = false;
-        self.video.blocked = false;
-        self.video.last_render = Some(now);
         self.counts.rendered += 1;
         if self.shared.controls.snapshot.swap(false, Ordering::AcqRel) {
             let shot = onair_codec::convert::from_i420(&frame, PixelFormat::Rgba32).ok();
@@ -365,9 +349,9 @@ impl Media<'_> {
         } else if let (Some(format), Some(o)) = (format, self.observer) {
             match onair_codec::convert::from_i420(&frame, format) {
                 Ok(f) => {
-                    if !self.shared.stopped() {
-                        o.on_render_video_frame(self.player, &f);
-                    }
+                    self.shared
+                        .gate
+                        .deliver(|| o.on_render_video_frame(self.player, &f));
                 }
                 Err(e) => tracing::warn!("render conversion: {e}"),
             }
@@ -391,9 +375,9 @@ impl Media<'_> {
         };
         match gpu.to_texture(frame) {
             Ok(texture) => {
-                if !self.shared.stopped() {
-                    o.on_render_video_texture(self.player, &texture, frame.timestamp());
-                }
+                self.shared.gate.deliver(|| {
+                    o.on_render_video_texture(self.player, &texture, frame.timestamp())
+                });
             }
             Err(e) => tracing::warn!("texture render: {e}"),
         }
@@ -480,21 +464,9 @@ impl Media<'_> {
     }
 
     fn output(&mut self, samples: &[i16], rate: u32, ch: u16, ts: i64) {
-        let now = Instant::now();
-        if let Some(last) = self.audio.last_out {
-            let gap = now.duration_since(last);
-            if gap > AUDIO_LOADING_AFTER {
-                self.counts.audio_block_ms += gap.as_millis() as u64;
-            }
+        if let Some(StallEvent::Playing(first)) = self.audio.watch.on_frame(Instant::now()) {
+            self.emit(PlayerEvent::AudioPlaying(first));
         }
-        if !self.audio.first_done {
-            self.audio.first_done = true;
-            self.emit(PlayerEvent::AudioPlaying(true));
-        } else if self.audio.loading {
-            self.emit(PlayerEvent::AudioPlaying(false));
-        }
-        self.audio.loading = false;
-        self.audio.last_out = Some(now);
         // The device.
         if self
             .audio
@@ -539,43 +511,38 @@ impl Media<'_> {
                 self.audio.last_volume = Instant::now();
             }
         }
-        if self.shared.controls.observe_audio.load(Ordering::Acquire) && !self.shared.stopped() {
+        if self.shared.controls.observe_audio.load(Ordering::Acquire) {
             if let (Some(o), Ok(frame)) =
                 (self.observer, AudioFrame::from_samples(samples, rate, ch))
             {
-                o.on_playout_audio_frame(
-                    self.player,
-                    &frame.with_timestamp(Timestamp::from_micros(ts.max(0) as u64)),
-                );
+                let frame = frame.with_timestamp(Timestamp::from_micros(ts.max(0) as u64));
+                self.shared
+                    .gate
+                    .deliver(|| o.on_playout_audio_frame(self.player, &frame));
             }
         }
     }
 
     fn watch_stalls(&mut self, video_paused: bool, audio_paused: bool) {
         let now = Instant::now();
-        if !video_paused {
-            if let Some(last) = self.video.last_render {
-                let gap = now.duration_since(last);
-                if !self.video.loading && gap > self.stall_after() {
-                    self.video.loading = true;
-                    self.emit(PlayerEvent::VideoLoading);
-                }
-                if !self.video.blocked && gap > VIDEO_BLOCK_AFTER {
-                    self.video.blocked = true;
-                    self.emit(PlayerEvent::Warning(
-                        V2TXLiveCode::WarningVideoBlock,
-                        format!("no picture for {} ms", gap.as_millis()),
-                    ));
-                }
+        if video_paused {
+            self.video.watch.reset();
+        }
+        for e in self.video.watch.check(now) {
+            match e {
+                StallEvent::Loading => self.emit(PlayerEvent::VideoLoading),
+                StallEvent::Blocked(gap) => self.emit(PlayerEvent::Warning(
+                    V2TXLiveCode::WarningVideoBlock,
+                    format!("no picture for {} ms", gap.as_millis()),
+                )),
+                StallEvent::Playing(_) => {}
             }
         }
-        if !audio_paused {
-            if let Some(last) = self.audio.last_out {
-                if !self.audio.loading && now.duration_since(last) > AUDIO_LOADING_AFTER {
-                    self.audio.loading = true;
-                    self.emit(PlayerEvent::AudioLoading);
-                }
-            }
+        if audio_paused {
+            self.audio.watch.reset();
+        }
+        if self.audio.watch.check(now).contains(&StallEvent::Loading) {
+            self.emit(PlayerEvent::AudioLoading);
         }
     }
 }
@@ -604,6 +571,11 @@ impl StatsWindow {
         }
     }
 
+    /// When the next report is due.
+    fn due(&self) -> Instant {
+        self.start + onair_core::STATISTICS_INTERVAL
+    }
+
     fn tick(&mut self, m: &Media<'_>) -> Option<PlayerStatistics> {
         let elapsed = self.start.elapsed();
         if elapsed < onair_core::STATISTICS_INTERVAL {
@@ -628,10 +600,14 @@ impl StatsWindow {
             video_bitrate: kbps(vb - self.video_bytes),
             audio_bitrate: kbps(ab - self.audio_bytes),
             jitter_buffer_delay: level_ms,
-            audio_total_block_time: m.counts.audio_block_ms as u32,
-            audio_block_rate: rate(m.counts.audio_block_ms - self.audio_block_ms),
-            video_total_block_time: m.counts.video_block_ms as u32,
-            video_block_rate: rate(m.counts.video_block_ms - self.video_block_ms),
+            audio_total_block_time: (m.audio.watch.block_total().as_millis() as u64) as u32,
+            audio_block_rate: rate(
+                (m.audio.watch.block_total().as_millis() as u64) - self.audio_block_ms,
+            ),
+            video_total_block_time: (m.video.watch.block_total().as_millis() as u64) as u32,
+            video_block_rate: rate(
+                (m.video.watch.block_total().as_millis() as u64) - self.video_block_ms,
+            ),
             net_speed: kbps(vb + ab - self.video_bytes - self.audio_bytes),
         };
         *self = Self {
@@ -640,8 +616,8 @@ impl StatsWindow {
             rendered: m.counts.rendered,
             video_bytes: vb,
             audio_bytes: ab,
-            video_block_ms: m.counts.video_block_ms,
-            audio_block_ms: m.counts.audio_block_ms,
+            video_block_ms: (m.video.watch.block_total().as_millis() as u64),
+            audio_block_ms: (m.audio.watch.block_total().as_millis() as u64),
         };
         Some(s)
     }

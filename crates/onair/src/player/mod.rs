@@ -22,13 +22,13 @@ pub use observer::V2TXLivePlayerObserver;
 
 use crate::error::{LiveError, LiveResult};
 use crate::pusher::ReconnectPolicy;
+use crate::session::{CallbackGate, EventLanes, StopSignal, Threads};
 use jitter::{CacheParams, JitterBuffer};
 use observer::PlayerEvent;
 use onair_core::{BufferType, PixelFormat, V2TXLiveCode};
 use onair_rtmp::{StreamUrl, TransportConfig};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
-use std::thread::JoinHandle;
 
 /// The cache presets of the spec (`set_cache_params`): (min, max) seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -106,9 +106,10 @@ pub(crate) struct Shared {
     pub(crate) buffer: Mutex<JitterBuffer>,
     /// Signalled when packets arrive or a control changes.
     pub(crate) wake: Condvar,
-    pub(crate) stop: Arc<AtomicBool>,
-    pub(crate) stop_notify: tokio::sync::Notify,
-    pub(crate) events: crossbeam_channel::Sender<PlayerEvent>,
+    pub(crate) stop: StopSignal,
+    /// Every observer callback passes through it (see `session`).
+    pub(crate) gate: Arc<CallbackGate>,
+    pub(crate) events: EventLanes<PlayerEvent>,
     pub(crate) rx_video_bytes: AtomicU64,
     pub(crate) rx_audio_bytes: AtomicU64,
     /// The receive side has given up (reconnects exhausted or a fatal error).
@@ -117,10 +118,10 @@ pub(crate) struct Shared {
 
 impl Shared {
     pub(crate) fn stopped(&self) -> bool {
-        self.stop.load(Ordering::Acquire)
+        self.stop.is_stopped()
     }
     pub(crate) fn emit(&self, e: PlayerEvent) {
-        let _ = self.events.try_send(e);
+        self.events.emit(e);
     }
     pub(crate) fn buffer(&self) -> std::sync::MutexGuard<'_, JitterBuffer> {
         lock(&self.buffer)
@@ -136,9 +137,11 @@ struct Settings {
 
 struct Session {
     shared: Arc<Shared>,
-    receive: JoinHandle<()>,
-    media: JoinHandle<()>,
-    callbacks: JoinHandle<()>,
+    /// The receive and media threads, joined first.
+    threads: Threads,
+    /// The callback thread, joined last; dropping `callbacks_stop` ends it.
+    callbacks: Threads,
+    callbacks_stop: crossbeam_channel::Sender<()>,
 }
 
 struct Inner {
@@ -146,6 +149,8 @@ struct Inner {
     observer: Mutex<Option<Arc<dyn V2TXLivePlayerObserver>>>,
     controls: Arc<Controls>,
     session: Mutex<Option<Session>>,
+    /// The gate of the latest session, for a stop that finds another stop under way.
+    gate: Mutex<Option<Arc<CallbackGate>>>,
 }
 
 /// The play engine. Cheap to share across threads (`&self` everywhere). Observer callbacks
@@ -175,10 +180,6 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// Capacity of the observer's event queue; past it events are dropped rather than stalling
-/// the media path.
-const EVENT_QUEUE: usize = 1024;
-
 impl V2TXLivePlayer {
     /// A player with default settings (cache 1..5 s, 3 reconnects 3 s apart).
     pub fn new() -> Self {
@@ -188,6 +189,7 @@ impl V2TXLivePlayer {
                 observer: Mutex::new(None),
                 controls: Arc::new(Controls::default()),
                 session: Mutex::new(None),
+                gate: Mutex::new(None),
             }),
             owner: true,
         }
@@ -471,75 +473,84 @@ impl V2TXLivePlayer {
         controls.video_paused.store(false, Ordering::Release);
         controls.audio_paused.store(false, Ordering::Release);
         controls.snapshot.store(false, Ordering::Release);
-        let (events, events_rx) = crossbeam_channel::bounded::<PlayerEvent>(EVENT_QUEUE);
-        let stop = Arc::new(AtomicBool::new(false));
+        let (events, callback_side, callbacks_stop) = crate::session::lanes::<PlayerEvent>();
+        let gate = Arc::new(CallbackGate::default());
         let shared = Arc::new(Shared {
             controls,
             buffer: Mutex::new(JitterBuffer::new(settings.cache)),
             wake: Condvar::new(),
-            stop: Arc::clone(&stop),
-            stop_notify: tokio::sync::Notify::new(),
+            stop: StopSignal::default(),
+            gate: Arc::clone(&gate),
             events,
             rx_video_bytes: AtomicU64::new(0),
             rx_audio_bytes: AtomicU64::new(0),
             ended: AtomicBool::new(false),
         });
-        let handle = self.handle();
-        let (obs, stopped) = (observer.clone(), Arc::clone(&stop));
-        let callbacks = spawn("onair-play-callbacks", move || {
-            for e in events_rx {
-                // Once stop_play has begun nothing more is delivered.
-                if stopped.load(Ordering::Acquire) {
-                    continue;
-                }
-                if let Some(o) = &obs {
-                    e.deliver(&handle, o.as_ref());
-                }
-            }
-        })?;
+        let mut callbacks = Threads::default();
+        {
+            let (handle, obs, gate) = (self.handle(), observer.clone(), Arc::clone(&gate));
+            callbacks.spawn("onair-play-callbacks", move || {
+                callback_side.run(&gate, |e| {
+                    if let Some(o) = &obs {
+                        e.deliver(&handle, o.as_ref());
+                    }
+                });
+            })?;
+        }
         let receiver = net::Receiver {
             url: url.to_string(),
             transport: settings.transport,
             reconnect: settings.reconnect,
             shared: Arc::clone(&shared),
         };
-        let receive = spawn("onair-play-receive", move || receiver.run())?;
+        let mut threads = Threads::default();
+        threads.spawn("onair-play-receive", move || receiver.run())?;
         let (sh, handle) = (Arc::clone(&shared), self.handle());
-        let media = spawn("onair-play-media", move || {
+        threads.spawn("onair-play-media", move || {
             media::run(&sh, observer.as_deref(), &handle)
         })?;
+        *lock(&self.inner.gate) = Some(gate);
         *slot = Some(Session {
             shared,
-            receive,
-            media,
+            threads,
             callbacks,
+            callbacks_stop,
         });
         Ok(())
     }
 
     /// Stops playing: every thread is joined and the socket closed before this returns, and
-    /// no callback arrives afterwards (called from inside a callback, the calling thread
-    /// finishes on its own once the callback returns).
+    /// no callback arrives afterwards. Callable from any thread, inside any callback of this
+    /// player included (the calling thread then ends on its own once its callback returns).
     pub fn stop_play(&self) -> LiveResult {
+        let gate = lock(&self.inner.gate).clone();
         let session = lock(&self.inner.session).take();
-        if let Some(s) = session {
-            s.shared.stop.store(true, Ordering::Release);
-            s.shared.stop_notify.notify_one();
-            s.shared.wake.notify_all();
-            let me = std::thread::current().id();
-            let inside = [&s.receive, &s.media, &s.callbacks]
-                .iter()
-                .any(|t| t.thread().id() == me);
-            if inside {
-                // The player's own threads finish on their own once this callback returns;
-                // each checks the stop flag before delivering anything else.
-                return Ok(());
+        let Some(s) = session else {
+            if let Some(gate) = gate {
+                // Another thread is stopping this play: wait for the callbacks it waits for.
+                gate.close();
+                gate.finish(false);
             }
-            let _ = s.receive.join();
-            let _ = s.media.join();
-            drop(s.shared);
-            let _ = s.callbacks.join();
+            return Ok(());
+        };
+        let Session {
+            shared,
+            threads,
+            callbacks,
+            callbacks_stop,
+        } = s;
+        shared.stop.stop();
+        {
+            // Under the buffer lock, so the media thread cannot miss the wake-up.
+            let _b = shared.buffer();
+            shared.wake.notify_all();
         }
+        shared.gate.close();
+        threads.join();
+        shared.gate.finish(true);
+        drop(callbacks_stop);
+        drop(shared);
+        callbacks.join();
         Ok(())
     }
 }
@@ -550,11 +561,4 @@ impl Drop for V2TXLivePlayer {
             let _ = self.stop_play();
         }
     }
-}
-
-fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> LiveResult<JoinHandle<()>> {
-    std::thread::Builder::new()
-        .name(name.into())
-        .spawn(f)
-        .map_err(|e| crate::pusher::failed(format!("cannot start the {name} thread: {e}")))
 }

@@ -6,13 +6,14 @@
 use super::jitter::{Packet, Payload};
 use super::observer::PlayerEvent;
 use super::Shared;
+use crate::control::reconnect::{Failure, Next, Reconnect};
 use crate::pusher::ReconnectPolicy;
 use onair_core::V2TXLiveCode;
 use onair_flv::{AudioTag, FlvTag, TagType, VideoData, VideoTag};
 use onair_rtmp::{PlaySession, RtmpError, TransportConfig};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 pub(crate) struct Receiver {
     pub(crate) url: String,
@@ -48,69 +49,64 @@ impl Receiver {
         self.shared.wake.notify_all();
     }
 
-    /// Sleeps `d` unless stopped first; `false` when stopped.
-    async fn pause(&self, d: Duration) -> bool {
-        tokio::select! {
-            _ = self.shared.stop_notify.notified() => {}
-            _ = tokio::time::sleep(d) => {}
-        }
-        !self.shared.stopped()
-    }
-
+    /// Connects, receives, reconnects per the `control::reconnect` rules; returns when
+    /// stopped or when it gives up.
     async fn supervise(&self) {
-        let mut failures = 0u32;
+        let stop = &self.shared.stop;
+        let mut plan = Reconnect::new(self.reconnect, &self.url);
         let mut warned = Warned::default();
         loop {
-            if self.shared.stopped() {
-                return;
-            }
             let connect = tokio::select! {
-                _ = self.shared.stop_notify.notified() => return,
+                _ = stop.stopped() => return,
                 r = PlaySession::connect(&self.url, &self.transport) => r,
             };
             let lost = match connect {
                 Ok(session) => {
+                    plan.on_connected();
                     self.shared.emit(PlayerEvent::Connected);
                     self.shared.buffer().reconnected();
-                    let (media, reason) = self.receive(session, &mut warned).await;
-                    match reason {
+                    match self.receive(session, &mut warned, &mut plan).await {
                         None => return,
-                        Some(e) if !e.is_retryable() => {
-                            self.fail(e.code(), e.to_string());
-                            return;
-                        }
-                        Some(e) => {
-                            if media {
-                                failures = 0;
-                            } else {
-                                failures += 1;
-                            }
-                            e
-                        }
+                        Some(e) => e,
                     }
                 }
-                Err(e) if !e.is_retryable() => {
-                    self.fail(e.code(), e.to_string());
-                    return;
-                }
-                Err(e) => {
-                    failures += 1;
-                    e
-                }
+                Err(e) => e,
             };
             tracing::warn!("play connection: {lost}");
-            if failures > self.reconnect.attempts {
-                self.fail(
-                    V2TXLiveCode::ErrorDisconnected,
-                    format!(
-                        "{lost}; {} reconnect attempts failed",
-                        self.reconnect.attempts
-                    ),
-                );
-                return;
-            }
-            if !self.pause(self.reconnect.interval).await {
-                return;
+            let failure = Failure {
+                retryable: lost.is_retryable(),
+            };
+            let unix_now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            match plan.on_failure(failure, Instant::now(), unix_now) {
+                Next::RetryAt(at) => {
+                    tokio::select! {
+                        _ = stop.stopped() => return,
+                        _ = tokio::time::sleep_until(at.into()) => {}
+                    }
+                }
+                Next::Fatal => {
+                    self.fail(lost.code(), lost.to_string());
+                    return;
+                }
+                Next::GiveUp => {
+                    self.fail(
+                        V2TXLiveCode::ErrorDisconnected,
+                        format!(
+                            "{lost}; {} reconnect attempts failed",
+                            self.reconnect.attempts
+                        ),
+                    );
+                    return;
+                }
+                Next::Expired => {
+                    self.fail(
+                        V2TXLiveCode::ErrorDisconnected,
+                        format!("{lost}; the URL's txTime has passed, so no reconnect"),
+                    );
+                    return;
+                }
             }
         }
     }
@@ -125,31 +121,28 @@ impl Receiver {
         self.shared.emit(PlayerEvent::Error(code, message));
     }
 
-    /// Reads one connection until it fails (`Some`) or the player stops (`None`); the flag
-    /// says whether any media arrived.
+    /// Reads one connection until it fails (`Some`) or the player stops (`None`); media
+    /// arriving tells the reconnect plan the connection was good.
     async fn receive(
         &self,
         mut session: PlaySession,
         warned: &mut Warned,
-    ) -> (bool, Option<RtmpError>) {
-        let mut media = false;
+        plan: &mut Reconnect,
+    ) -> Option<RtmpError> {
         loop {
             let tag = tokio::select! {
-                _ = self.shared.stop_notify.notified() => return (media, None),
+                _ = self.shared.stop.stopped() => return None,
                 t = session.next_tag() => t,
             };
-            if self.shared.stopped() {
-                return (media, None);
-            }
             match tag {
                 Ok(tag) => {
                     if let Some(p) = self.packet(tag, warned) {
-                        media = true;
+                        plan.on_media();
                         self.shared.buffer().push(p, Instant::now());
                         self.shared.wake.notify_all();
                     }
                 }
-                Err(e) => return (media, Some(e)),
+                Err(e) => return Some(e),
             }
         }
     }

@@ -96,6 +96,15 @@ pub(crate) enum PlayerEvent {
     Sei(u32, bytes::Bytes),
 }
 
+impl crate::session::Event for PlayerEvent {
+    fn lane(&self) -> crate::session::Lane {
+        match self {
+            Self::Statistics(_) | Self::Volume(_) => crate::session::Lane::Lossy,
+            _ => crate::session::Lane::Lossless,
+        }
+    }
+}
+
 impl PlayerEvent {
     pub(crate) fn deliver(&self, p: &V2TXLivePlayer, o: &dyn V2TXLivePlayerObserver) {
         match self {

@@ -23,7 +23,7 @@ pub(crate) struct Routes {
     pub(crate) camera_on: AtomicBool,
     pub(crate) microphone_on: AtomicBool,
     /// The running push's event queue, for device warnings.
-    pub(crate) events: Mutex<Option<crossbeam_channel::Sender<PusherEvent>>>,
+    pub(crate) events: Mutex<Option<super::Events>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -52,7 +52,7 @@ impl Routes {
     /// Reports a device failure as a warning to the running push's observer.
     pub(crate) fn warn(&self, code: V2TXLiveCode, message: &str) {
         if let Some(events) = lock(&self.events).as_ref() {
-            let _ = events.try_send(PusherEvent::Warning(
+            events.emit(PusherEvent::Warning(
                 code,
                 message.to_string(),
                 String::new(),

@@ -23,6 +23,7 @@ pub use process::ProcessVideoFrame;
 
 use crate::error::{LiveError, LiveResult};
 use crate::frame::{V2TXLiveAudioFrame, V2TXLiveVideoFrame};
+use crate::session::{CallbackGate, Threads};
 use observer::PusherEvent;
 pub use onair_capture::{list_cameras, list_microphones, CameraInfo, MicrophoneInfo};
 use onair_core::channel::{AudioRingProducer, VideoSender};
@@ -32,7 +33,6 @@ use onair_rtmp::{SendQueueConfig, StreamUrl, TransportConfig};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 
 /// Where the pushed video comes from when custom capture is off.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -45,10 +45,16 @@ pub enum VideoSource {
     Image(PathBuf),
 }
 
+/// The events of one push, on their lanes (see `session`).
+pub(crate) type Events = crate::session::EventLanes<PusherEvent>;
+
 /// Switches the running pipeline reads.
 #[derive(Debug, Default)]
 pub(crate) struct Controls {
-    stop: AtomicBool,
+    pub(crate) stop: crate::session::StopSignal,
+    /// The bitrate the app asked for (`set_video_quality`), kbit/s.
+    pub(crate) requested_kbps: AtomicU32,
+    /// The bitrate the encoder runs at (the request, adapted to the uplink), kbit/s.
     pub(crate) audio_paused: AtomicBool,
     pub(crate) video_paused: AtomicBool,
     pub(crate) mirror: AtomicBool,
@@ -62,7 +68,7 @@ pub(crate) struct Controls {
 
 impl Controls {
     pub(crate) fn stopped(&self) -> bool {
-        self.stop.load(Ordering::Acquire)
+        self.stop.is_stopped()
     }
 }
 
@@ -113,9 +119,13 @@ struct Session {
     net: Arc<net::Net>,
     picture: onair_core::Size,
     metadata: onair_flv::OnMetaData,
-    threads: Vec<JoinHandle<()>>,
-    callbacks: JoinHandle<()>,
-    events: crossbeam_channel::Sender<PusherEvent>,
+    gate: Arc<CallbackGate>,
+    /// Sources and encoders, joined first.
+    threads: Threads,
+    /// The callback thread, joined last; dropping `callbacks_stop` ends it.
+    callbacks: Threads,
+    callbacks_stop: crossbeam_channel::Sender<()>,
+    events: Events,
     video_in: Option<Arc<VideoSender>>,
     audio_in: Option<Mutex<AudioRingProducer>>,
     runtime: tokio::runtime::Runtime,
@@ -127,6 +137,8 @@ pub struct V2TXLivePusher {
     settings: Mutex<Settings>,
     observer: Mutex<Option<Arc<dyn V2TXLivePusherObserver>>>,
     session: Mutex<Option<Session>>,
+    /// The gate of the latest session, for a stop that finds another stop under way.
+    gate: Mutex<Option<Arc<CallbackGate>>>,
     devices: Mutex<devices::Devices>,
     routes: Arc<devices::Routes>,
 }
@@ -149,10 +161,6 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// Capacity of the observer's event queue; events past it are dropped rather than stalling
-/// the media path (statistics are the only frequent ones).
-const EVENT_QUEUE: usize = 1024;
-
 impl V2TXLivePusher {
     /// A pusher with default settings (960x540 at 15 fps, default audio, test pattern source).
     pub fn new() -> Self {
@@ -160,6 +168,7 @@ impl V2TXLivePusher {
             settings: Mutex::new(Settings::default()),
             observer: Mutex::new(None),
             session: Mutex::new(None),
+            gate: Mutex::new(None),
             devices: Mutex::new(devices::Devices::default()),
             routes: Arc::new(devices::Routes::default()),
         }
@@ -191,6 +200,9 @@ impl V2TXLivePusher {
         lock(&self.settings).video = param;
         if let Some(s) = lock(&self.session).as_ref() {
             let t = param.resolve(Alignment::SOFTWARE);
+            s.controls
+                .requested_kbps
+                .store(t.bitrate_kbps, Ordering::Release);
             s.controls
                 .target_kbps
                 .store(t.bitrate_kbps, Ordering::Release);
@@ -665,21 +677,28 @@ impl V2TXLivePusher {
         }
         let settings = lock(&self.settings).clone();
         let observer = lock(&self.observer).clone();
-        *slot = Some(pipeline::start(url, settings, observer, &self.routes)?);
+        let session = pipeline::start(url, settings, observer, &self.routes)?;
+        *lock(&self.gate) = Some(Arc::clone(&session.gate));
+        *slot = Some(session);
         Ok(())
     }
 
     /// Stops pushing: every thread is joined and the socket closed before this returns, and no
-    /// callback arrives afterwards.
+    /// callback arrives afterwards. Callable from any thread, inside any callback of this
+    /// pusher included (the calling thread then ends on its own once its callback returns).
     pub fn stop_push(&self) -> LiveResult {
+        let gate = lock(&self.gate).clone();
         let session = lock(&self.session).take();
-        match session {
-            Some(s) => {
-                pipeline::stop(s, &self.routes);
-                Ok(())
+        match (session, gate) {
+            (Some(s), _) => pipeline::stop(s, &self.routes),
+            // Another thread is stopping this push: wait for the callbacks it waits for.
+            (None, Some(gate)) => {
+                gate.close();
+                gate.finish(false);
             }
-            None => Ok(()),
+            (None, None) => {}
         }
+        Ok(())
     }
 }
 

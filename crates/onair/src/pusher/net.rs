@@ -1,18 +1,21 @@
 //! The pusher's network side: the connect / reconnect supervisor on a tokio runtime, the
 //! sequence-header cache that is re-sent after every reconnect, statistics every 2 s and
-//! bitrate adaptation (step toward the floor under congestion with WARNING_NETWORK_BUSY, step
-//! back up once the queue has stayed clear).
+//! bitrate adaptation. The decisions are the pure machines of `control` (reconnect,
+//! bitrate); this task only waits: for the stop signal, the publisher's own signal (failure,
+//! congestion) and the next deadline (statistics, a step up, a reconnect), never on a poll tick.
 
 use super::observer::PusherEvent;
-use super::Controls;
+use super::{Controls, Events};
+use crate::control::bitrate::BitrateAdapter;
+use crate::control::reconnect::{Failure, Next, Reconnect};
 use crate::cpu::CpuSample;
 use onair_core::{legacy_event, PushStatus, PusherStatistics, V2TXLiveCode};
 use onair_flv::FlvTag;
 use onair_rtmp::send_queue::{classify, TagClass};
-use onair_rtmp::{RtmpPublisher, SendQueueConfig, TransportConfig};
+use onair_rtmp::{RtmpError, RtmpPublisher, SendQueueConfig, TransportConfig};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Reconnect policy (set_property maxNumberOfReconnection / secondsBetweenReconnection).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,10 +40,10 @@ impl Default for ReconnectPolicy {
 pub(crate) struct Net {
     publisher: Mutex<Option<RtmpPublisher>>,
     headers: Mutex<Headers>,
-    pub(crate) video_frames: AtomicU64,
-    pub(crate) video_bytes: AtomicU64,
-    pub(crate) audio_bytes: AtomicU64,
+    /// Tags that found no live connection (while connecting or reconnecting).
     pub(crate) dropped_while_offline: AtomicU64,
+    /// The size of the frames the encoder got last (width << 32 | height).
+    encoded_size: AtomicU64,
 }
 
 #[derive(Debug, Default)]
@@ -65,20 +68,25 @@ impl Net {
                 _ => h.metadata = Some(tag.clone()),
             }
         }
-        let len = tag.data.len() as u64;
-        let is_video = tag.tag_type == onair_flv::TagType::Video;
         match lock(&self.publisher).as_ref() {
-            Some(p) if p.send(tag).is_ok() => {
-                if is_video {
-                    self.video_bytes.fetch_add(len, Ordering::Relaxed);
-                } else {
-                    self.audio_bytes.fetch_add(len, Ordering::Relaxed);
-                }
-            }
+            Some(p) if p.send(tag).is_ok() => {}
             _ => {
                 self.dropped_while_offline.fetch_add(1, Ordering::Relaxed);
             }
         }
+    }
+
+    /// Records the size of a frame handed to the encoder.
+    pub(crate) fn note_encoded_size(&self, width: u32, height: u32) {
+        self.encoded_size.store(
+            u64::from(width) << 32 | u64::from(height),
+            Ordering::Relaxed,
+        );
+    }
+
+    fn encoded_size(&self) -> (u32, u32) {
+        let v = self.encoded_size.load(Ordering::Relaxed);
+        ((v >> 32) as u32, v as u32)
     }
 
     fn install(&self, p: RtmpPublisher) {
@@ -107,183 +115,239 @@ pub(crate) struct Supervisor {
     pub(crate) reconnect: ReconnectPolicy,
     pub(crate) net: Arc<Net>,
     pub(crate) controls: Arc<Controls>,
-    pub(crate) events: crossbeam_channel::Sender<PusherEvent>,
-    pub(crate) size: (u32, u32),
+    pub(crate) events: Events,
+    /// (target, floor) kbit/s.
     pub(crate) bitrate: (u32, u32),
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// How a connection ended, as seen by the supervisor.
+enum Ended {
+    Stopped,
+    Lost(RtmpError),
 }
 
 impl Supervisor {
     fn emit(&self, e: PusherEvent) {
-        let _ = self.events.try_send(e);
+        self.events.emit(e);
     }
 
     fn status(&self, s: PushStatus, msg: &str, extra: &str) {
         self.emit(PusherEvent::Status(s, msg.into(), extra.into()));
     }
 
-    /// Sleeps `d` unless stopped first; `false` when stopped.
-    async fn pause(&self, d: Duration) -> bool {
-        let end = Instant::now() + d;
-        while Instant::now() < end {
-            if self.controls.stopped() {
-                return false;
-            }
-            tokio::time::sleep(Duration::from_millis(20).min(end - Instant::now())).await;
-        }
-        !self.controls.stopped()
+    fn error(&self, code: V2TXLiveCode, message: String) {
+        self.emit(PusherEvent::Error(code, message, String::new()));
     }
 
-    /// Connects, monitors, reconnects; returns when stopped or when reconnects are exhausted.
+    /// Connects, monitors, reconnects; returns when stopped or when the session gives up.
     pub(crate) async fn run(self) {
+        let stop = &self.controls.stop;
+        let mut plan = Reconnect::new(self.reconnect, &self.url);
+        let mut adapter = BitrateAdapter::new(self.bitrate.0, self.bitrate.1);
         self.status(PushStatus::Connecting, "connecting", "");
-        // Consecutive failed attempts since the start or since the last good connection.
-        let mut failures = 0u32;
         loop {
-            if self.controls.stopped() {
-                return;
-            }
-            match RtmpPublisher::connect(&self.url, &self.transport, self.queue).await {
+            let connect = tokio::select! {
+                _ = stop.stopped() => return,
+                r = RtmpPublisher::connect(&self.url, &self.transport, self.queue) => r,
+            };
+            let (error, was_up) = match connect {
                 Ok(p) => {
-                    failures = 0;
+                    plan.on_connected();
                     self.net.install(p);
                     // A new connection starts on a keyframe.
                     self.controls.force_keyframe.store(true, Ordering::Release);
                     self.status(PushStatus::ConnectSuccess, "connected", "");
-                    let lost = self.monitor().await;
+                    let ended = self.monitor(&mut plan, &mut adapter).await;
                     let old = self.net.take();
-                    match lost {
-                        None => {
+                    match ended {
+                        Ended::Stopped => {
                             if let Some(p) = old {
                                 let _ = p.close().await;
                             }
                             return;
                         }
-                        Some(reason) => {
+                        Ended::Lost(e) => {
                             drop(old);
-                            tracing::warn!("push connection lost: {reason}");
+                            tracing::warn!("push connection lost: {e}");
+                            (e, true)
                         }
                     }
                 }
-                Err(e) if !e.is_retryable() => {
-                    let code = if e.code() == V2TXLiveCode::ErrorFailed {
-                        V2TXLiveCode::ErrorServerProcessFailed
-                    } else {
-                        e.code()
+                Err(e) => {
+                    tracing::warn!("push connect failed: {e}");
+                    (e, false)
+                }
+            };
+            let failure = Failure {
+                retryable: error.is_retryable(),
+            };
+            match plan.on_failure(failure, Instant::now(), unix_now()) {
+                Next::Fatal => {
+                    let code = match error.code() {
+                        V2TXLiveCode::ErrorFailed if was_up => V2TXLiveCode::ErrorDisconnected,
+                        V2TXLiveCode::ErrorFailed => V2TXLiveCode::ErrorServerProcessFailed,
+                        c => c,
                     };
-                    self.emit(PusherEvent::Error(code, e.to_string(), String::new()));
+                    self.error(code, error.to_string());
                     self.status(
                         PushStatus::Disconnected,
-                        &e.to_string(),
+                        &error.to_string(),
                         &legacy_event::SERVER_CONNECT_FAIL.to_string(),
                     );
                     return;
                 }
-                Err(e) => {
-                    tracing::warn!("push connect failed: {e}");
-                    failures += 1;
+                Next::GiveUp => {
+                    self.error(
+                        V2TXLiveCode::ErrorDisconnected,
+                        format!(
+                            "{error}; {} reconnect attempts failed",
+                            self.reconnect.attempts
+                        ),
+                    );
+                    self.status(PushStatus::Disconnected, "reconnect attempts exhausted", "");
+                    return;
                 }
-            }
-            if failures > self.reconnect.attempts {
-                self.emit(PusherEvent::Error(
-                    V2TXLiveCode::ErrorDisconnected,
-                    format!(
-                        "connection lost; {} reconnect attempts failed",
-                        self.reconnect.attempts
-                    ),
-                    String::new(),
-                ));
-                self.status(PushStatus::Disconnected, "reconnect attempts exhausted", "");
-                return;
-            }
-            self.status(
-                PushStatus::Reconnecting,
-                "reconnecting",
-                &legacy_event::RECONNECTING.to_string(),
-            );
-            if !self.pause(self.reconnect.interval).await {
-                return;
+                Next::Expired => {
+                    self.error(
+                        V2TXLiveCode::ErrorDisconnected,
+                        format!("{error}; the URL's txTime has passed, so no reconnect"),
+                    );
+                    self.status(PushStatus::Disconnected, "push URL expired", "");
+                    return;
+                }
+                Next::RetryAt(at) => {
+                    self.status(
+                        PushStatus::Reconnecting,
+                        "reconnecting",
+                        &legacy_event::RECONNECTING.to_string(),
+                    );
+                    tokio::select! {
+                        _ = stop.stopped() => return,
+                        _ = tokio::time::sleep_until(at.into()) => {}
+                    }
+                }
             }
         }
     }
 
-    /// Watches the live connection: statistics, adaptation, failures. `None` when stopped,
-    /// `Some(reason)` when the connection broke.
-    async fn monitor(&self) -> Option<String> {
-        let mut cpu = CpuSample::now();
-        let mut window_start = Instant::now();
-        let (mut frames0, mut vbytes0, mut abytes0) = self.counters();
-        let (target, floor) = self.bitrate;
-        let adaptive = floor < target;
-        let mut current = target;
-        let mut clear_since = Instant::now();
-        let mut busy_reported = false;
+    /// Watches the live connection until it breaks or the push stops: statistics every 2 s,
+    /// bitrate adaptation on the publisher's congestion signal.
+    async fn monitor(&self, plan: &mut Reconnect, adapter: &mut BitrateAdapter) -> Ended {
+        let stop = &self.controls.stop;
+        let mut window = StatsWindow::new(Instant::now());
         let mut dropped_before = 0;
+        let mut last_requested = self.controls.requested_kbps.load(Ordering::Acquire);
         loop {
-            if !self.pause(Duration::from_millis(100)).await {
-                return None;
+            let deadline = adapter
+                .next_deadline()
+                .map_or(window.due, |d| d.min(window.due));
+            let signal = match lock(&self.net.publisher).as_ref() {
+                Some(p) => p.signal(),
+                None => return Ended::Lost(RtmpError::Stopped),
+            };
+            tokio::select! {
+                _ = stop.stopped() => return Ended::Stopped,
+                _ = signal.changed() => {}
+                _ = tokio::time::sleep_until(deadline.into()) => {}
             }
+            let now = Instant::now();
             let (failure, stats) = match lock(&self.net.publisher).as_ref() {
                 Some(p) => (p.failure(), p.stats()),
-                None => return Some("no publisher".into()),
+                None => return Ended::Lost(RtmpError::Stopped),
             };
             if let Some(e) = failure {
-                return Some(e.to_string());
+                return Ended::Lost(e);
             }
-            // Bitrate adaptation.
+            if stats.queue.sent_video_frames > 0 {
+                plan.on_media();
+            }
             let congested = stats.queue.congested || stats.queue.dropped_inter > dropped_before;
             dropped_before = stats.queue.dropped_inter;
-            if congested {
-                clear_since = Instant::now();
-                if !busy_reported {
-                    self.emit(PusherEvent::Warning(
-                        V2TXLiveCode::WarningNetworkBusy,
-                        "the uplink cannot keep up".into(),
-                        String::new(),
-                    ));
-                    busy_reported = true;
-                }
-                if adaptive && current > floor {
-                    current = floor.max(current * 4 / 5);
-                    self.controls.target_kbps.store(current, Ordering::Release);
-                }
-            } else if clear_since.elapsed() > Duration::from_secs(4) {
-                busy_reported = false;
-                if adaptive && current < target {
-                    current = target.min(current * 11 / 10 + 1);
-                    self.controls.target_kbps.store(current, Ordering::Release);
-                    clear_since = Instant::now();
-                }
+            let requested = self.controls.requested_kbps.load(Ordering::Acquire);
+            if requested != last_requested {
+                // The app changed the quality while pushing: adapt from the new target.
+                last_requested = requested;
+                adapter.retarget(requested, self.bitrate.1.min(requested));
             }
-            // Statistics every 2 s.
-            let elapsed = window_start.elapsed();
-            if elapsed >= onair_core::STATISTICS_INTERVAL {
-                let (frames, vbytes, abytes) = self.counters();
-                let secs = elapsed.as_secs_f64();
-                let now_cpu = CpuSample::now();
-                let (app_cpu, system_cpu) = cpu.usage_until(&now_cpu);
-                cpu = now_cpu;
-                self.emit(PusherEvent::Statistics(PusherStatistics {
-                    app_cpu,
-                    system_cpu,
-                    width: self.size.0,
-                    height: self.size.1,
-                    fps: ((frames - frames0) as f64 / secs) as f32,
-                    video_bitrate: ((vbytes - vbytes0) as f64 * 8.0 / secs / 1000.0) as u32,
-                    audio_bitrate: ((abytes - abytes0) as f64 * 8.0 / secs / 1000.0) as u32,
-                    rtt: stats.rtt_ms,
-                    net_speed: stats.queue.send_kbps,
-                }));
-                (frames0, vbytes0, abytes0) = (frames, vbytes, abytes);
-                window_start = Instant::now();
+            let d = adapter.observe(now, congested);
+            if d.warn_busy {
+                self.emit(PusherEvent::Warning(
+                    V2TXLiveCode::WarningNetworkBusy,
+                    "the uplink cannot keep up".into(),
+                    String::new(),
+                ));
+            }
+            if let Some(kbps) = d.set_kbps {
+                self.controls.target_kbps.store(kbps, Ordering::Release);
+            }
+            if now >= window.due {
+                let (w, h) = self.net.encoded_size();
+                self.emit(PusherEvent::Statistics(window.report(now, &stats, (w, h))));
             }
         }
     }
+}
 
-    fn counters(&self) -> (u64, u64, u64) {
-        (
-            self.net.video_frames.load(Ordering::Relaxed),
-            self.net.video_bytes.load(Ordering::Relaxed),
-            self.net.audio_bytes.load(Ordering::Relaxed),
-        )
+/// The statistics window: counters at its start, its due time.
+struct StatsWindow {
+    start: Instant,
+    due: Instant,
+    cpu: CpuSample,
+    frames: u64,
+    video_bytes: u64,
+    audio_bytes: u64,
+}
+
+impl StatsWindow {
+    fn new(now: Instant) -> Self {
+        Self {
+            start: now,
+            due: now + onair_core::STATISTICS_INTERVAL,
+            cpu: CpuSample::now(),
+            frames: 0,
+            video_bytes: 0,
+            audio_bytes: 0,
+        }
+    }
+
+    /// The report for the window ending `now` (from what was written to the socket), and
+    /// the next window.
+    fn report(
+        &mut self,
+        now: Instant,
+        stats: &onair_rtmp::PublisherStats,
+        size: (u32, u32),
+    ) -> PusherStatistics {
+        let q = &stats.queue;
+        let secs = now.duration_since(self.start).as_secs_f64().max(1e-3);
+        let kbps = |bytes: u64| (bytes as f64 * 8.0 / secs / 1000.0) as u32;
+        let now_cpu = CpuSample::now();
+        let (app_cpu, system_cpu) = self.cpu.usage_until(&now_cpu);
+        let s = PusherStatistics {
+            app_cpu,
+            system_cpu,
+            width: size.0,
+            height: size.1,
+            fps: ((q.sent_video_frames - self.frames) as f64 / secs) as f32,
+            video_bitrate: kbps(q.sent_video_bytes - self.video_bytes),
+            audio_bitrate: kbps(q.sent_audio_bytes - self.audio_bytes),
+            rtt: stats.rtt_ms,
+            net_speed: q.send_kbps,
+        };
+        *self = Self {
+            start: now,
+            due: now + onair_core::STATISTICS_INTERVAL,
+            cpu: now_cpu,
+            frames: q.sent_video_frames,
+            video_bytes: q.sent_video_bytes,
+            audio_bytes: q.sent_audio_bytes,
+        };
+        s
     }
 }

@@ -66,6 +66,15 @@ pub(crate) enum PusherEvent {
     Volume(u32),
 }
 
+impl crate::session::Event for PusherEvent {
+    fn lane(&self) -> crate::session::Lane {
+        match self {
+            Self::Statistics(_) | Self::Volume(_) => crate::session::Lane::Lossy,
+            _ => crate::session::Lane::Lossless,
+        }
+    }
+}
+
 impl PusherEvent {
     pub(crate) fn deliver(&self, o: &dyn V2TXLivePusherObserver) {
         match self {

@@ -6,8 +6,9 @@ use super::devices::Routes;
 use super::net::{Net, Supervisor};
 use super::observer::{PusherEvent, V2TXLivePusherObserver};
 use super::process::Processor;
-use super::{failed, Controls, Session, Settings, VideoSource, EVENT_QUEUE};
+use super::{failed, Controls, Events, Session, Settings, VideoSource};
 use crate::error::LiveResult;
+use crate::session::{CallbackGate, Threads};
 use bytes::Bytes;
 use onair_codec::convert::{from_i420, to_encoder_i420};
 use onair_codec::flv_tags::{audio_config_tag, audio_tag, video_tags};
@@ -25,20 +26,49 @@ use onair_flv::sei::build_sei_nal;
 use onair_flv::{FlvTag, OnMetaData, TagType};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
-use std::thread::{self, JoinHandle};
+use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-type Events = crossbeam_channel::Sender<PusherEvent>;
+/// The observer as the video thread calls it: every callback through the session's gate, so
+/// none runs once a stop has begun (`on_gpu_context_destroyed`, a teardown, until it ends).
+struct GatedObserver {
+    inner: Option<Arc<dyn V2TXLivePusherObserver>>,
+    gate: Arc<CallbackGate>,
+}
 
-/// The observer of a push without one (the hook still runs, passing frames through).
-struct NoObserver;
-impl V2TXLivePusherObserver for NoObserver {}
+impl V2TXLivePusherObserver for GatedObserver {
+    fn on_gpu_context_created(&self, context: &Arc<onair_gpu::GpuContext>) {
+        if let Some(o) = &self.inner {
+            self.gate.deliver(|| o.on_gpu_context_created(context));
+        }
+    }
+    fn on_gpu_context_destroyed(&self) {
+        if let Some(o) = &self.inner {
+            self.gate.deliver_teardown(|| o.on_gpu_context_destroyed());
+        }
+    }
+    fn on_process_video_frame(&self, frame: super::ProcessVideoFrame<'_>) {
+        if let Some(o) = &self.inner {
+            self.gate.deliver(|| o.on_process_video_frame(frame));
+        }
+    }
+}
 
-fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> LiveResult<JoinHandle<()>> {
-    thread::Builder::new()
-        .name(name.into())
-        .spawn(f)
-        .map_err(|e| failed(format!("cannot start thread {name}: {e}")))
+/// Reports a failure that repeats (an encoder failing frame after frame) once per episode: on
+/// the first failure after a success.
+#[derive(Debug, Default)]
+struct Episode {
+    failing: bool,
+}
+
+impl Episode {
+    /// A failure; `true` when it begins an episode (warn now).
+    fn fail(&mut self) -> bool {
+        !std::mem::replace(&mut self.failing, true)
+    }
+    fn ok(&mut self) {
+        self.failing = false;
+    }
 }
 
 fn wall_ms() -> u64 {
@@ -47,18 +77,9 @@ fn wall_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-/// Sleeps until `due`, in short steps so a stop is seen quickly; `false` when stopped.
+/// Sleeps until `due` unless the push stops first (woken at once); `false` when stopped.
 fn sleep_until(due: Instant, controls: &Controls) -> bool {
-    loop {
-        if controls.stopped() {
-            return false;
-        }
-        let now = Instant::now();
-        if now >= due {
-            return true;
-        }
-        thread::sleep((due - now).min(Duration::from_millis(20)));
-    }
+    controls.stop.sleep_until(due)
 }
 
 pub(super) fn start(
@@ -92,16 +113,28 @@ pub(super) fn start(
     controls
         .target_kbps
         .store(target.bitrate_kbps, Ordering::Release);
+    controls
+        .requested_kbps
+        .store(target.bitrate_kbps, Ordering::Release);
 
-    let hook = s.process.clone().map(|mode| (mode, observer.clone()));
-    let (events, events_rx) = crossbeam_channel::bounded::<PusherEvent>(EVENT_QUEUE);
-    let callbacks = spawn("onair-push-callbacks", move || {
-        for e in events_rx.iter() {
-            if let Some(o) = &observer {
-                e.deliver(o.as_ref());
-            }
-        }
-    })?;
+    let gate = Arc::new(CallbackGate::default());
+    let hook = s.process.clone();
+    let gated = Arc::new(GatedObserver {
+        inner: observer.clone(),
+        gate: Arc::clone(&gate),
+    });
+    let (events, callback_side, callbacks_stop) = crate::session::lanes::<PusherEvent>();
+    let mut callbacks = Threads::default();
+    {
+        let gate = Arc::clone(&gate);
+        callbacks.spawn("onair-push-callbacks", move || {
+            callback_side.run(&gate, |e| {
+                if let Some(o) = &observer {
+                    e.deliver(o.as_ref());
+                }
+            });
+        })?;
+    }
 
     let net = Arc::new(Net::default());
     let metadata = OnMetaData {
@@ -135,14 +168,13 @@ pub(super) fn start(
             net: Arc::clone(&net),
             controls: Arc::clone(&controls),
             events: events.clone(),
-            size: (target.size.width, target.size.height),
             bitrate: (target.bitrate_kbps, target.min_bitrate_kbps),
         }
         .run(),
     );
 
     let clock = Instant::now();
-    let mut threads = Vec::new();
+    let mut threads = Threads::default();
     let (video_tx, video_rx) = video_channel(3);
     let video_tx = Arc::new(video_tx);
     *lock(&routes.events) = Some(events.clone());
@@ -152,22 +184,17 @@ pub(super) fn start(
         *lock(&routes.video) = Some(Arc::clone(&video_tx));
         let (c, e, r) = (Arc::clone(&controls), events.clone(), Arc::clone(routes));
         let source = s.source.clone();
-        threads.push(spawn("onair-push-source", move || {
+        threads.spawn("onair-push-source", move || {
             video_source(source, target, &video_tx, &c, &e, &r, clock)
-        })?);
+        })?;
         None
     };
     {
         let (c, e, n) = (Arc::clone(&controls), events.clone(), Arc::clone(&net));
-        threads.push(spawn("onair-push-video", move || {
+        threads.spawn("onair-push-video", move || {
             // The hook's GPU lifecycle callbacks run here, around the frames.
-            let observer: Arc<dyn V2TXLivePusherObserver> = match &hook {
-                Some((_, Some(o))) => Arc::clone(o),
-                _ => Arc::new(NoObserver),
-            };
-            let mut processor = hook
-                .as_ref()
-                .map(|(mode, _)| Processor::start(mode, observer.as_ref()));
+            let observer = gated.as_ref();
+            let mut processor = hook.as_ref().map(|mode| Processor::start(mode, observer));
             video_encode(
                 encoder,
                 target,
@@ -177,12 +204,12 @@ pub(super) fn start(
                 &n,
                 clock,
                 &mut processor,
-                observer.as_ref(),
+                observer,
             );
             if let Some(p) = processor {
-                p.end(observer.as_ref());
+                p.end(observer);
             }
-        })?);
+        })?;
     }
     let mut audio_in = None;
     if let Some(aac) = aac {
@@ -195,23 +222,25 @@ pub(super) fn start(
             let (c, r) = (Arc::clone(&controls), Arc::clone(routes));
             let tone = s.source == VideoSource::TestPattern;
             let quality = s.audio;
-            threads.push(spawn("onair-push-tone", move || {
+            threads.spawn("onair-push-tone", move || {
                 audio_source(quality, tone, &r, &c)
-            })?);
+            })?;
         }
         let (c, e, n) = (Arc::clone(&controls), events.clone(), Arc::clone(&net));
         let quality = s.audio;
-        threads.push(spawn("onair-push-audio", move || {
+        threads.spawn("onair-push-audio", move || {
             audio_encode(aac, quality, consumer, &c, &e, &n, clock)
-        })?);
+        })?;
     }
     Ok(Session {
         controls,
         net,
         picture: target.picture,
         metadata,
+        gate,
         threads,
         callbacks,
+        callbacks_stop,
         events,
         video_in,
         audio_in,
@@ -248,6 +277,10 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// Stops a push, from any thread: the gate closes first (no callback starts; those running on
+/// other threads are waited for), then the stop signal wakes every thread, the threads are
+/// joined (the caller's own, when stop runs inside one of its callbacks, ends by itself), the
+/// network task closes the connection, and the callback thread ends last.
 pub(super) fn stop(s: Session, routes: &Routes) {
     // Capture devices keep running; their frames stop reaching this push first.
     lock(&routes.video).take();
@@ -258,20 +291,21 @@ pub(super) fn stop(s: Session, routes: &Routes) {
         net: _,
         picture: _,
         metadata: _,
+        gate,
         threads,
         callbacks,
+        callbacks_stop,
         events,
         video_in,
         audio_in,
         runtime,
         supervisor,
     } = s;
-    controls.stop.store(true, Ordering::Release);
+    controls.stop.stop();
+    gate.close();
     drop(video_in);
     drop(audio_in);
-    for t in threads {
-        let _ = t.join();
-    }
+    threads.join();
     // The supervisor closes the connection (deleteStream, socket shutdown) and returns; the
     // runtime is shut down on a helper thread, so stop_push may be called from async code too.
     let _ = thread::spawn(move || {
@@ -280,12 +314,10 @@ pub(super) fn stop(s: Session, routes: &Routes) {
         runtime.shutdown_timeout(Duration::from_secs(1));
     })
     .join();
+    gate.finish(true);
     drop(events);
-    // From inside a callback the callback thread cannot join itself; it ends on its own once
-    // this callback returns, and nothing is left to deliver.
-    if callbacks.thread().id() != thread::current().id() {
-        let _ = callbacks.join();
-    }
+    drop(callbacks_stop);
+    callbacks.join();
 }
 
 fn video_source(
@@ -302,7 +334,7 @@ fn video_source(
         VideoSource::Image(path) => match load_still(path, target) {
             Ok(f) => Some(f),
             Err(e) => {
-                let _ = events.try_send(PusherEvent::Warning(
+                events.emit(PusherEvent::Warning(
                     onair_core::V2TXLiveCode::WarningCameraStartFailed,
                     e,
                     String::new(),
@@ -362,23 +394,22 @@ fn video_encode(
     let mut first = true;
     let mut process_warned = false;
     let mut bitrate = target.bitrate_kbps;
-    let mut warned = false;
+    let (mut convert_failing, mut encode_failing) = (Episode::default(), Episode::default());
     // Timestamps sit on the configured frame grid: the nearest slot to the arrival time. A
     // frame for a slot already used arrived faster than the frame rate and is skipped.
     let slot_us = 1_000_000 / u64::from(target.fps.max(1));
     let mut last_slot: Option<u64> = None;
     loop {
-        let frame = match rx.recv_timeout(Duration::from_millis(50)) {
-            Ok(f) => f,
-            Err(crossbeam_channel::RecvTimeoutError::Timeout) if !controls.stopped() => continue,
-            Err(_) => return,
+        // Ends when every sender is gone: the stop drops them all.
+        let Some(frame) = rx.recv() else {
+            return;
         };
         if controls.stopped() {
             return;
         }
         if first {
             first = false;
-            let _ = events.try_send(PusherEvent::FirstVideoFrame);
+            events.emit(PusherEvent::FirstVideoFrame);
         }
         if controls.video_paused.load(Ordering::Acquire) {
             continue;
@@ -392,11 +423,13 @@ fn video_encode(
         let frame = frame.with_timestamp(Timestamp::from_micros(slot * slot_us));
         let mirror = controls.mirror.load(Ordering::Acquire);
         let i420 = match to_encoder_i420(&frame, target.picture, target.size, mirror) {
-            Ok(f) => f,
+            Ok(f) => {
+                convert_failing.ok();
+                f
+            }
             Err(e) => {
-                if !warned {
-                    warned = true;
-                    let _ = events.try_send(PusherEvent::Warning(
+                if convert_failing.fail() {
+                    events.emit(PusherEvent::Warning(
                         onair_core::V2TXLiveCode::ErrorInvalidParameter,
                         format!("frame dropped: {e}"),
                         String::new(),
@@ -411,7 +444,7 @@ fn video_encode(
             Some(Err(e)) => {
                 if !process_warned {
                     process_warned = true;
-                    let _ = events.try_send(PusherEvent::Warning(
+                    events.emit(PusherEvent::Warning(
                         onair_core::V2TXLiveCode::ErrorInvalidParameter,
                         format!("custom process: {e}; the frame went out unprocessed"),
                         String::new(),
@@ -430,7 +463,7 @@ fn video_encode(
             None => i420,
         };
         if controls.snapshot.swap(false, Ordering::AcqRel) {
-            let _ = events.try_send(PusherEvent::Snapshot(
+            events.emit(PusherEvent::Snapshot(
                 from_i420(&i420, PixelFormat::Rgba32).ok(),
             ));
         }
@@ -441,8 +474,24 @@ fn video_encode(
         if controls.force_keyframe.swap(false, Ordering::AcqRel) {
             encoder.force_keyframe();
         }
-        let Ok(Some(mut encoded)) = encoder.encode(&i420) else {
-            continue;
+        net.note_encoded_size(i420.width(), i420.height());
+        let mut encoded = match encoder.encode(&i420) {
+            Ok(Some(e)) => {
+                encode_failing.ok();
+                e
+            }
+            Ok(None) => continue, // skipped by the encoder's rate control
+            Err(e) => {
+                tracing::warn!("video encode: {e}");
+                if encode_failing.fail() {
+                    events.emit(PusherEvent::Warning(
+                        onair_core::V2TXLiveCode::ErrorFailed,
+                        format!("video encoder failed: {e}; frames are dropped until it recovers"),
+                        String::new(),
+                    ));
+                }
+                continue;
+            }
         };
         let sei: Vec<_> = std::mem::take(
             &mut *controls
@@ -459,7 +508,6 @@ fn video_encode(
         for t in video_tags(&encoded) {
             net.send(t);
         }
-        net.video_frames.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -497,6 +545,7 @@ fn audio_encode(
     let mut samples: u64 = 0;
     // Volume evaluation: RMS of the captured audio over each interval.
     let (mut energy, mut counted, mut last_report) = (0f64, 0u64, Instant::now());
+    let mut encode_failing = Episode::default();
     loop {
         match consumer.read_timeout(&mut buf, Duration::from_millis(100)) {
             ReadOutcome::Filled => {}
@@ -507,7 +556,7 @@ fn audio_encode(
             return;
         }
         let origin = *origin.get_or_insert_with(|| {
-            let _ = events.try_send(PusherEvent::FirstAudioFrame);
+            events.emit(PusherEvent::FirstAudioFrame);
             clock.elapsed()
         });
         let interval = controls.volume_interval_ms.load(Ordering::Acquire);
@@ -522,7 +571,7 @@ fn audio_encode(
                 // -60 dBFS and below is 0, full scale is 100.
                 let db = 20.0 * rms.max(1e-9).log10();
                 let volume = ((db + 60.0) / 60.0 * 100.0).clamp(0.0, 100.0).round() as u32;
-                let _ = events.try_send(PusherEvent::Volume(volume));
+                events.emit(PusherEvent::Volume(volume));
                 (energy, counted, last_report) = (0.0, 0, Instant::now());
             }
         }
@@ -534,9 +583,22 @@ fn audio_encode(
         let Ok(frame) = AudioFrame::from_samples(&buf, rate, ch) else {
             continue;
         };
-        if let Ok(packets) = aac.encode(&frame.with_timestamp(pts)) {
-            for p in &packets {
-                net.send(audio_tag(p));
+        match aac.encode(&frame.with_timestamp(pts)) {
+            Ok(packets) => {
+                encode_failing.ok();
+                for p in &packets {
+                    net.send(audio_tag(p));
+                }
+            }
+            Err(e) => {
+                tracing::warn!("audio encode: {e}");
+                if encode_failing.fail() {
+                    events.emit(PusherEvent::Warning(
+                        onair_core::V2TXLiveCode::ErrorFailed,
+                        format!("audio encoder failed: {e}; audio is dropped until it recovers"),
+                        String::new(),
+                    ));
+                }
             }
         }
     }
