@@ -8,6 +8,7 @@ pub mod captures;
 pub mod desktop;
 pub mod gpu_effect;
 pub mod http_probe;
+pub mod impair;
 pub mod live_source;
 pub mod peers;
 pub mod results;

@@ -250,7 +250,9 @@ pub fn run(args: &PlayArgs) -> ExitCode {
     let r = record
         .into_inner()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let mut failed = !r.errors.is_empty() && r.frames == 0;
+    // An error (the play never connected, or ended in ERROR_DISCONNECTED) fails the run,
+    // whatever --seconds said.
+    let mut failed = !r.errors.is_empty();
     let mut notes = Vec::new();
     match &r.last {
         Some(f) => {

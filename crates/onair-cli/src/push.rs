@@ -56,6 +56,8 @@ struct Printer {
     failed: AtomicBool,
     connected: AtomicBool,
     last_error: Mutex<Option<String>>,
+    /// Signalled on an error, so the main thread wakes at once.
+    ended: std::sync::Condvar,
 }
 
 impl V2TXLivePusherObserver for Printer {
@@ -67,6 +69,7 @@ impl V2TXLivePusherObserver for Printer {
             .unwrap_or_else(std::sync::PoisonError::into_inner) =
             Some(format!("{}: {message}", code.name()));
         self.failed.store(true, Ordering::Release);
+        self.ended.notify_all();
     }
     fn on_warning(&self, code: V2TXLiveCode, message: &str, _extra: &str) {
         eprintln!("\nwarning {}: {message}", code.name());
@@ -154,8 +157,24 @@ pub fn run(args: &PushArgs) -> ExitCode {
     }
     let start = Instant::now();
     let limit = args.seconds.map(Duration::from_secs_f64);
-    while !printer.failed.load(Ordering::Acquire) && limit.is_none_or(|l| start.elapsed() < l) {
-        std::thread::sleep(Duration::from_millis(50));
+    {
+        // Until an error, or the time limit (a year stands for "until interrupted").
+        let until = start + limit.unwrap_or(Duration::from_secs(365 * 86_400));
+        let mut guard = printer
+            .last_error
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        while !printer.failed.load(Ordering::Acquire) {
+            let now = Instant::now();
+            if now >= until {
+                break;
+            }
+            guard = printer
+                .ended
+                .wait_timeout(guard, until - now)
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .0;
+        }
     }
     let _ = pusher.stop_push();
     if printer.failed.load(Ordering::Acquire) {
@@ -165,6 +184,14 @@ pub fn run(args: &PushArgs) -> ExitCode {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone();
         eprintln!("onair push: failed: {}", why.unwrap_or_default());
+        return ExitCode::FAILURE;
+    }
+    if !printer.connected.load(Ordering::Acquire) {
+        eprintln!(
+            "onair push: failed: never connected to {} in {:.1} s",
+            args.url,
+            start.elapsed().as_secs_f64()
+        );
         return ExitCode::FAILURE;
     }
     eprintln!(

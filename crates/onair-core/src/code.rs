@@ -1,6 +1,6 @@
 //! `V2TXLiveCode`: the return, error and warning codes of the V2TXLive API.
 //!
-//! Follows the code table of `shared/spec/v2txlive.md`. The numeric values are part of the
+//! Follows the code table of `docs/v2txlive.md`. The numeric values are part of the
 //! contract. Warnings can be negative (`-1301` is a camera warning), so a code is classified as
 //! an error or a warning by *name*, never by sign.
 

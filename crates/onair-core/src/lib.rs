@@ -1,6 +1,6 @@
 //! # onair-core
 //!
-//! The types every onair crate shares, following `shared/spec/v2txlive.md`: the V2TXLive codes
+//! The types every onair crate shares, following `docs/v2txlive.md`: the V2TXLive codes
 //! ([`V2TXLiveCode`]), status and video enums, the 12 resolution presets with the
 //! encoder-alignment rule ([`VideoResolution`], [`VideoEncoderParam`], [`EncodeTarget`]), audio
 //! qualities, validated frames over `bytes::Bytes` ([`VideoFrame`], [`AudioFrame`]), typed

@@ -1,6 +1,6 @@
 //! # onair
 //!
-//! The V2TXLive client API in Rust (see `shared/spec/v2txlive.md`): [`V2TXLivePusher`] pushes
+//! The V2TXLive client API in Rust (see `docs/v2txlive.md`): [`V2TXLivePusher`] pushes
 //! a camera, a microphone, built-in sources (test pattern, still image) or the app's own frames over RTMP/RTMPS with
 //! reconnects, congestion handling and statistics, reporting through a
 //! [`V2TXLivePusherObserver`]; [`V2TXLivePlayer`] plays RTMP and HTTP-FLV streams through a
