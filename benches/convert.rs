@@ -6,7 +6,7 @@ use bytes::Bytes;
 use criterion::{criterion_group, Criterion};
 use onair_codec::convert::{rgb_to_i420_into, to_i420};
 use onair_core::{PixelFormat, VideoFrame};
-use onair_suite::results::{is_bench_run, median_ns, write_section};
+use onair_testkit::results::{is_bench_run, median_ns, write_section};
 use std::hint::black_box;
 
 #[link(name = "yuv")]

@@ -8,7 +8,7 @@ use onair_codec::{EncoderOptions, OpenH264Encoder, TestPattern, VideoEncoder};
 use onair_core::{
     Alignment, ResolutionMode, Timestamp, VideoEncoderParam, VideoFrame, VideoResolution,
 };
-use onair_suite::results::{is_bench_run, write_section};
+use onair_testkit::results::{is_bench_run, write_section};
 use openh264::encoder::Encoder;
 use openh264::formats::YUVSlices;
 use openh264::OpenH264API;

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use criterion::{criterion_group, Criterion};
 use crossbeam_channel::bounded;
 use onair_core::{PixelFormat, VideoFrame};
-use onair_suite::results::{quantile, write_section};
+use onair_testkit::results::{quantile, write_section};
 use std::hint::black_box;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -168,7 +168,7 @@ criterion_group!(benches, bench_handoff);
 fn main() {
     benches();
     // Only a real `cargo bench` run rewrites the results file, not `cargo test --benches`.
-    if onair_suite::results::is_bench_run() {
+    if onair_testkit::results::is_bench_run() {
         write_percentiles();
     }
     Criterion::default().configure_from_args().final_summary();

@@ -10,9 +10,11 @@ use onair_codec::convert::{from_i420, to_i420};
 use onair_codec::TestPattern;
 use onair_core::{PixelFormat, Timestamp, VideoFrame};
 use onair_gpu::{new_frame_texture, FrameConverter, GpuContext};
-use onair_suite::gpu_effect::{GpuEffect, INVERT_WGSL};
-use onair_suite::peers::process_cpu_seconds;
-use onair_suite::results::{is_bench_run, write_section};
+#[path = "../examples/gpu_process/effect.rs"]
+mod effect;
+use effect::{GpuEffect, INVERT_WGSL};
+use onair_testkit::peers::process_cpu_seconds;
+use onair_testkit::results::{is_bench_run, write_section};
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Instant;

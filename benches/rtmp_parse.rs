@@ -9,8 +9,8 @@
 
 use bytes::Bytes;
 use onair_rtmp::engine::{ChunkDecoder, Limits, ServerConfig, ServerEvent, ServerSession};
-use onair_suite::captures::{pieces, Capture};
-use onair_suite::results::{is_bench_run, write_section};
+use onair_testkit::captures::{pieces, Capture};
+use onair_testkit::results::{is_bench_run, write_section};
 use std::time::{Duration, Instant};
 
 const PASSES: usize = 7;

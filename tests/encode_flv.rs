@@ -1,7 +1,7 @@
 //! The `encode_flv` example's files pass `flvmeta --check`, and ffprobe sees H.264 at the
 //! requested size and fps, AAC at the quality's rate and channels, and the requested duration.
 
-use onair_suite::peers::{example, ffprobe, num, require, stream};
+use onair_testkit::peers::{example, ffprobe, num, require, stream};
 use std::process::Command;
 
 fn encode_and_check(

@@ -3,7 +3,7 @@
 //! HTTP-FLV), `custom_render` writes PNGs of a live stream, `gpu_process` and `camera_push`
 //! publish too.
 
-use onair_suite::peers::{example, ffprobe, num, stream};
+use onair_testkit::peers::{example, ffprobe, num, stream};
 use std::process::Command;
 use std::time::Duration;
 
@@ -26,7 +26,7 @@ fn readme_examples_run_against_the_embedded_server() {
         );
     }
     let dir = tempfile::tempdir().unwrap();
-    let server = onair_suite::peers::embedded_server(&dir.path().join("server"));
+    let server = onair_testkit::peers::embedded_server(&dir.path().join("server"));
     // gpu_process runs the invert shader on lavapipe; camera_push finds no camera here and
     // pushes the test pattern instead (tests/capture.rs checks that path); both use the default
     // 960x540 quality. `preview` opens a window: tests/preview.rs runs it under Xvfb.

@@ -2,6 +2,9 @@
 //! against the CPU conversion, the I420 -> texture -> I420 round trip, and a wrong texture
 //! refused with an error rather than a wgpu abort.
 
+#[path = "../examples/gpu_process/effect.rs"]
+mod effect;
+
 use onair_codec::convert::{from_i420, to_i420};
 use onair_codec::TestPattern;
 use onair_core::{PixelFormat, Timestamp, VideoFrame};
@@ -109,19 +112,13 @@ fn a_texture_of_the_wrong_kind_is_an_error() {
 /// Runs the invert effect in the hook and records the GPU lifecycle.
 #[derive(Default)]
 struct Inverter {
-    state: std::sync::Mutex<
-        Option<(
-            std::sync::Arc<GpuContext>,
-            onair_suite::gpu_effect::GpuEffect,
-        )>,
-    >,
+    state: std::sync::Mutex<Option<(std::sync::Arc<GpuContext>, effect::GpuEffect)>>,
     log: std::sync::Mutex<Vec<&'static str>>,
 }
 
 impl onair::V2TXLivePusherObserver for Inverter {
     fn on_gpu_context_created(&self, ctx: &std::sync::Arc<GpuContext>) {
-        let effect =
-            onair_suite::gpu_effect::GpuEffect::new(ctx, onair_suite::gpu_effect::INVERT_WGSL);
+        let effect = effect::GpuEffect::new(ctx, effect::INVERT_WGSL);
         *self.state.lock().unwrap() = Some((ctx.clone(), effect));
         self.log.lock().unwrap().push("created");
     }
@@ -144,7 +141,7 @@ impl onair::V2TXLivePusherObserver for Inverter {
 fn push_one_frame(stream: &str, setup: impl FnOnce(&onair::V2TXLivePusher)) -> (Vec<u8>, u32, u32) {
     use onair::*;
     let dir = tempfile::tempdir().unwrap();
-    let server = onair_suite::peers::embedded_server(dir.path());
+    let server = onair_testkit::peers::embedded_server(dir.path());
     let (w, h) = (640u32, 360u32);
     let pusher = V2TXLivePusher::new();
     pusher
@@ -325,7 +322,7 @@ impl onair::V2TXLivePlayerObserver for TextureSink {
 fn the_player_delivers_frames_as_textures_on_the_shared_device() {
     use onair::*;
     let dir = tempfile::tempdir().unwrap();
-    let server = onair_suite::peers::embedded_server(dir.path());
+    let server = onair_testkit::peers::embedded_server(dir.path());
     let pusher = V2TXLivePusher::new();
     pusher
         .start_push(&server.push_url("live", "tex", std::time::Duration::from_secs(600)))

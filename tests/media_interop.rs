@@ -8,7 +8,7 @@ use onair_codec::convert::{from_i420, to_i420};
 use onair_codec::*;
 use onair_core::{PixelFormat, Timestamp, VideoFrame};
 use onair_flv::{demux_all, AudioTag, TagType, VideoData, VideoTag};
-use onair_suite::peers::{ffprobe, num, run};
+use onair_testkit::peers::{ffprobe, num, run};
 use std::path::Path;
 
 fn ffmpeg_flv(dir: &Path) -> String {

@@ -7,8 +7,8 @@
 //! thread runs.
 
 use onair::*;
-use onair_suite::desktop::PulseAudio;
-use onair_suite::peers::run;
+use onair_testkit::desktop::PulseAudio;
+use onair_testkit::peers::run;
 use rustfft::{num_complex::Complex, FftPlanner};
 use std::time::Duration;
 
@@ -41,7 +41,7 @@ fn a_tone_into_a_null_sink_comes_back_at_1khz() {
     let _tone = pulse.play_tone(1000, 60);
 
     let dir = tempfile::tempdir().unwrap();
-    let server = onair_suite::peers::embedded_server(dir.path());
+    let server = onair_testkit::peers::embedded_server(dir.path());
 
     let pusher = V2TXLivePusher::new();
     // A device that does not exist: MICROPHONE_START_FAILED, saying which.
@@ -70,7 +70,7 @@ fn a_tone_into_a_null_sink_comes_back_at_1khz() {
         .start_push(&server.push_url("live", "mic", Duration::from_secs(600)))
         .unwrap();
     let flv = format!("{}/live/mic.flv", server.http_base());
-    onair_suite::peers::wait_until_live(&flv, Duration::from_secs(20));
+    onair_testkit::peers::wait_until_live(&flv, Duration::from_secs(20));
     let out = run(
         "ffmpeg",
         &[

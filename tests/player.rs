@@ -9,8 +9,8 @@ use onair::*;
 use onair_codec::{read_stamp, Stamp, TestPattern};
 use onair_core::Timestamp;
 use onair_flv::{FlvHeader, FlvTag, TagType};
-use onair_suite::live_source::encoded_tags;
-use onair_suite::peers::{ffmpeg_publish, require, Nginx, NodeMediaServer};
+use onair_testkit::live_source::encoded_tags;
+use onair_testkit::peers::{ffmpeg_publish, require, Nginx, NodeMediaServer};
 use std::io::{Read, Write};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -722,11 +722,9 @@ fn reconnects_after_a_server_restart_and_gives_up_when_it_stays_down() {
     })
     .unwrap();
     let started = Instant::now();
-    p.start_play(&format!(
-        "rtmp://127.0.0.1:{}/live/none",
-        onair_suite::peers::free_port()
-    ))
-    .unwrap();
+    let dead_port = onair_testkit::peers::DeadPort::new();
+    p.start_play(&format!("rtmp://127.0.0.1:{}/live/none", dead_port.port()))
+        .unwrap();
     assert!(dead
         .wait_event("error ERROR_DISCONNECTED", 0, Duration::from_secs(10))
         .is_some());
@@ -940,11 +938,9 @@ fn api_codes() {
         V2TXLiveCode::ErrorInvalidParameter
     );
     // While playing: cache params are REFUSED, and so is a second start.
-    p.start_play(&format!(
-        "rtmp://127.0.0.1:{}/live/none",
-        onair_suite::peers::free_port()
-    ))
-    .unwrap();
+    let dead_port = onair_testkit::peers::DeadPort::new();
+    p.start_play(&format!("rtmp://127.0.0.1:{}/live/none", dead_port.port()))
+        .unwrap();
     assert!(p.is_playing());
     assert_eq!(
         code(p.set_cache_params(1.0, 5.0)),
@@ -957,83 +953,4 @@ fn api_codes() {
     p.stop_play().unwrap();
     assert!(!p.is_playing());
     p.stop_play().unwrap();
-}
-
-#[test]
-fn onair_play_cli_writes_frames_png_and_a_json_summary() {
-    let nginx = Nginx::start();
-    let url = nginx.url("cli");
-    let _push = pusher(&url, VideoResolution::R320x180, 25);
-    let onair = onair_suite::peers::workspace_binary("onair-cli", "onair");
-    let dir = tempfile::tempdir().unwrap();
-    let (frames, json, last) = (
-        dir.path().join("frames"),
-        dir.path().join("summary.json"),
-        dir.path().join("last.png"),
-    );
-    let out = std::process::Command::new(&onair)
-        .args([
-            "play",
-            &url,
-            "--seconds",
-            "5",
-            "--cache",
-            "speed",
-            "--frames-dir",
-        ])
-        .arg(&frames)
-        .arg("--stats-json")
-        .arg(&json)
-        .arg("--last-frame")
-        .arg(&last)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stdout}\n{stderr}");
-    assert!(stdout.contains("glass-to-glass latency"), "{stdout}");
-    assert!(stderr.contains("fps |"), "no statistics line: {stderr}");
-    let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
-    let n = summary["frames"].as_u64().unwrap();
-    assert!(n >= 40, "{summary}");
-    assert_eq!(summary["width"], 320);
-    assert_eq!(summary["counter"]["out_of_order"], 0);
-    assert!(
-        summary["counter"]["missing"].as_u64().unwrap() * 20 <= n,
-        "{summary}"
-    );
-    let p50 = summary["latency"]["p50_ms"].as_f64().unwrap();
-    assert!(p50 > 0.0 && p50 < 1000.0, "{summary}");
-    assert!(summary["first_frame_ms"].as_f64().is_some());
-    let written = std::fs::read_dir(&frames).unwrap().count() as u64;
-    assert_eq!(written, n);
-    let img = image::open(&last).unwrap();
-    assert_eq!((img.width(), img.height()), (320, 180));
-
-    // Bad arguments exit 2 with a message; an unplayable URL exits 1.
-    let bad = std::process::Command::new(&onair)
-        .args(["play", "ftp://x/live/s", "--seconds", "1"])
-        .output()
-        .unwrap();
-    assert_eq!(bad.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("INVALID_PARAMETER"));
-    let dead = std::process::Command::new(&onair)
-        .args([
-            "play",
-            &format!(
-                "rtmp://127.0.0.1:{}/live/s",
-                onair_suite::peers::free_port()
-            ),
-        ])
-        .args(["--seconds", "20", "--last-frame"])
-        .arg(dir.path().join("none.png"))
-        .output()
-        .unwrap();
-    assert_eq!(
-        dead.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&dead.stderr)
-    );
 }

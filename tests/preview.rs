@@ -3,8 +3,8 @@
 //! its stamp decodes from the captured pixels.
 
 use onair_core::{PixelFormat, VideoFrame};
-use onair_suite::desktop::Xvfb;
-use onair_suite::peers::example;
+use onair_testkit::desktop::Xvfb;
+use onair_testkit::peers::example;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 

@@ -1,7 +1,7 @@
 //! The README quotes `benches/RESULTS.md` verbatim: every results section the README names
 //! holds exactly the numbers the bench command wrote (`cargo xtask bench` keeps them in step).
 
-use onair_suite::results::{quote_in_readme, results_path, sections};
+use onair_testkit::results::{quote_in_readme, results_path, sections};
 use std::fs;
 
 #[test]

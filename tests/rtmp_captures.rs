@@ -12,7 +12,7 @@ use onair_flv::{FlvTag, TagType};
 use onair_rtmp::engine::{
     ClientConfig, ClientEvent, ClientRole, ClientSession, ServerConfig, ServerEvent, ServerSession,
 };
-use onair_suite::captures::{pieces, Capture};
+use onair_testkit::captures::{pieces, Capture};
 use std::collections::VecDeque;
 use std::time::Instant;
 

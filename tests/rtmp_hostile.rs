@@ -5,7 +5,7 @@
 //! after the other in one test so the memory figures are not mixed with other tests'.
 
 use onair_rtmp::{RtmpError, RtmpPlayer, RtmpPublisher, SendQueueConfig, TransportConfig};
-use onair_suite::peers::rss_kib;
+use onair_testkit::peers::rss_kib;
 use rml_rtmp::handshake::{Handshake, HandshakeProcessResult, PeerType};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

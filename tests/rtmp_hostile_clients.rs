@@ -8,7 +8,7 @@
 //! bounded. No panic hook is installed: a panic anywhere fails the test.
 
 use onair_rtmp::engine::{Handshake, HandshakeProgress};
-use onair_suite::peers::{ffmpeg_publish, ffprobe, rss_kib, stream, wait_until_live};
+use onair_testkit::peers::{ffmpeg_publish, ffprobe, rss_kib, stream, wait_until_live};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -135,7 +135,7 @@ async fn attack(addr: std::net::SocketAddr, a: Attack, limit: Duration) -> bool 
 #[test]
 fn hostile_clients_are_cut_and_the_server_keeps_serving() {
     let dir = tempfile::tempdir().unwrap();
-    let server = onair_suite::peers::embedded_server(dir.path());
+    let server = onair_testkit::peers::embedded_server(dir.path());
     let url = server.push_url("live", "steady", Duration::from_secs(600));
     let _publisher = ffmpeg_publish(&url, 30, "320x180", 25);
     let play_rtmp = format!("{}/live/steady", server.rtmp_base());

@@ -144,9 +144,9 @@ fn server_to_client_interleaved_messages_arrive_whole() {
 #[test]
 fn client_to_server_interleaved_publish_arrives_whole() {
     let dir = tempfile::tempdir().unwrap();
-    let server = onair_suite::peers::embedded_server(dir.path());
+    let server = onair_testkit::peers::embedded_server(dir.path());
     // A long GOP so the server's start burst holds every frame published.
-    let tags = onair_suite::live_source::encoded_tags(
+    let tags = onair_testkit::live_source::encoded_tags(
         onair_core::VideoResolution::R320x180,
         15,
         300,

@@ -7,8 +7,8 @@ use onair_rtmp::{
     HttpFlvPlayer, PlaySession, RtmpError, RtmpPlayer, RtmpPublisher, SendQueueConfig,
     TransportConfig,
 };
-use onair_suite::live_source::encoded_tags;
-use onair_suite::peers::{ffmpeg_publish, ffprobe, num, stream, Nginx, NodeMediaServer};
+use onair_testkit::live_source::encoded_tags;
+use onair_testkit::peers::{ffmpeg_publish, ffprobe, num, stream, Nginx, NodeMediaServer};
 use std::time::{Duration, Instant};
 
 fn runtime() -> tokio::runtime::Runtime {

@@ -9,10 +9,8 @@
 use md5::{Digest, Md5};
 use onair::*;
 use onair_server::{LiveServer, RecordFormat, ServerConfig};
-use onair_suite::http_probe::{http_get, http_json, CallbackSink};
-use onair_suite::peers::{
-    ffmpeg_publish, ffprobe, free_port, num, onair_serve, require, stream, workspace_binary, Nginx,
-};
+use onair_testkit::http_probe::{http_get, http_json, CallbackSink};
+use onair_testkit::peers::{ffmpeg_publish, ffprobe, num, require, stream, Nginx};
 use serde_json::Value;
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -694,112 +692,6 @@ fn a_restart_keeps_channels_bans_recordings_and_screenshots() {
 }
 
 #[test]
-fn onair_serve_sign_push_and_play_commands() {
-    let onair = workspace_binary("onair-cli", "onair");
-    let dir = tempfile::tempdir().unwrap();
-    let (rtmp, http) = (free_port(), free_port());
-    let mut serve = onair_serve(
-        rtmp,
-        http,
-        dir.path(),
-        &[
-            "--push-key",
-            PUSH_KEY,
-            "--api-key",
-            API_KEY,
-            "--record",
-            "flv",
-            "--segment-minutes",
-            "1",
-        ],
-    );
-    let sign = std::process::Command::new(&onair)
-        .args([
-            "sign",
-            "--stream",
-            "cli",
-            "--key",
-            PUSH_KEY,
-            "--rtmp",
-            &format!("rtmp://127.0.0.1:{rtmp}"),
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    assert!(sign.status.success());
-    let urls: Value = serde_json::from_slice(&sign.stdout).unwrap();
-    let push_url = urls["push_url"].as_str().unwrap();
-    assert!(
-        push_url.contains("txSecret=") && push_url.contains("txTime="),
-        "{urls}"
-    );
-    let mut push = std::process::Command::new(&onair)
-        .args(["push", push_url, "--preset", "640x360", "--seconds", "8"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    // HTTP-FLV needs a live stream: wait until the server reports the push (readiness).
-    let live = (0..150).any(|_| {
-        let t = (now() + 60).to_string();
-        let url = format!(
-            "http://127.0.0.1:{http}/common_access?interface=Get_LivePushStat&Param.s.stream_id=cli&t={t}&sign={}",
-            md5_hex(&format!("{API_KEY}{t}"))
-        );
-        let ready = http_json(&url).1["ret"] == 0;
-        if !ready {
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        ready
-    });
-    assert!(live, "onair push never went live");
-    let play = std::process::Command::new(&onair)
-        .args([
-            "play",
-            &format!("http://127.0.0.1:{http}/live/cli.flv"),
-            "--seconds",
-            "4",
-            "--json",
-            "--last-frame",
-        ])
-        .arg(dir.path().join("last.png"))
-        .output()
-        .unwrap();
-    assert!(
-        play.status.success(),
-        "{}",
-        String::from_utf8_lossy(&play.stderr)
-    );
-    let summary: Value = serde_json::from_slice(&play.stdout).unwrap();
-    assert!(num(&summary["frames"]) > 30.0, "{summary}");
-    assert!(push.wait().unwrap().success());
-    // An unsigned push is refused: exit 1.
-    let refused = std::process::Command::new(&onair)
-        .args([
-            "push",
-            &format!("rtmp://127.0.0.1:{rtmp}/live/cli"),
-            "--seconds",
-            "3",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(refused.status.code(), Some(1));
-    // Ctrl-C stops the server cleanly, recording finalised.
-    let _ = std::process::Command::new("kill")
-        .args(["-INT", &serve.0.id().to_string()])
-        .status();
-    assert!(serve.0.wait().unwrap().success());
-    let files: Vec<_> = std::fs::read_dir(dir.path().join("record"))
-        .unwrap()
-        .flatten()
-        .collect();
-    assert_eq!(files.len(), 1, "{files:?}");
-    let (v, _, _, d) = probe(files[0].path().to_str().unwrap());
-    assert_eq!(v, "h264");
-    assert!(d > 5.0, "recorded {d:.1} s of an 8 s push");
-}
-
-#[test]
 fn play_signing_channel_manager_and_play_statistics() {
     let dir = tempfile::tempdir().unwrap();
     let (server, sink) = start(dir.path(), |c| {
@@ -816,10 +708,10 @@ fn play_signing_channel_manager_and_play_statistics() {
     wait_event(&sink, 1, "sig", 20);
     // Play URLs need txSecret/txTime when a play key is set.
     let flv = format!("{}/live/sig.flv", server.http_base());
-    let (code, _) = onair_suite::http_probe::http_get_head(&flv).unwrap();
+    let (code, _) = onair_testkit::http_probe::http_get_head(&flv).unwrap();
     assert_eq!(code, 403, "unsigned HTTP-FLV play");
     let q = onair_rtmp::sign::push_query(PUSH_KEY, "sig", (now() + 600) as u64);
-    let (code, _) = onair_suite::http_probe::http_get_head(&format!("{flv}?{q}")).unwrap();
+    let (code, _) = onair_testkit::http_probe::http_get_head(&format!("{flv}?{q}")).unwrap();
     assert_eq!(code, 200, "signed HTTP-FLV play");
     let rtmp_unsigned = std::process::Command::new(require("ffprobe"))
         .args([

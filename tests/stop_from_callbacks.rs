@@ -4,7 +4,7 @@
 //! arrive after it returned, on any thread. Real pushes and plays through nginx-rtmp.
 
 use onair::*;
-use onair_suite::peers::Nginx;
+use onair_testkit::peers::Nginx;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};

@@ -1,7 +1,8 @@
 //! `cargo xtask`: the project's one entry point (see README "Two commands").
 //!
 //! - `cargo xtask demo`  installs what is missing, then runs the main job (`onair demo`).
-//! - `cargo xtask test`  installs what is missing, then fmt, clippy and the whole test suite.
+//! - `cargo xtask test`  installs what is missing, then fmt, clippy and the whole test suite;
+//!   `cargo xtask test --interop` runs only the interop suites (real peers), after setup.
 //! - `cargo xtask setup` only installs (Debian/Ubuntu packages through apt, npm peers).
 //! - `cargo xtask bench` runs every comparative bench and rewrites `benches/RESULTS.md`.
 //!
@@ -44,8 +45,21 @@ fn run_setup() -> Result<(), String> {
     setup::install_missing(&workspace_root())
 }
 
-fn test() -> Result<(), String> {
+/// The interop suites: the root package's `tests/` and the CLI's (`crates/onair-cli/tests`).
+/// One `cargo test` builds them with the examples and the `onair` binary they run.
+const INTEROP: &[&str] = &["test", "-p", "onair-suite", "-p", "onair-cli"];
+
+fn test(args: &[String]) -> Result<(), String> {
     run_setup()?;
+    if args.iter().any(|a| a == "--interop") {
+        let started = std::time::Instant::now();
+        cargo(INTEROP)?;
+        println!(
+            "==> interop suites passed in {:.0} s",
+            started.elapsed().as_secs_f64()
+        );
+        return Ok(());
+    }
     cargo(&["fmt", "--all", "--check"])?;
     cargo(&[
         "clippy",
@@ -55,8 +69,15 @@ fn test() -> Result<(), String> {
         "-D",
         "warnings",
     ])?;
-    cargo(&["test", "--workspace", "--all-targets"])?;
-    cargo(&["test", "--workspace", "--doc"])?;
+    // Plain `cargo test` (not `--all-targets`): it builds the examples as the binaries the
+    // suites run and runs the doc tests, in the same invocation; the benches are compiled by
+    // clippy above and run by `cargo xtask bench`.
+    let started = std::time::Instant::now();
+    cargo(&["test", "--workspace"])?;
+    println!(
+        "==> build and tests passed in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
     // The fuzz targets are their own workspace (cargo-fuzz layout); keep them compiling.
     cargo(&[
         "check",
@@ -83,28 +104,29 @@ fn demo(extra: &[String]) -> Result<(), String> {
     cargo(&args)
 }
 
-/// The comparative benches of `benches/`, each rewriting its section of `benches/RESULTS.md`.
-const BENCHES: &[&str] = &[
-    "frame_channel",
-    "convert",
-    "encode",
-    "push_vs_ffmpeg",
-    "play_vs_ffmpeg",
-    "server_fanout",
-    "process_hook",
-    "rtmp_parse",
+/// The comparative benches (package, bench), each rewriting its section of
+/// `benches/RESULTS.md`; those that run the `onair` binary live in the CLI's package.
+const BENCHES: &[(&str, &str)] = &[
+    ("onair-suite", "frame_channel"),
+    ("onair-suite", "convert"),
+    ("onair-suite", "encode"),
+    ("onair-cli", "push_vs_ffmpeg"),
+    ("onair-cli", "play_vs_ffmpeg"),
+    ("onair-cli", "server_fanout"),
+    ("onair-suite", "process_hook"),
+    ("onair-suite", "rtmp_parse"),
 ];
 
 fn bench() -> Result<(), String> {
     run_setup()?;
-    for bench in BENCHES {
-        cargo(&["bench", "-p", "onair-suite", "--bench", bench])?;
+    for (package, bench) in BENCHES {
+        cargo(&["bench", "-p", package, "--bench", bench])?;
     }
     cargo(&[
         "run",
         "--quiet",
         "-p",
-        "onair-suite",
+        "onair-testkit",
         "--bin",
         "quote_results",
     ])?;
@@ -118,6 +140,7 @@ cargo xtask <command>
 commands:
   demo    install what is missing, then run the main job (onair demo)
   test    install what is missing, then cargo fmt --check, clippy -D warnings and all tests
+          (--interop: only the interop suites against real peers)
   setup   install what is missing (apt packages, npm peers) and nothing else
   bench   run every comparative bench and rewrite benches/RESULTS.md
 
@@ -127,7 +150,7 @@ environment:
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
-        Some("test") => test(),
+        Some("test") => test(&args[1..]),
         Some("demo") => demo(&args[1..]),
         Some("setup") => run_setup(),
         Some("bench") => bench(),

@@ -13,8 +13,8 @@
 
 use onair_codec::{read_stamp, TestPattern};
 use onair_core::{PixelFormat, Timestamp, VideoFrame};
-use onair_suite::peers::{measure_command, require, workspace_binary, Child, Nginx};
-use onair_suite::results::{is_bench_run, quantile, write_section};
+use onair_testkit::peers::{measure_command, require, Child, Nginx};
+use onair_testkit::results::{is_bench_run, quantile, write_section};
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -169,7 +169,9 @@ fn main() {
         return;
     }
     let nginx = Nginx::start();
-    let onair = workspace_binary("onair-cli", "onair").display().to_string();
+    let onair = std::path::PathBuf::from(env!("CARGO_BIN_EXE_onair"))
+        .display()
+        .to_string();
     let ffmpeg = require("ffmpeg").display().to_string();
 
     let (o50, o95, on) = onair_latency(&onair, &nginx, "default");

@@ -2,12 +2,11 @@
 //! pattern, a plot PNG, and a summary with real numbers (first frame, latency, frames).
 
 use onair_codec::read_stamp;
-use onair_suite::peers::workspace_binary;
 use serde_json::Value;
 
 #[test]
 fn onair_demo_writes_the_snapshot_the_plot_and_a_real_summary() {
-    let onair = workspace_binary("onair-cli", "onair");
+    let onair = std::path::PathBuf::from(env!("CARGO_BIN_EXE_onair"));
     let out = tempfile::tempdir().unwrap();
     let run = std::process::Command::new(onair)
         .args([

@@ -13,8 +13,8 @@
 
 use onair_flv::{FlvDemuxer, TagType};
 use onair_rtmp::{RtmpPlayer, TransportConfig};
-use onair_suite::peers::{free_port, onair_serve, process_cpu_seconds, require, Child, Nginx};
-use onair_suite::results::{is_bench_run, write_section};
+use onair_testkit::peers::{onair_serve, process_cpu_seconds, require, Child, Nginx};
+use onair_testkit::results::{is_bench_run, write_section};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -241,7 +241,7 @@ fn wait_live(addr: &str, path: &str) {
     let deadline = Instant::now() + Duration::from_secs(15);
     while Instant::now() < deadline {
         if let Ok((200, _)) =
-            onair_suite::http_probe::http_get_head(&format!("http://{addr}{path}"))
+            onair_testkit::http_probe::http_get_head(&format!("http://{addr}{path}"))
         {
             return;
         }
@@ -263,10 +263,8 @@ fn main() {
     // onair's server: the default (every message written at once), then with a merge window.
     let mut onair = Vec::new();
     for merge in ["0", MERGE_MS] {
-        let (rtmp, http) = (free_port(), free_port());
         let serve = onair_serve(
-            rtmp,
-            http,
+            std::path::Path::new(env!("CARGO_BIN_EXE_onair")),
             &dir.path().join(format!("data{merge}")),
             &[
                 "--record",
@@ -277,12 +275,16 @@ fn main() {
                 merge,
             ],
         );
+        let (rtmp, http) = (serve.rtmp, serve.http);
         let http_addr = format!("127.0.0.1:{http}");
         let _pub = publish(&src, &format!("rtmp://127.0.0.1:{rtmp}/live/b"));
         wait_live(&http_addr, "/live/b.flv");
-        let flv = measure(serve.0.id(), http_flv_players(&http_addr, "/live/b.flv"));
+        let flv = measure(
+            serve.child.0.id(),
+            http_flv_players(&http_addr, "/live/b.flv"),
+        );
         let rtmp = measure(
-            serve.0.id(),
+            serve.child.0.id(),
             rtmp_players(&format!("rtmp://127.0.0.1:{rtmp}/live/b")),
         );
         onair.push((flv, rtmp));

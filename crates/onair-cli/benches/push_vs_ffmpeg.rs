@@ -5,8 +5,8 @@
 //! three alternating runs each are written to `benches/RESULTS.md`. Goals: CPU <= 1.0x,
 //! peak RSS <= 0.6x.
 
-use onair_suite::peers::{measure_command, require, workspace_binary, Nginx};
-use onair_suite::results::{is_bench_run, write_section};
+use onair_testkit::peers::{measure_command, require, Nginx};
+use onair_testkit::results::{is_bench_run, write_section};
 
 const SECONDS: &str = "10";
 
@@ -21,7 +21,7 @@ fn main() {
         return;
     }
     let nginx = Nginx::start();
-    let onair = workspace_binary("onair-cli", "onair");
+    let onair = std::path::PathBuf::from(env!("CARGO_BIN_EXE_onair"));
     let ffmpeg = require("ffmpeg");
     let (onair_s, ffmpeg_s) = (onair.display().to_string(), ffmpeg.display().to_string());
     let (u1, u2) = (nginx.url("bench-onair"), nginx.url("bench-ffmpeg"));

@@ -13,7 +13,7 @@ pub struct GpuEffect {
 }
 
 /// The invert effect's WGSL.
-pub const INVERT_WGSL: &str = include_str!("../examples/shaders/invert.wgsl");
+pub const INVERT_WGSL: &str = include_str!("../shaders/invert.wgsl");
 
 impl GpuEffect {
     /// Compiles `wgsl` on the context's device.

@@ -4,7 +4,7 @@
 //! the server's recording segment decodes; a screenshot (HEVC / AV1 decoded by the server) is
 //! written as a 300 px wide JPEG.
 
-use onair_suite::peers::{ffmpeg9, free_port, onair_serve, Child};
+use onair_testkit::peers::{ffmpeg9, onair_serve, Child};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -53,7 +53,7 @@ fn count_frames(ff: &Path, input: &str) -> std::thread::JoinHandle<(u32, String)
 }
 
 fn wait_live(http: u16, name: &str) {
-    onair_suite::peers::wait_live_flv(http, name, Duration::from_secs(15));
+    onair_testkit::peers::wait_live_flv(http, name, Duration::from_secs(15));
 }
 
 fn files(dir: &Path, ext: &str, out: &mut Vec<PathBuf>) {
@@ -71,13 +71,12 @@ fn files(dir: &Path, ext: &str, out: &mut Vec<PathBuf>) {
 fn ffmpeg9_hevc_and_av1_pass_through_onair_serve() {
     let ff = ffmpeg9();
     let dir = tempfile::tempdir().unwrap();
-    let (rtmp, http) = (free_port(), free_port());
-    let _serve = onair_serve(
-        rtmp,
-        http,
+    let serve = onair_serve(
+        std::path::Path::new(env!("CARGO_BIN_EXE_onair")),
         dir.path(),
         &["--record", "flv", "--screenshot-seconds", "1"],
     );
+    let (rtmp, http) = (serve.rtmp, serve.http);
     // Both codecs at once (two streams), each read back by two FFmpeg 9 players.
     let mut runs = Vec::new();
     for (name, video) in [

@@ -38,7 +38,7 @@ fn debian_package(tool: &str) -> &str {
 /// `tests/peers/venv`): Enhanced RTMP, libx265, libsvtav1. Panics with the install command
 /// when it is missing.
 pub fn ffmpeg9() -> PathBuf {
-    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/venv/bin/python");
+    let python = crate::workspace_root().join("tests/peers/venv/bin/python");
     let out = Command::new(&python)
         .args([
             "-c",
@@ -117,38 +117,58 @@ pub fn examples_dir() -> PathBuf {
         .expect("target/<profile>/examples")
 }
 
-/// The path of example `name`, built first with this test build's profile (a no-op when it
-/// is up to date, e.g. after `cargo test --all-targets`).
+/// The path of example `name`, as built by the same `cargo test --workspace` invocation that
+/// built the running test (cargo builds examples alongside the tests; nothing is built here).
 pub fn example(name: &str) -> PathBuf {
-    build_target("onair-suite", "--example", name);
-    examples_dir().join(name)
+    let path = examples_dir().join(name);
+    assert!(
+        path.is_file(),
+        "example {name} is not built at {}: run the suite with `cargo test --workspace` or \
+         `cargo xtask test` (both build the examples with the tests), or `cargo build --examples`",
+        path.display()
+    );
+    path
 }
 
-/// Builds `kind` (`--bin` or `--example`) `name` of `package` with the running build's profile.
-fn build_target(package: &str, kind: &str, name: &str) {
-    let release = examples_dir()
-        .parent()
-        .and_then(Path::file_name)
-        .is_some_and(|p| p == "release");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.args(["build", "--quiet", "-p", package, kind, name]);
-    if release {
-        cmd.arg("--release");
-    }
-    let status = cmd
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .status()
-        .expect("run cargo build");
-    assert!(status.success(), "building {name} failed");
-}
-
-/// A free TCP port on 127.0.0.1 (bound then released).
+/// A free TCP port on 127.0.0.1 (bound then released), for peers that must be told a port
+/// (nginx, node-media-server); their start retries on another port when the port was taken in
+/// between. Our own servers bind port 0 instead and report the port they got.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("a free loopback port")
+}
+
+/// A loopback port this test owns where nothing listens: bound, never listening, so a
+/// connection to it is refused at once and no other process can take the port meanwhile.
+#[derive(Debug)]
+pub struct DeadPort(socket2::Socket);
+
+impl DeadPort {
+    /// Binds a fresh port on 127.0.0.1.
+    pub fn new() -> Self {
+        let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
+            .expect("socket");
+        let addr: std::net::SocketAddr = "127.0.0.1:0".parse().expect("addr");
+        s.bind(&addr.into()).expect("bind");
+        Self(s)
+    }
+
+    /// The port.
+    pub fn port(&self) -> u16 {
+        self.0
+            .local_addr()
+            .ok()
+            .and_then(|a| a.as_socket())
+            .map_or(0, |a| a.port())
+    }
+}
+
+impl Default for DeadPort {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// Waits until something accepts TCP connections on `port` (the peer's readiness event), or
@@ -195,13 +215,25 @@ pub struct Nginx {
 }
 
 impl Nginx {
-    /// Starts nginx-rtmp on a free port.
+    /// Starts nginx-rtmp on a free port (another one when the port was taken before nginx
+    /// could bind it).
     pub fn start() -> Self {
-        Self::start_on(free_port())
+        let mut last = String::new();
+        for _ in 0..5 {
+            match Self::try_start_on(free_port()) {
+                Ok(n) => return n,
+                Err(e) => last = e,
+            }
+        }
+        panic!("nginx-rtmp did not start: {last}");
     }
 
     /// Starts nginx-rtmp on `port` (to restart one on the same port).
     pub fn start_on(port: u16) -> Self {
+        Self::try_start_on(port).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn try_start_on(port: u16) -> Result<Self, String> {
         let nginx = require("nginx");
         let module = ["/usr/lib/nginx/modules/ngx_rtmp_module.so", "/usr/lib64/nginx/modules/ngx_rtmp_module.so"]
             .into_iter()
@@ -231,9 +263,27 @@ impl Nginx {
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("start nginx");
-        let child = Child(child);
-        wait_for_port(port, std::time::Duration::from_secs(10), &log);
-        Self { port, dir, child }
+        let mut child = Child(child);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            // nginx exits when it cannot bind: then the port belongs to someone else.
+            if let Ok(Some(status)) = child.0.try_wait() {
+                return Err(format!(
+                    "nginx exited ({status}) on port {port}:\n{}",
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                ));
+            }
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Ok(Self { port, dir, child });
+            }
+            if std::time::Instant::now() > deadline {
+                return Err(format!(
+                    "nginx did not open port {port} within 10 s:\n{}",
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                ));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
     }
 
     /// `rtmp://127.0.0.1:<port>/live/<stream>`.
@@ -275,8 +325,8 @@ impl NodeMediaServer {
     /// Starts node-media-server; with `tls = Some((cert_pem, key_pem))` it also serves RTMPS.
     pub fn start(tls: Option<(&str, &str)>) -> Self {
         let node = require("node");
-        let app = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/peers/node_modules/node-media-server/bin/app.js");
+        let app =
+            crate::workspace_root().join("tests/peers/node_modules/node-media-server/bin/app.js");
         assert!(app.is_file(), "node-media-server is not installed: run `cargo xtask setup` (npm install in tests/peers)");
         let dir = tempfile::tempdir().expect("temp dir");
         let (rtmp_port, http_port) = (free_port(), free_port());
@@ -386,15 +436,6 @@ pub fn rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
-/// A binary of this workspace, built first with this build's profile (a no-op when up to date).
-pub fn workspace_binary(package: &str, bin: &str) -> PathBuf {
-    build_target(package, "--bin", bin);
-    examples_dir()
-        .parent()
-        .map(|p| p.join(bin))
-        .expect("target/<profile>")
-}
-
 /// CPU seconds (user + system) and peak RSS (KiB) of running `cmd` to completion, measured
 /// by GNU time (`time` package).
 pub fn measure_command(cmd: &[&str]) -> (f64, u64) {
@@ -432,20 +473,24 @@ pub fn process_cpu_seconds(pid: u32) -> f64 {
     (field(11) + field(12)) as f64 / 100.0
 }
 
-/// Starts `onair serve` (the workspace binary) on `127.0.0.1:<rtmp>` and `127.0.0.1:<http>` with
-/// `--data-dir data_dir` and `extra` flags; returns once its banner says both ports listen.
-/// Killed on drop.
-pub fn onair_serve(rtmp: u16, http: u16, data_dir: &Path, extra: &[&str]) -> Child {
+/// A running `onair serve`, killed on drop.
+#[derive(Debug)]
+pub struct OnairServe {
+    /// The RTMP port it listens on.
+    pub rtmp: u16,
+    /// The HTTP port it listens on.
+    pub http: u16,
+    /// The process.
+    pub child: Child,
+}
+
+/// Starts `onair serve` (`onair` is the binary: `env!("CARGO_BIN_EXE_onair")` in the CLI's
+/// tests and benches) on loopback port 0 for RTMP and HTTP with `--data-dir data_dir` and
+/// `extra` flags; returns once its banner says both listen, with the ports it got.
+pub fn onair_serve(onair: &Path, data_dir: &Path, extra: &[&str]) -> OnairServe {
     use std::io::BufRead;
-    let onair = workspace_binary("onair-cli", "onair");
     let mut serve = Command::new(onair)
-        .args([
-            "serve",
-            "--rtmp",
-            &format!("127.0.0.1:{rtmp}"),
-            "--http",
-            &format!("127.0.0.1:{http}"),
-        ])
+        .args(["serve", "--rtmp", "127.0.0.1:0", "--http", "127.0.0.1:0"])
         .arg("--data-dir")
         .arg(data_dir)
         .args(extra)
@@ -461,7 +506,26 @@ pub fn onair_serve(rtmp: u16, http: u16, data_dir: &Path, extra: &[&str]) -> Chi
         assert!(n > 0, "onair serve exited before listening: {banner}");
         banner.push_str(&line);
     }
-    Child(serve)
+    // Keep reading (and dropping) its output so the pipe never fills.
+    std::thread::spawn(move || {
+        let mut sink = String::new();
+        while out.read_line(&mut sink).is_ok_and(|n| n > 0) {
+            sink.clear();
+        }
+    });
+    let port = |label: &str| {
+        banner
+            .lines()
+            .find(|l| l.trim_start().starts_with(label))
+            .and_then(|l| l.rsplit(':').next())
+            .and_then(|p| p.trim().trim_end_matches('/').parse::<u16>().ok())
+            .unwrap_or_else(|| panic!("no {label} port in the banner:\n{banner}"))
+    };
+    OnairServe {
+        rtmp: port("RTMP"),
+        http: port("HTTP"),
+        child: Child(serve),
+    }
 }
 
 /// The embedded live server on free loopback ports with `data_dir`, no recording and no

@@ -1,7 +1,7 @@
 //! Copies every section of `benches/RESULTS.md` into the README's matching
 //! `<!-- results:NAME -->` block. Run by `cargo xtask bench` after the benches.
 
-use onair_suite::results::{quote_in_readme, results_path};
+use onair_testkit::results::{quote_in_readme, results_path};
 use std::fs;
 use std::process::ExitCode;
 

@@ -15,7 +15,8 @@ use onair::{
     BufferType, GpuContext, PixelFormat, ProcessVideoFrame, PushStatus, V2TXLiveCode,
     V2TXLivePusher, V2TXLivePusherObserver,
 };
-use onair_suite::gpu_effect::{GpuEffect, INVERT_WGSL};
+mod effect;
+use effect::{GpuEffect, INVERT_WGSL};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};

@@ -2,8 +2,6 @@
 //! streams of each and the TCP read sizes they arrived in, for the replay tests and the parsing
 //! bench.
 
-use std::path::PathBuf;
-
 /// C0 + C1 + C2 (and S0 + S1 + S2): the bytes before the chunk stream starts.
 pub const HANDSHAKE: usize = 1 + 1536 + 1536;
 
@@ -21,7 +19,7 @@ pub struct Capture {
 impl Capture {
     /// Loads capture `name`; panics with the path when a file is missing or malformed.
     pub fn load(name: &str) -> Self {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/captures/rtmp");
+        let dir = crate::workspace_root().join("tests/captures/rtmp");
         let read = |ext: &str| {
             let p = dir.join(format!("{name}.{ext}"));
             std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))

@@ -5,12 +5,12 @@
 //! - rtmp2src plays a stream FFmpeg 5.1 publishes into onair serve; GStreamer decodes it to a
 //!   PNG of the published size.
 
-use onair_suite::peers::{ffmpeg_publish, free_port, onair_serve, require, Child};
+use onair_testkit::peers::{ffmpeg_publish, onair_serve, require, Child};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 fn wait_live(http: u16, name: &str) {
-    onair_suite::peers::wait_live_flv(http, name, Duration::from_secs(20));
+    onair_testkit::peers::wait_live_flv(http, name, Duration::from_secs(20));
 }
 
 #[test]
@@ -18,8 +18,12 @@ fn rtmp2sink_publishes_into_onair_serve() {
     let gst = require("gst-launch-1.0");
     let ffmpeg = require("ffmpeg");
     let dir = tempfile::tempdir().unwrap();
-    let (rtmp, http) = (free_port(), free_port());
-    let _serve = onair_serve(rtmp, http, dir.path(), &["--record", "none"]);
+    let serve = onair_serve(
+        std::path::Path::new(env!("CARGO_BIN_EXE_onair")),
+        dir.path(),
+        &["--record", "none"],
+    );
+    let (rtmp, http) = (serve.rtmp, serve.http);
     let pipeline = format!(
         "videotestsrc is-live=true num-buffers=150 ! video/x-raw,width=320,height=180,framerate=25/1 \
          ! x264enc tune=zerolatency key-int-max=25 speed-preset=ultrafast ! h264parse \
@@ -68,8 +72,12 @@ fn rtmp2sink_publishes_into_onair_serve() {
 fn rtmp2src_plays_from_onair_serve() {
     let gst = require("gst-launch-1.0");
     let dir = tempfile::tempdir().unwrap();
-    let (rtmp, http) = (free_port(), free_port());
-    let _serve = onair_serve(rtmp, http, dir.path(), &["--record", "none"]);
+    let serve = onair_serve(
+        std::path::Path::new(env!("CARGO_BIN_EXE_onair")),
+        dir.path(),
+        &["--record", "none"],
+    );
+    let (rtmp, http) = (serve.rtmp, serve.http);
     let url = format!("rtmp://127.0.0.1:{rtmp}/live/forgst");
     let _publisher = ffmpeg_publish(&url, 20, "320x180", 25);
     wait_live(http, "forgst");

@@ -9,9 +9,7 @@ use std::path::PathBuf;
 
 /// Path of the results file (`benches/RESULTS.md` at the workspace root).
 pub fn results_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("benches")
-        .join("RESULTS.md")
+    crate::workspace_root().join("benches").join("RESULTS.md")
 }
 
 /// Replaces (or appends) section `name` of `text` with `body`.

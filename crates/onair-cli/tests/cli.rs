@@ -1,0 +1,370 @@
+//! The `onair` command line, run as the binary cargo built for these tests
+//! (`CARGO_BIN_EXE_onair`): push, play, serve and sign against real peers, their output files
+//! and their exit codes (0 ok, 1 the session never connected or ended in an error, 2 bad
+//! arguments), whatever `--seconds` says.
+
+use onair::*;
+use onair_flv::{TagType, VideoData, VideoTag};
+use onair_rtmp::{RtmpPlayer, TransportConfig as Transport};
+use onair_testkit::http_probe::http_json;
+use onair_testkit::peers::{ffprobe, num, onair_serve, stream, DeadPort, Nginx};
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+const API_KEY: &str = "5d41402abc4b2a76b9719d911017c592";
+const PUSH_KEY: &str = "e12c46f2612d5106e2034781ab261ca3";
+
+/// The binary under test, built by this same cargo invocation.
+fn onair() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_onair"))
+}
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Video kbit/s and frames over `secs` of `url`, and the audio timestamps.
+fn watch(url: &str, secs: u64) -> (f64, usize, Vec<u32>) {
+    runtime().block_on(async {
+        let mut p = RtmpPlayer::connect(url, &Transport::default())
+            .await
+            .unwrap();
+        let (mut bytes, mut frames, mut audio) = (0usize, 0usize, Vec::new());
+        let (mut first_ts, mut last_ts) = (None, 0u32);
+        let end = Instant::now() + Duration::from_secs(secs);
+        while Instant::now() < end {
+            let Ok(Ok(t)) = tokio::time::timeout(Duration::from_secs(5), p.next_tag()).await else {
+                break;
+            };
+            match t.tag_type {
+                TagType::Video => {
+                    if let Ok(VideoTag {
+                        data: VideoData::AvcNalus { .. },
+                        ..
+                    }) = VideoTag::parse(&t.data)
+                    {
+                        bytes += t.data.len();
+                        frames += 1;
+                        first_ts.get_or_insert(t.timestamp_ms);
+                        last_ts = t.timestamp_ms;
+                    }
+                }
+                TagType::Audio if t.data.get(1) == Some(&1) => audio.push(t.timestamp_ms),
+                _ => {}
+            }
+        }
+        let span = f64::from(last_ts.saturating_sub(first_ts.unwrap_or(0))).max(1.0) / 1000.0;
+        (bytes as f64 * 8.0 / span / 1000.0, frames, audio)
+    })
+}
+
+/// onair's pusher (test pattern) into `url`.
+fn pusher(url: &str, preset: VideoResolution, fps: u32) -> V2TXLivePusher {
+    let p = V2TXLivePusher::new();
+    p.set_video_quality(
+        VideoEncoderParam::new(preset, ResolutionMode::Landscape, fps, 0, 0).unwrap(),
+    )
+    .unwrap();
+    p.start_push(url).unwrap();
+    p
+}
+
+fn probe(input: &str) -> (String, f64, String, f64) {
+    let p = ffprobe(input, false);
+    let v = stream(&p, "video");
+    let a = stream(&p, "audio");
+    (
+        v["codec_name"].as_str().unwrap_or("").into(),
+        num(&v["width"]),
+        a["codec_name"].as_str().unwrap_or("").into(),
+        num(&p["format"]["duration"]),
+    )
+}
+
+#[test]
+fn a_push_or_play_that_never_connects_exits_1_whatever_seconds_says() {
+    // A port this test owns where nothing listens: connections are refused.
+    let dead = DeadPort::new();
+    let url = format!("rtmp://127.0.0.1:{}/live/none", dead.port());
+    let push = Command::new(onair())
+        .args(["push", &url, "--seconds", "2", "--preset", "320x240"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&push.stderr);
+    assert_eq!(push.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("never connected"), "{stderr}");
+    let dir = tempfile::tempdir().unwrap();
+    let play = Command::new(onair())
+        .args(["play", &url, "--seconds", "2", "--last-frame"])
+        .arg(dir.path().join("none.png"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        play.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&play.stderr)
+    );
+}
+
+#[test]
+fn onair_push_720p30_is_what_ffprobe_sees() {
+    let nginx = Nginx::start();
+    let url = nginx.url("cli720");
+    let onair = onair();
+    let mut child = onair_testkit::peers::Child(
+        Command::new(&onair)
+            .args([
+                "push",
+                &url,
+                "--preset",
+                "1280x720",
+                "--fps",
+                "30",
+                "--seconds",
+                "14",
+            ])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let probe_url = url.clone();
+    let probe = std::thread::spawn(move || ffprobe(&probe_url, false));
+    let (kbps, frames, _) = watch(&url, 8);
+    let probe = probe.join().unwrap();
+    let v = stream(&probe, "video");
+    assert_eq!(
+        (
+            v["codec_name"].as_str(),
+            v["width"].as_u64(),
+            v["height"].as_u64()
+        ),
+        (Some("h264"), Some(1280), Some(720))
+    );
+    assert_eq!(v["r_frame_rate"], "30/1");
+    let a = stream(&probe, "audio");
+    assert_eq!(
+        (a["codec_name"].as_str(), num(&a["sample_rate"]) as u32),
+        (Some("aac"), 48_000)
+    );
+    println!("onair push: {kbps:.0} kbps video over {frames} frames");
+    assert!(
+        (1000.0..=1800.0 * 1.1).contains(&kbps),
+        "video bitrate {kbps:.0} kbps outside the 1280x720 range 1000-1800"
+    );
+    let status = child.0.wait().unwrap();
+    assert!(status.success(), "onair push exited with {status}");
+}
+
+#[test]
+fn onair_play_cli_writes_frames_png_and_a_json_summary() {
+    let nginx = Nginx::start();
+    let url = nginx.url("cli");
+    let _push = pusher(&url, VideoResolution::R320x180, 25);
+    let onair = onair();
+    let dir = tempfile::tempdir().unwrap();
+    let (frames, json, last) = (
+        dir.path().join("frames"),
+        dir.path().join("summary.json"),
+        dir.path().join("last.png"),
+    );
+    let out = std::process::Command::new(&onair)
+        .args([
+            "play",
+            &url,
+            "--seconds",
+            "5",
+            "--cache",
+            "speed",
+            "--frames-dir",
+        ])
+        .arg(&frames)
+        .arg("--stats-json")
+        .arg(&json)
+        .arg("--last-frame")
+        .arg(&last)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("glass-to-glass latency"), "{stdout}");
+    assert!(stderr.contains("fps |"), "no statistics line: {stderr}");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let n = summary["frames"].as_u64().unwrap();
+    assert!(n >= 40, "{summary}");
+    assert_eq!(summary["width"], 320);
+    assert_eq!(summary["counter"]["out_of_order"], 0);
+    assert!(
+        summary["counter"]["missing"].as_u64().unwrap() * 20 <= n,
+        "{summary}"
+    );
+    let p50 = summary["latency"]["p50_ms"].as_f64().unwrap();
+    assert!(p50 > 0.0 && p50 < 1000.0, "{summary}");
+    assert!(summary["first_frame_ms"].as_f64().is_some());
+    let written = std::fs::read_dir(&frames).unwrap().count() as u64;
+    assert_eq!(written, n);
+    let img = image::open(&last).unwrap();
+    assert_eq!((img.width(), img.height()), (320, 180));
+
+    // Bad arguments exit 2 with a message; an unplayable URL exits 1.
+    let bad = std::process::Command::new(&onair)
+        .args(["play", "ftp://x/live/s", "--seconds", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("INVALID_PARAMETER"));
+    let dead_port = DeadPort::new();
+    let dead = std::process::Command::new(&onair)
+        .args([
+            "play",
+            &format!("rtmp://127.0.0.1:{}/live/s", dead_port.port()),
+        ])
+        .args(["--seconds", "20", "--last-frame"])
+        .arg(dir.path().join("none.png"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        dead.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&dead.stderr)
+    );
+}
+
+#[test]
+fn onair_serve_sign_push_and_play_commands() {
+    let onair = onair();
+    let dir = tempfile::tempdir().unwrap();
+    let mut serve = onair_serve(
+        &onair,
+        dir.path(),
+        &[
+            "--push-key",
+            PUSH_KEY,
+            "--api-key",
+            API_KEY,
+            "--record",
+            "flv",
+            "--segment-minutes",
+            "1",
+        ],
+    );
+    let (rtmp, http) = (serve.rtmp, serve.http);
+    let sign = std::process::Command::new(&onair)
+        .args([
+            "sign",
+            "--stream",
+            "cli",
+            "--key",
+            PUSH_KEY,
+            "--rtmp",
+            &format!("rtmp://127.0.0.1:{rtmp}"),
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(sign.status.success());
+    let urls: Value = serde_json::from_slice(&sign.stdout).unwrap();
+    let push_url = urls["push_url"].as_str().unwrap();
+    assert!(
+        push_url.contains("txSecret=") && push_url.contains("txTime="),
+        "{urls}"
+    );
+    let mut push = std::process::Command::new(&onair)
+        .args(["push", push_url, "--preset", "640x360", "--seconds", "8"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // HTTP-FLV needs a live stream: wait until the server reports the push (readiness).
+    let live = (0..150).any(|_| {
+        let t = (now() + 60).to_string();
+        let url = format!(
+            "http://127.0.0.1:{http}/common_access?interface=Get_LivePushStat&Param.s.stream_id=cli&t={t}&sign={}",
+            onair_rtmp::sign::api_sign(API_KEY, &t)
+        );
+        let ready = http_json(&url).1["ret"] == 0;
+        if !ready {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        ready
+    });
+    assert!(live, "onair push never went live");
+    let play = std::process::Command::new(&onair)
+        .args([
+            "play",
+            &format!("http://127.0.0.1:{http}/live/cli.flv"),
+            "--seconds",
+            "4",
+            "--json",
+            "--last-frame",
+        ])
+        .arg(dir.path().join("last.png"))
+        .output()
+        .unwrap();
+    assert!(
+        play.status.success(),
+        "{}",
+        String::from_utf8_lossy(&play.stderr)
+    );
+    let summary: Value = serde_json::from_slice(&play.stdout).unwrap();
+    assert!(num(&summary["frames"]) > 30.0, "{summary}");
+    assert!(push.wait().unwrap().success());
+    // An unsigned push is refused: exit 1.
+    let refused = std::process::Command::new(&onair)
+        .args([
+            "push",
+            &format!("rtmp://127.0.0.1:{rtmp}/live/cli"),
+            "--seconds",
+            "3",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    // Ctrl-C stops the server cleanly, recording finalised.
+    let _ = std::process::Command::new("kill")
+        .args(["-INT", &serve.child.0.id().to_string()])
+        .status();
+    assert!(serve.child.0.wait().unwrap().success());
+    let files: Vec<_> = std::fs::read_dir(dir.path().join("record"))
+        .unwrap()
+        .flatten()
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let (v, _, _, d) = probe(files[0].path().to_str().unwrap());
+    assert_eq!(v, "h264");
+    assert!(d > 5.0, "recorded {d:.1} s of an 8 s push");
+}
+
+#[test]
+fn onair_push_source_camera_without_a_camera_warns_and_pushes_the_pattern() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = onair_testkit::peers::embedded_server(dir.path());
+    let out = Command::new(onair())
+        .args([
+            "push",
+            &server.push_url("live", "clicam", Duration::from_secs(600)),
+        ])
+        .args(["--source", "camera", "--seconds", "3"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "onair push exits 0: {stderr}");
+    assert!(stderr.contains("WARNING_CAMERA_START_FAILED"), "{stderr}");
+    assert!(stderr.contains("test pattern instead"), "{stderr}");
+    server.stop();
+}
