@@ -115,6 +115,7 @@ const BENCHES: &[(&str, &str)] = &[
     ("onair-cli", "server_fanout"),
     ("onair-suite", "process_hook"),
     ("onair-suite", "rtmp_parse"),
+    ("onair-cli", "soak"),
 ];
 
 fn bench() -> Result<(), String> {

@@ -377,4 +377,20 @@ mod tests {
         assert_eq!(q.stats(t0 + Duration::from_millis(950)).send_kbps, 1000);
         assert_eq!(q.stats(t0 + Duration::from_secs(5)).send_kbps, 0);
     }
+
+    #[test]
+    fn written_bytes_are_counted_per_track() {
+        let mut q = SendQueue::new(SendQueueConfig::default());
+        let t0 = Instant::now();
+        q.on_sent_tag(&seq(), 20, t0);
+        q.on_sent_tag(&video(0, true, 1000), 1012, t0);
+        q.on_sent_tag(&video(33, false, 300), 306, t0);
+        q.on_sent_tag(&audio(0), 17, t0);
+        q.on_sent_tag(&FlvTag::new(TagType::Script, 0, Bytes::new()), 40, t0);
+        let s = q.stats(t0);
+        assert_eq!(s.sent_video_bytes, 20 + 1012 + 306);
+        assert_eq!(s.sent_audio_bytes, 17);
+        assert_eq!(s.sent_video_frames, 2, "sequence headers are not frames");
+        assert_eq!(s.sent_bytes, 20 + 1012 + 306 + 17 + 40);
+    }
 }

@@ -45,6 +45,8 @@ struct VideoState {
     lag_us: f64,
     interval_us: i64,
     last_pts: Option<i64>,
+    /// A decode failure was reported and no decode has succeeded since (one warning per
+    /// failure episode).
     errors_reported: bool,
 }
 
@@ -62,6 +64,8 @@ struct AudioState {
     energy: f64,
     counted: u64,
     last_volume: Instant,
+    /// A decode failure was reported and no decode has succeeded since (one warning per
+    /// failure episode).
     errors_reported: bool,
 }
 
@@ -269,6 +273,8 @@ impl Media<'_> {
             Timestamp::from_micros(pts),
         ) {
             Ok(frames) => {
+                // A good decode ends a failure episode: the next failure warns again.
+                self.video.errors_reported = false;
                 for f in frames {
                     let out_pts = f.timestamp().as_micros() as i64;
                     let lag = (self.video.max_fed_dts - out_pts).max(0) as f64;
@@ -399,7 +405,10 @@ impl Media<'_> {
                     return;
                 };
                 match d.decode(&data, Timestamp::from_micros(p.dts.max(0) as u64)) {
-                    Ok(Some(frame)) => self.queue_pcm(&frame, p.dts),
+                    Ok(Some(frame)) => {
+                        self.audio.errors_reported = false;
+                        self.queue_pcm(&frame, p.dts);
+                    }
                     Ok(None) => {}
                     Err(e) => self.report_audio_error(e.to_string()),
                 }
