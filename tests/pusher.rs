@@ -4,6 +4,7 @@
 use onair::*;
 use onair_flv::{TagType, VideoData, VideoTag};
 use onair_rtmp::{RtmpPlayer, TransportConfig as Transport};
+use onair_testkit::peers::watch_rtmp as watch;
 use onair_testkit::peers::{example, ffprobe, num, stream, Nginx};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -69,41 +70,6 @@ fn runtime() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .unwrap()
-}
-
-/// Plays `url` for `secs` and returns (video kbps, video frames, audio timestamps, sizes seen).
-fn watch(url: &str, secs: u64) -> (f64, usize, Vec<u32>) {
-    runtime().block_on(async {
-        let mut p = RtmpPlayer::connect(url, &Transport::default())
-            .await
-            .unwrap();
-        let (mut bytes, mut frames, mut audio) = (0usize, 0usize, Vec::new());
-        let (mut first_ts, mut last_ts) = (None, 0u32);
-        let end = Instant::now() + Duration::from_secs(secs);
-        while Instant::now() < end {
-            let Ok(Ok(t)) = tokio::time::timeout(Duration::from_secs(5), p.next_tag()).await else {
-                break;
-            };
-            match t.tag_type {
-                TagType::Video => {
-                    if let Ok(VideoTag {
-                        data: VideoData::AvcNalus { .. },
-                        ..
-                    }) = VideoTag::parse(&t.data)
-                    {
-                        bytes += t.data.len();
-                        frames += 1;
-                        first_ts.get_or_insert(t.timestamp_ms);
-                        last_ts = t.timestamp_ms;
-                    }
-                }
-                TagType::Audio if t.data.get(1) == Some(&1) => audio.push(t.timestamp_ms),
-                _ => {}
-            }
-        }
-        let span = f64::from(last_ts.saturating_sub(first_ts.unwrap_or(0))).max(1.0) / 1000.0;
-        (bytes as f64 * 8.0 / span / 1000.0, frames, audio)
-    })
 }
 
 #[test]

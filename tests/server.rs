@@ -9,6 +9,7 @@
 use md5::{Digest, Md5};
 use onair::*;
 use onair_server::{LiveServer, RecordFormat, ServerConfig};
+use onair_testkit::peers::probe_av as probe;
 use onair_testkit::http_probe::{http_get, http_json, CallbackSink};
 use onair_testkit::peers::{ffmpeg_publish, ffprobe, num, require, stream, Nginx};
 use serde_json::Value;
@@ -103,19 +104,6 @@ fn first_frame_ms(url: &str) -> f64 {
         .unwrap_or_else(|_| panic!("no picture from {url}"));
     p.stop_play().unwrap();
     at.duration_since(t0).as_secs_f64() * 1000.0
-}
-
-/// ffprobe's view of a file or URL: (video codec, width, audio codec, duration s).
-fn probe(input: &str) -> (String, f64, String, f64) {
-    let p = ffprobe(input, false);
-    let v = stream(&p, "video");
-    let a = stream(&p, "audio");
-    (
-        v["codec_name"].as_str().unwrap_or("").into(),
-        num(&v["width"]),
-        a["codec_name"].as_str().unwrap_or("").into(),
-        num(&p["format"]["duration"]),
-    )
 }
 
 #[test]

@@ -6,6 +6,7 @@
 use onair::*;
 use onair_flv::{TagType, VideoData, VideoTag};
 use onair_rtmp::{RtmpPlayer, TransportConfig as Transport};
+use onair_testkit::peers::{probe_av as probe, watch_rtmp as watch};
 use onair_testkit::http_probe::http_json;
 use onair_testkit::peers::{ffprobe, num, onair_serve, stream, DeadPort, Nginx};
 use serde_json::Value;
@@ -28,48 +29,6 @@ fn now() -> i64 {
         .as_secs() as i64
 }
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-/// Video kbit/s and frames over `secs` of `url`, and the audio timestamps.
-fn watch(url: &str, secs: u64) -> (f64, usize, Vec<u32>) {
-    runtime().block_on(async {
-        let mut p = RtmpPlayer::connect(url, &Transport::default())
-            .await
-            .unwrap();
-        let (mut bytes, mut frames, mut audio) = (0usize, 0usize, Vec::new());
-        let (mut first_ts, mut last_ts) = (None, 0u32);
-        let end = Instant::now() + Duration::from_secs(secs);
-        while Instant::now() < end {
-            let Ok(Ok(t)) = tokio::time::timeout(Duration::from_secs(5), p.next_tag()).await else {
-                break;
-            };
-            match t.tag_type {
-                TagType::Video => {
-                    if let Ok(VideoTag {
-                        data: VideoData::AvcNalus { .. },
-                        ..
-                    }) = VideoTag::parse(&t.data)
-                    {
-                        bytes += t.data.len();
-                        frames += 1;
-                        first_ts.get_or_insert(t.timestamp_ms);
-                        last_ts = t.timestamp_ms;
-                    }
-                }
-                TagType::Audio if t.data.get(1) == Some(&1) => audio.push(t.timestamp_ms),
-                _ => {}
-            }
-        }
-        let span = f64::from(last_ts.saturating_sub(first_ts.unwrap_or(0))).max(1.0) / 1000.0;
-        (bytes as f64 * 8.0 / span / 1000.0, frames, audio)
-    })
-}
-
 /// onair's pusher (test pattern) into `url`.
 fn pusher(url: &str, preset: VideoResolution, fps: u32) -> V2TXLivePusher {
     let p = V2TXLivePusher::new();
@@ -79,18 +38,6 @@ fn pusher(url: &str, preset: VideoResolution, fps: u32) -> V2TXLivePusher {
     .unwrap();
     p.start_push(url).unwrap();
     p
-}
-
-fn probe(input: &str) -> (String, f64, String, f64) {
-    let p = ffprobe(input, false);
-    let v = stream(&p, "video");
-    let a = stream(&p, "audio");
-    (
-        v["codec_name"].as_str().unwrap_or("").into(),
-        num(&v["width"]),
-        a["codec_name"].as_str().unwrap_or("").into(),
-        num(&p["format"]["duration"]),
-    )
 }
 
 #[test]

@@ -267,7 +267,8 @@ async fn pump(
     mut stalled: watch::Receiver<bool>,
     up: bool,
 ) {
-    let (tx, mut rx) = mpsc::unbounded_channel::<(Instant, Vec<u8>)>();
+    // Bounded twice over: the byte budget below, and the channel (every chunk holds >= 1 byte).
+    let (tx, mut rx) = mpsc::channel::<(Instant, Vec<u8>)>(IN_FLIGHT_BYTES);
     let budget = Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT_BYTES));
     let reader_link = Arc::clone(&link);
     let reader_budget = Arc::clone(&budget);
@@ -290,7 +291,7 @@ async fn pump(
             // Order is kept: a chunk never overtakes the one before it.
             let at = (Instant::now() + delay).max(last);
             last = at;
-            if tx.send((at, buf)).is_err() {
+            if tx.send((at, buf)).await.is_err() {
                 break;
             }
         }

@@ -569,3 +569,59 @@ pub fn wait_until_live(url: &str, limit: std::time::Duration) {
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
 }
+
+/// Reads `url` over RTMP for `secs` (onair's own player, raw tags): video kbit/s over the span
+/// of the H.264 frames seen, how many, and the AAC frames' timestamps (ms).
+pub fn watch_rtmp(url: &str, secs: u64) -> (f64, usize, Vec<u32>) {
+    use onair_flv::{TagType, VideoData, VideoTag};
+    use std::time::{Duration, Instant};
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let mut p =
+            onair_rtmp::RtmpPlayer::connect(url, &onair_rtmp::TransportConfig::default())
+                .await
+                .expect("play over RTMP");
+        let (mut bytes, mut frames, mut audio) = (0usize, 0usize, Vec::new());
+        let (mut first_ts, mut last_ts) = (None, 0u32);
+        let end = Instant::now() + Duration::from_secs(secs);
+        while Instant::now() < end {
+            let Ok(Ok(t)) = tokio::time::timeout(Duration::from_secs(5), p.next_tag()).await else {
+                break;
+            };
+            match t.tag_type {
+                TagType::Video => {
+                    if let Ok(VideoTag {
+                        data: VideoData::AvcNalus { .. },
+                        ..
+                    }) = VideoTag::parse(&t.data)
+                    {
+                        bytes += t.data.len();
+                        frames += 1;
+                        first_ts.get_or_insert(t.timestamp_ms);
+                        last_ts = t.timestamp_ms;
+                    }
+                }
+                TagType::Audio if t.data.get(1) == Some(&1) => audio.push(t.timestamp_ms),
+                _ => {}
+            }
+        }
+        let span = f64::from(last_ts.saturating_sub(first_ts.unwrap_or(0))).max(1.0) / 1000.0;
+        (bytes as f64 * 8.0 / span / 1000.0, frames, audio)
+    })
+}
+
+/// ffprobe's view of `input`: (video codec, video width, audio codec, duration s).
+pub fn probe_av(input: &str) -> (String, f64, String, f64) {
+    let p = ffprobe(input, false);
+    let v = stream(&p, "video");
+    let a = stream(&p, "audio");
+    (
+        v["codec_name"].as_str().unwrap_or("").into(),
+        num(&v["width"]),
+        a["codec_name"].as_str().unwrap_or("").into(),
+        num(&p["format"]["duration"]),
+    )
+}
