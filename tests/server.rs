@@ -9,9 +9,9 @@
 use md5::{Digest, Md5};
 use onair::*;
 use onair_server::{LiveServer, RecordFormat, ServerConfig};
-use onair_testkit::peers::probe_av as probe;
 use onair_testkit::http_probe::{http_get, http_json, CallbackSink};
-use onair_testkit::peers::{ffmpeg_publish, ffprobe, num, require, stream, Nginx};
+use onair_testkit::peers::probe_av as probe;
+use onair_testkit::peers::{ffmpeg_publish, num, require, Nginx};
 use serde_json::Value;
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};

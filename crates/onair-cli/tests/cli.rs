@@ -4,15 +4,13 @@
 //! arguments), whatever `--seconds` says.
 
 use onair::*;
-use onair_flv::{TagType, VideoData, VideoTag};
-use onair_rtmp::{RtmpPlayer, TransportConfig as Transport};
-use onair_testkit::peers::{probe_av as probe, watch_rtmp as watch};
 use onair_testkit::http_probe::http_json;
 use onair_testkit::peers::{ffprobe, num, onair_serve, stream, DeadPort, Nginx};
+use onair_testkit::peers::{probe_av as probe, watch_rtmp as watch};
 use serde_json::Value;
 use std::path::PathBuf;
 use std::process::Command;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const API_KEY: &str = "5d41402abc4b2a76b9719d911017c592";
 const PUSH_KEY: &str = "e12c46f2612d5106e2034781ab261ca3";

@@ -580,10 +580,9 @@ pub fn watch_rtmp(url: &str, secs: u64) -> (f64, usize, Vec<u32>) {
         .build()
         .expect("runtime");
     rt.block_on(async {
-        let mut p =
-            onair_rtmp::RtmpPlayer::connect(url, &onair_rtmp::TransportConfig::default())
-                .await
-                .expect("play over RTMP");
+        let mut p = onair_rtmp::RtmpPlayer::connect(url, &onair_rtmp::TransportConfig::default())
+            .await
+            .expect("play over RTMP");
         let (mut bytes, mut frames, mut audio) = (0usize, 0usize, Vec::new());
         let (mut first_ts, mut last_ts) = (None, 0u32);
         let end = Instant::now() + Duration::from_secs(secs);
