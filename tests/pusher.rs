@@ -682,3 +682,61 @@ fn set_metadata_reaches_players() {
     );
     assert_eq!(num(&tags["seats"]), 12.0);
 }
+
+/// Sends what the local preview shows: (format, width, height, bytes).
+struct Preview(Mutex<std::sync::mpsc::Sender<(PixelFormat, u32, u32, usize)>>);
+
+impl V2TXLivePusherObserver for Preview {
+    fn on_render_video_frame(&self, frame: &VideoFrame) {
+        let _ = self.0.lock().unwrap().send((
+            frame.format(),
+            frame.width(),
+            frame.height(),
+            frame.data().len(),
+        ));
+    }
+}
+
+#[test]
+fn local_preview_delivers_the_encoded_picture_in_the_asked_format() {
+    let nginx = Nginx::start();
+    let pusher = V2TXLivePusher::new();
+    let (tx, rx) = std::sync::mpsc::channel();
+    pusher.set_observer(Some(Arc::new(Preview(Mutex::new(tx)))));
+    let texture =
+        pusher.enable_custom_video_render(true, PixelFormat::Texture2D, BufferType::Texture);
+    assert_eq!(texture.unwrap_err().code, V2TXLiveCode::ErrorNotSupported);
+    pusher
+        .set_video_quality(
+            VideoEncoderParam::new(
+                VideoResolution::R640x360,
+                ResolutionMode::Portrait,
+                15,
+                0,
+                0,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+    pusher.set_encoder_alignment(Alignment::HARDWARE).unwrap();
+    pusher
+        .enable_custom_video_render(true, PixelFormat::Bgra32, BufferType::ByteBuffer)
+        .unwrap();
+    pusher.start_push(&nginx.url("preview")).unwrap();
+    for _ in 0..10 {
+        let (format, w, h, len) = rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("a preview frame");
+        // The encoder's picture: portrait 360x640 padded to 368x640 for 16-pixel alignment.
+        assert_eq!(
+            (format, w, h, len),
+            (PixelFormat::Bgra32, 368, 640, 368 * 640 * 4)
+        );
+    }
+    pusher.stop_push().unwrap();
+    while rx.try_recv().is_ok() {}
+    assert!(
+        rx.recv_timeout(Duration::from_millis(300)).is_err(),
+        "a preview frame after stop_push returned"
+    );
+}

@@ -5,10 +5,12 @@
 //!   `cargo xtask test --interop` runs only the interop suites (real peers), after setup.
 //! - `cargo xtask setup` only installs (Debian/Ubuntu packages through apt, npm peers).
 //! - `cargo xtask bench` runs every comparative bench and rewrites `benches/RESULTS.md`.
+//! - `cargo xtask ffi`   builds the C library in release into `target/onair-ffi/` (see `ffi`).
 //!
 //! Set `ONAIR_SKIP_SETUP=1` to skip the install step (e.g. on a non-Debian machine where the
 //! packages were installed by hand).
 
+mod ffi;
 mod setup;
 
 use std::path::{Path, PathBuf};
@@ -144,6 +146,8 @@ commands:
           (--interop: only the interop suites against real peers)
   setup   install what is missing (apt packages, npm peers) and nothing else
   bench   run every comparative bench and rewrite benches/RESULTS.md
+  ffi     build libonair.so / libonair.a in release and lay out target/onair-ffi/ (lib,
+          include, lib/pkgconfig/onair.pc): PKG_CONFIG_PATH=target/onair-ffi/lib/pkgconfig
 
 environment:
   ONAIR_SKIP_SETUP=1   skip the install step";
@@ -155,6 +159,15 @@ fn main() -> ExitCode {
         Some("demo") => demo(&args[1..]),
         Some("setup") => run_setup(),
         Some("bench") => bench(),
+        Some("ffi") => run_setup()
+            .and_then(|()| ffi::run(&workspace_root()))
+            .map(|prefix| {
+                println!(
+                    "==> C library in {0}\n    PKG_CONFIG_PATH={0}/lib/pkgconfig \
+                 cc app.c $(pkg-config --cflags --libs onair)",
+                    prefix.display()
+                );
+            }),
         Some("help" | "-h" | "--help") | None => {
             println!("{HELP}");
             Ok(())

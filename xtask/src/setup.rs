@@ -24,6 +24,10 @@ pub const APT_PACKAGES: &[&str] = &[
     "libudev-dev",
     "libv4l-dev",
     "libyuv-dev",
+    // the C API's tests: C and C++ compilers, leak checking
+    "gcc",
+    "g++",
+    "valgrind",
     // peers and judges
     "mesa-vulkan-drivers",
     "ffmpeg",

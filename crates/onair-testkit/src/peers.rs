@@ -30,6 +30,8 @@ fn debian_package(tool: &str) -> &str {
         "gst-launch-1.0" | "gst-inspect-1.0" => {
             "gstreamer1.0-tools gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav"
         }
+        "cc" => "gcc",
+        "c++" => "g++",
         other => other,
     }
 }

@@ -64,6 +64,8 @@ pub(crate) struct Controls {
     pub(crate) snapshot: AtomicBool,
     pub(crate) watermark: Mutex<Option<Arc<watermark::Watermark>>>,
     pub(crate) volume_interval_ms: AtomicU32,
+    /// The local preview's format (`enable_custom_video_render`), `None` when off.
+    pub(crate) render_format: Mutex<Option<onair_core::PixelFormat>>,
 }
 
 impl Controls {
@@ -89,6 +91,7 @@ struct Settings {
     volume_interval_ms: u32,
     extra_metadata: Vec<(String, onair_flv::Amf0Value)>,
     process: Option<process::ProcessMode>,
+    render_format: Option<onair_core::PixelFormat>,
 }
 
 impl Default for Settings {
@@ -109,6 +112,7 @@ impl Default for Settings {
             volume_interval_ms: 0,
             extra_metadata: Vec::new(),
             process: None,
+            render_format: None,
         }
     }
 }
@@ -393,6 +397,37 @@ impl V2TXLivePusher {
             None
         };
         lock(&self.settings).process = mode;
+        Ok(())
+    }
+
+    /// The local preview: every frame the encoder gets goes to `on_render_video_frame` as a
+    /// byte buffer of `pixel_format` (I420, NV12, BGRA32 or RGBA32; other combinations are
+    /// NOT_SUPPORTED). Works before and during a push; frames flow while pushing.
+    pub fn enable_custom_video_render(
+        &self,
+        enable: bool,
+        pixel_format: onair_core::PixelFormat,
+        buffer_type: onair_core::BufferType,
+    ) -> LiveResult {
+        use onair_core::{BufferType, PixelFormat};
+        let format = match (enable, pixel_format, buffer_type) {
+            (false, _, _) => None,
+            (
+                true,
+                f @ (PixelFormat::I420 | PixelFormat::Nv12 | PixelFormat::Bgra32 | PixelFormat::Rgba32),
+                BufferType::ByteBuffer,
+            ) => Some(f),
+            (true, f, b) => {
+                return Err(LiveError::new(
+                    V2TXLiveCode::ErrorNotSupported,
+                    format!("local preview as {f} in a {b:?} buffer; byte buffers of I420, NV12, BGRA32 or RGBA32 are supported"),
+                ))
+            }
+        };
+        lock(&self.settings).render_format = format;
+        if let Some(s) = lock(&self.session).as_ref() {
+            *lock(&s.controls.render_format) = format;
+        }
         Ok(())
     }
 

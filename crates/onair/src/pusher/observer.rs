@@ -37,6 +37,12 @@ pub trait V2TXLivePusherObserver: Send + Sync {
     fn on_snapshot_complete(&self, image: Option<&VideoFrame>) {
         let _ = image;
     }
+    /// The local preview (`enable_custom_video_render`): each frame as the encoder gets it
+    /// (after the process hook and the watermark, mirrored as `set_encoder_mirror` says), in
+    /// the format asked for, on the video thread while pushing. Return quickly.
+    fn on_render_video_frame(&self, frame: &VideoFrame) {
+        let _ = frame;
+    }
     /// The GPU process path's device and queue exist (onGLContextCreated in the original).
     /// Called on the video thread before the first `on_process_video_frame`; build pipelines
     /// here.

@@ -52,6 +52,11 @@ impl V2TXLivePusherObserver for GatedObserver {
             self.gate.deliver(|| o.on_process_video_frame(frame));
         }
     }
+    fn on_render_video_frame(&self, frame: &VideoFrame) {
+        if let Some(o) = &self.inner {
+            self.gate.deliver(|| o.on_render_video_frame(frame));
+        }
+    }
 }
 
 /// Reports a failure that repeats (an encoder failing frame after frame) once per episode: on
@@ -102,6 +107,7 @@ pub(super) fn start(
     controls
         .volume_interval_ms
         .store(s.volume_interval_ms, Ordering::Release);
+    *lock(&controls.render_format) = s.render_format;
     *controls
         .watermark
         .lock()
@@ -462,6 +468,20 @@ fn video_encode(
             Some(w) => w.apply(&i420),
             None => i420,
         };
+        let preview = *controls
+            .render_format
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(format) = preview {
+            let shown = if format == PixelFormat::I420 {
+                Ok(i420.clone())
+            } else {
+                from_i420(&i420, format)
+            };
+            if let Ok(f) = shown {
+                observer.on_render_video_frame(&f);
+            }
+        }
         if controls.snapshot.swap(false, Ordering::AcqRel) {
             events.emit(PusherEvent::Snapshot(
                 from_i420(&i420, PixelFormat::Rgba32).ok(),
