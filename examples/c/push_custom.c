@@ -1,27 +1,22 @@
 /*
  * push_custom URL [SECONDS]: pushes the app's own frames through onair's C API.
  *
- * A moving-bar I420 picture at 640x360, 15 fps, and a 440 Hz tone as 48 kHz mono PCM (the
+ * A moving-bar I420 picture at 640x360, 15 fps, and a 440 Hz triangle tone as 48 kHz mono PCM (the
  * default audio quality), both paced in real time, to an RTMP URL for SECONDS (default 10).
  * Status changes and errors are printed; the exit status is 0 when the push connected and
  * ran to the end, 1 otherwise.
  *
- *   cc examples/c/push_custom.c $(pkg-config --cflags --libs onair) -lm -o push_custom
+ *   cc examples/c/push_custom.c $(pkg-config --cflags --libs onair) -o push_custom
  *   ./push_custom rtmp://127.0.0.1:1935/live/c 10
  */
 #include <onair.h>
 
-#include <math.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#ifndef M_PI
-#define M_PI 3.14159265358979323846
-#endif
 
 enum { WIDTH = 640, HEIGHT = 360, FPS = 15, RATE = 48000, AUDIO_MS = 20 };
 
@@ -57,6 +52,13 @@ static void sleep_until(double due) {
         struct timespec t = {(time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9)};
         nanosleep(&t, NULL);
     }
+}
+
+/* A 440 Hz triangle wave (no libm needed), amplitude 8000. */
+static int16_t triangle(long sample) {
+    long period = RATE / 440, phase = sample % period;
+    long ramp = phase < period / 2 ? phase : period - phase; /* 0 .. period/2 */
+    return (int16_t)(ramp * 32000 / period - 8000);
 }
 
 /* A grey picture with a white bar that moves one step per frame. */
@@ -119,7 +121,7 @@ int main(int argc, char **argv) {
         } else {
             sleep_until(next_audio);
             for (size_t i = 0; i < sizeof pcm / sizeof pcm[0]; i++, samples++) {
-                pcm[i] = (int16_t)(8000.0 * sin(2.0 * M_PI * 440.0 * (double)samples / RATE));
+                pcm[i] = triangle(samples);
             }
             int r = onair_pusher_send_custom_audio_frame(pusher, &audio);
             ok = r == ONAIR_OK || check("send audio", r);

@@ -60,7 +60,7 @@ int main(int argc, char** argv) {
              pusher->enableCustomVideoCapture(true) == liteav::V2TXLIVE_OK &&
              pusher->enableCustomAudioCapture(true) == liteav::V2TXLIVE_OK &&
              pusher->startPush(argv[1]) == liteav::V2TXLIVE_OK;
-    if (!ok) std::fprintf(stderr, "setup failed: %s\n", onair_last_error_message());
+    if (!ok) std::fprintf(stderr, "setup failed\n");
 
     std::vector<char> picture(static_cast<size_t>(kWidth * kHeight * 3 / 2));
     std::vector<int16_t> pcm(static_cast<size_t>(kRate * kAudioMs / 1000));

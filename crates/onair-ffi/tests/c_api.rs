@@ -213,6 +213,7 @@ fn play_render_c_example_counts_the_frames_of_a_ten_second_stream() {
         "the C++ player rendered {cpp_frames}: {}",
         text(&cpp)
     );
+    println!("rendered of 250: C over RTMP {frames}, C++ over HTTP-FLV {cpp_frames}");
     server.stop();
 }
 

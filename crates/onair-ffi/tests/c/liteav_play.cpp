@@ -37,8 +37,9 @@ int main(int argc, char** argv) {
     liteav::V2TXLivePlayer* player = createV2TXLivePlayer();
     player->setObserver(&counter);
     player->enableObserveVideoFrame(true, liteav::V2TXLivePixelFormatI420, liteav::V2TXLiveBufferTypeByteBuffer);
-    if (player->startPlay(argv[1]) != liteav::V2TXLIVE_OK) {
-        std::fprintf(stderr, "startPlay: %s\n", onair_last_error_message());
+    int32_t code = player->startPlay(argv[1]);
+    if (code != liteav::V2TXLIVE_OK) {
+        std::fprintf(stderr, "startPlay: %d\n", code);
         releaseV2TXLivePlayer(player);
         return 1;
     }
