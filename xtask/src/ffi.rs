@@ -2,7 +2,8 @@
 //! install prefix: `lib/libonair.so`, `lib/libonair.a`, `include/onair.h`,
 //! `include/liteav/*.hpp`, `lib/pkgconfig/onair.pc` (its `prefix` is that directory, so
 //! `PKG_CONFIG_PATH=target/onair-ffi/lib/pkgconfig` works). `Libs.private` lists the system
-//! libraries the static library needs, as rustc reports them.
+//! libraries the static library needs, as rustc reports them. Installed libraries are stripped
+//! of debug info.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -60,6 +61,17 @@ pub fn run(root: &Path) -> Result<std::path::PathBuf, String> {
         &release.join("libonair_ffi.a"),
         &prefix.join("lib/libonair.a"),
     )?;
+    // The release profile keeps line tables for backtraces (121 MB .so); installed copies lose
+    // them (16 MB). target/release keeps the unstripped ones for debugging.
+    for lib in ["lib/libonair.so", "lib/libonair.a"] {
+        let stripped = Command::new("strip")
+            .arg("--strip-debug")
+            .arg(prefix.join(lib))
+            .status();
+        if !stripped.is_ok_and(|s| s.success()) {
+            println!("==> strip --strip-debug {lib} failed; installed with debug info");
+        }
+    }
     let ffi = root.join("crates/onair-ffi");
     copy(
         &ffi.join("include/onair.h"),
