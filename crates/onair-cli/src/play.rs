@@ -21,7 +21,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 /// Play arguments.
 #[derive(Debug, Args)]
 pub struct PlayArgs {
-    /// Play URL: `rtmp://host[:port]/app/stream`, `rtmps://...`, or `http(s)://host/app/stream.flv`.
+    /// Play URL: `rtmp://host[:port]/app[/instance]/stream[?query]`, `rtmps://...`, or any
+    /// `http(s)://` URL serving FLV (`http://host/app/stream.flv`, `https://cdn/a/b.flv?auth=..`).
     pub url: String,
     /// Stop after this many seconds (default: until the stream ends or Ctrl-C).
     #[arg(long)]

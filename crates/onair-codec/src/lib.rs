@@ -5,6 +5,7 @@
 //! [`audio_decoder`]), AAC encoding ([`audio_encoder`]), colour conversion, rotation, mirror and
 //! scaling ([`convert`]), and the counter-stamped test pattern with its tone ([`test_pattern`]).
 
+pub mod any_decoder;
 pub mod audio_decoder;
 pub mod audio_encoder;
 pub mod convert;
@@ -12,17 +13,16 @@ pub mod error;
 mod ffmpeg_util;
 pub mod flv_tags;
 pub mod mjpeg_decoder;
-pub mod still_decoder;
 pub mod test_pattern;
 pub mod video_decoder;
 pub mod video_encoder;
 
+pub use any_decoder::{FfmpegVideoDecoder, StillDecoder};
 pub use audio_decoder::{AacDecoder, AudioDecoder};
 pub use audio_encoder::{AacEncoder, AudioEncoder, EncodedAudio};
 pub use error::{CodecError, CodecResult};
 pub use ffmpeg_util::ffmpeg_init;
 pub use mjpeg_decoder::MjpegDecoder;
-pub use still_decoder::StillDecoder;
 pub use test_pattern::{read_stamp, Stamp, TestPattern, Tone};
 pub use video_decoder::{FfmpegH264Decoder, VideoDecoder};
 pub use video_encoder::{EncodedVideo, EncoderOptions, OpenH264Encoder, VideoEncoder};

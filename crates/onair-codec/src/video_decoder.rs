@@ -2,6 +2,10 @@
 //! in presentation order as I420 `VideoFrame`s stamped with their pts. The sequence header's
 //! SPS/PPS are sent in-band (Annex B) before each keyframe, so no unsafe extradata handling is
 //! needed. Garbage gives an error, never a crash.
+//!
+//! [`ToI420`] is how every FFmpeg decoder here hands out pictures: 8-bit 4:2:0 is copied as is;
+//! any other layout the decoder produces (10-bit, 4:2:2, 4:4:4, full-range `yuvj*`, RGB) is
+//! converted by swscale, and an odd size is cut to the even size below it.
 
 use crate::error::{CodecError, CodecResult};
 use crate::ffmpeg_init;
@@ -32,6 +36,7 @@ pub struct FfmpegH264Decoder {
     decoder: ff::decoder::Video,
     config: Option<AvcDecoderConfig>,
     frame: ff::frame::Video,
+    to_i420: ToI420,
 }
 
 impl std::fmt::Debug for FfmpegH264Decoder {
@@ -57,23 +62,25 @@ impl FfmpegH264Decoder {
             decoder,
             config: None,
             frame: ff::frame::Video::empty(),
+            to_i420: ToI420::default(),
         })
     }
 
     fn receive_all(&mut self) -> CodecResult<Vec<VideoFrame>> {
-        receive_frames(&mut self.decoder, &mut self.frame)
+        receive_frames(&mut self.decoder, &mut self.frame, &mut self.to_i420)
     }
 }
 
-/// Every picture the decoder has ready, as I420 frames (also used by the still decoder).
+/// Every picture the decoder has ready, as I420 frames (also used by the any-codec decoder).
 pub(crate) fn receive_frames(
     decoder: &mut ff::decoder::Video,
     frame: &mut ff::frame::Video,
+    to_i420: &mut ToI420,
 ) -> CodecResult<Vec<VideoFrame>> {
     let mut out = Vec::new();
     loop {
         match decoder.receive_frame(frame) {
-            Ok(()) => out.push(to_i420_frame(frame)?),
+            Ok(()) => out.push(to_i420.convert(frame)?),
             Err(ff::Error::Other { errno }) if errno == ff::util::error::EAGAIN => break,
             Err(ff::Error::Eof) => break,
             Err(e) => return Err(CodecError::Decode(e.to_string())),
@@ -82,38 +89,102 @@ pub(crate) fn receive_frames(
     Ok(out)
 }
 
-fn to_i420_frame(f: &ff::frame::Video) -> CodecResult<VideoFrame> {
-    use ff::format::Pixel;
-    if !matches!(f.format(), Pixel::YUV420P | Pixel::YUVJ420P) {
-        return Err(CodecError::Unsupported(format!(
-            "decoded pixel format {:?} (only 8-bit 4:2:0)",
-            f.format()
-        )));
+/// A swscale context that may move to another thread with the decoder owning it.
+struct Scaler(ff::software::scaling::Context);
+
+// SAFETY: an SwsContext has no thread affinity; it is only unsafe to use from two threads at
+// once, and `ToI420` owns it and uses it through `&mut self` only.
+unsafe impl Send for Scaler {}
+
+/// Decoded pictures to packed 8-bit I420, swscale for any other layout (see the module docs).
+#[derive(Default)]
+pub struct ToI420 {
+    /// The scaler for the last (format, width, height) seen, and its output picture.
+    scaler: Option<(ff::format::Pixel, u32, u32, Scaler)>,
+    converted: Option<ff::frame::Video>,
+}
+
+impl std::fmt::Debug for ToI420 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ToI420")
+            .field(
+                "scaling_from",
+                &self.scaler.as_ref().map(|s| (s.0, s.1, s.2)),
+            )
+            .finish()
     }
-    let (w, h) = (f.width() as usize, f.height() as usize);
-    if w == 0 || h == 0 || w % 2 != 0 || h % 2 != 0 {
-        return Err(CodecError::Unsupported(format!(
-            "decoded size {w}x{h} (even sizes only)"
-        )));
-    }
-    let mut buf = vec![0u8; w * h * 3 / 2];
-    let mut off = 0;
-    for (i, (pw, ph)) in [(w, h), (w / 2, h / 2), (w / 2, h / 2)]
-        .into_iter()
-        .enumerate()
-    {
-        let (data, stride) = (f.data(i), f.stride(i));
-        for r in 0..ph {
-            buf[off..off + pw].copy_from_slice(&data[r * stride..r * stride + pw]);
-            off += pw;
+}
+
+impl ToI420 {
+    /// `f` as an I420 frame stamped with its pts (µs).
+    pub fn convert(&mut self, f: &ff::frame::Video) -> CodecResult<VideoFrame> {
+        use ff::format::Pixel;
+        let (w, h) = (f.width(), f.height());
+        if w < 2
+            || h < 2
+            || w > onair_core::frame::MAX_DIMENSION
+            || h > onair_core::frame::MAX_DIMENSION
+        {
+            return Err(CodecError::Unsupported(format!("decoded size {w}x{h}")));
         }
+        let (ew, eh) = (w & !1, h & !1);
+        let direct = f.format() == Pixel::YUV420P && (ew, eh) == (w, h);
+        let picture = if direct {
+            f
+        } else {
+            let key = (f.format(), w, h);
+            if self.scaler.as_ref().map(|s| (s.0, s.1, s.2)) != Some(key) {
+                let ctx = ff::software::scaling::Context::get(
+                    f.format(),
+                    w,
+                    h,
+                    Pixel::YUV420P,
+                    ew,
+                    eh,
+                    ff::software::scaling::Flags::BILINEAR,
+                )
+                .map_err(|e| {
+                    CodecError::Unsupported(format!(
+                        "no conversion from {:?} {w}x{h} to I420: {e}",
+                        f.format()
+                    ))
+                })?;
+                self.scaler = Some((key.0, key.1, key.2, Scaler(ctx)));
+                self.converted = Some(ff::frame::Video::empty());
+            }
+            let (Some((_, _, _, Scaler(ctx))), Some(out)) =
+                (self.scaler.as_mut(), self.converted.as_mut())
+            else {
+                return Err(CodecError::Decode("scaler state lost".into()));
+            };
+            ctx.run(f, out).map_err(|e| {
+                CodecError::Decode(format!("converting {:?} to I420: {e}", f.format()))
+            })?;
+            &*out
+        };
+        let (w, h) = (ew as usize, eh as usize);
+        let mut buf = vec![0u8; w * h * 3 / 2];
+        let mut off = 0;
+        for (i, (pw, ph)) in [(w, h), (w / 2, h / 2), (w / 2, h / 2)]
+            .into_iter()
+            .enumerate()
+        {
+            let (data, stride) = (picture.data(i), picture.stride(i));
+            for r in 0..ph {
+                let row = data.get(r * stride..r * stride + pw).ok_or_else(|| {
+                    CodecError::Decode("decoded plane shorter than its size".into())
+                })?;
+                buf[off..off + pw].copy_from_slice(row);
+                off += pw;
+            }
+        }
+        // Packets carry microseconds (FFmpeg passes pts through untouched).
+        let pts_us = f.pts().unwrap_or(0).max(0) as u64;
+        Ok(
+            VideoFrame::new(PixelFormat::I420, w as u32, h as u32, Bytes::from(buf))?
+                .with_timestamp(Timestamp::from_micros(pts_us)),
+        )
     }
-    // Packets carry microseconds (FFmpeg passes pts through untouched).
-    let pts_us = f.pts().unwrap_or(0).max(0) as u64;
-    Ok(
-        VideoFrame::new(PixelFormat::I420, w as u32, h as u32, Bytes::from(buf))?
-            .with_timestamp(Timestamp::from_micros(pts_us)),
-    )
 }
 
 impl VideoDecoder for FfmpegH264Decoder {

@@ -73,19 +73,28 @@ impl StreamUrl {
         };
         let port = parsed.port().unwrap_or(default_port);
         let segments: Vec<&str> = parsed.path().split('/').filter(|s| !s.is_empty()).collect();
-        if segments.len() < 2 {
-            return Err(bad("the path needs an app and a stream name"));
+        let http = matches!(scheme, Scheme::Http | Scheme::Https);
+        // RTMP needs an app and a stream; an HTTP URL is fetched as given, so any path names
+        // a stream (a CDN's `/a/b/c.flv?auth=..`, a bare `/live.flv`).
+        if segments.len() < if http { 1 } else { 2 } {
+            return Err(bad(if http {
+                "the URL has no path"
+            } else {
+                "the path needs an app and a stream name"
+            }));
         }
         let (stream, app) = segments
             .split_last()
             .map(|(s, a)| (s.to_string(), a.join("/")))
             .ok_or_else(|| bad("empty path"))?;
-        let stream = match scheme {
-            Scheme::Http | Scheme::Https => match stream.strip_suffix(".flv") {
-                Some(s) if !s.is_empty() => s.to_string(),
-                _ => return Err(bad("an HTTP-FLV URL ends in <stream>.flv")),
-            },
-            _ => stream,
+        let stream = if http {
+            match stream.strip_suffix(".flv") {
+                Some("") => return Err(bad("the stream name before .flv is empty")),
+                Some(s) => s.to_string(),
+                None => stream,
+            }
+        } else {
+            stream
         };
         Ok(Self {
             scheme,
@@ -199,6 +208,23 @@ mod tests {
     }
 
     #[test]
+    fn any_http_path_and_rtmp_instances_and_queries() {
+        for (url, app, stream) in [
+            ("http://host/live.flv", "", "live"),
+            ("https://cdn/a/b/c.flv?auth=x", "a/b", "c"),
+            ("http://host/live/s", "live", "s"),
+            ("http://host/play?id=7", "", "play"),
+            ("rtmp://host/app/inst/stream?k=v", "app/inst", "stream"),
+        ] {
+            let u = StreamUrl::parse(url).unwrap_or_else(|e| panic!("{url}: {e}"));
+            assert_eq!((u.app.as_str(), u.stream.as_str()), (app, stream), "{url}");
+        }
+        let u = StreamUrl::parse("rtmp://host/app/inst/stream?k=v").unwrap();
+        assert_eq!(u.query.as_deref(), Some("k=v"));
+        assert_eq!(u.to_string(), "rtmp://host/app/inst/stream?k=v");
+    }
+
+    #[test]
     fn malformed_urls_are_clear_errors() {
         for url in [
             "",
@@ -207,8 +233,8 @@ mod tests {
             "rtmp://host/live",
             "rtmp://host/live/",
             "ftp://host/live/s",
-            "http://host/live/s",
             "http://host/live/.flv",
+            "http://host/",
             "not a url",
             "rtmp://host:99999/live/s",
         ] {

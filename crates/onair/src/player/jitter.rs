@@ -22,7 +22,7 @@
 //!   running timeline. The buffer is bounded in bytes and in duration.
 
 use bytes::Bytes;
-use onair_flv::{AudioSpecificConfig, AvcDecoderConfig};
+use onair_flv::AudioSpecificConfig;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
@@ -47,8 +47,8 @@ impl Default for CacheParams {
 /// A packet's content.
 #[derive(Debug, Clone)]
 pub(crate) enum Payload {
-    /// A new AVC sequence header.
-    VideoConfig(AvcDecoderConfig),
+    /// A new video sequence header (any codec).
+    VideoConfig(VideoConfig),
     /// One AVCC access unit.
     Video {
         keyframe: bool,
@@ -60,6 +60,16 @@ pub(crate) enum Payload {
     AudioConfig(AudioSpecificConfig),
     /// One raw AAC frame.
     Audio(Bytes),
+}
+
+/// A video decoder configuration: the codec's FourCC (`avc1`, `hvc1`, `av01`, `vp09`; legacy
+/// FLV AVC and HEVC read as their FourCCs) and its record (avcC, hvcC, av1C, vpcC).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct VideoConfig {
+    pub fourcc: [u8; 4],
+    pub record: Bytes,
+    /// AVC's NAL length size (SEI messages are read from H.264 streams only).
+    pub avc_nal_length: Option<u8>,
 }
 
 /// A demuxed packet with its decode time (µs on the stream's timeline).

@@ -11,11 +11,10 @@ use super::observer::{PlayerEvent, V2TXLivePlayerObserver};
 use super::{lock, Shared, V2TXLivePlayer};
 use crate::control::stall::{StallEvent, StallWatch};
 use crate::cpu::CpuSample;
-use onair_codec::{AacDecoder, AudioDecoder, FfmpegH264Decoder, VideoDecoder};
+use onair_codec::{AacDecoder, AudioDecoder, FfmpegVideoDecoder};
 use onair_core::{AudioFrame, PixelFormat, PlayerStatistics, Timestamp, V2TXLiveCode, VideoFrame};
 use onair_flv::avcc::{nal_unit_type, split_avcc};
 use onair_flv::sei::parse_sei_nal;
-use onair_flv::AvcDecoderConfig;
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -36,8 +35,8 @@ struct Counts {
 
 #[derive(Debug)]
 struct VideoState {
-    decoder: Option<FfmpegH264Decoder>,
-    config: Option<AvcDecoderConfig>,
+    decoder: Option<FfmpegVideoDecoder>,
+    config: Option<super::jitter::VideoConfig>,
     ready: VecDeque<VideoFrame>,
     size: Option<(u32, u32)>,
     watch: StallWatch,
@@ -227,9 +226,8 @@ impl Media<'_> {
         let (keyframe, cts, data) = match p.payload {
             Payload::VideoConfig(c) => {
                 if self.video.config.as_ref() != Some(&c) {
-                    if let Some(d) = &mut self.video.decoder {
-                        d.set_config(&c);
-                    }
+                    // A new configuration (or codec): the next picture starts a new decoder.
+                    self.video.decoder = None;
                     self.video.config = Some(c);
                 }
                 return;
@@ -245,15 +243,12 @@ impl Media<'_> {
             return; // no sequence header yet
         };
         let sei_type = self.shared.controls.sei_type.load(Ordering::Acquire);
-        if sei_type != 0 {
-            self.deliver_sei(&data, config.nal_length_size, sei_type);
+        if let (Some(length_size), true) = (config.avc_nal_length, sei_type != 0) {
+            self.deliver_sei(&data, length_size, sei_type);
         }
         if self.video.decoder.is_none() {
-            match FfmpegH264Decoder::new(1) {
-                Ok(mut d) => {
-                    d.set_config(config);
-                    self.video.decoder = Some(d);
-                }
+            match FfmpegVideoDecoder::new(config.fourcc, &config.record) {
+                Ok(d) => self.video.decoder = Some(d),
                 Err(e) => {
                     self.report_video_error(e.to_string());
                     return;

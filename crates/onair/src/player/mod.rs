@@ -458,11 +458,18 @@ impl V2TXLivePlayer {
         Ok(())
     }
 
-    /// Starts playing `url`: rtmp://, rtmps://, or http(s)://.../stream.flv. Returns once
-    /// connecting has started; progress arrives through the observer. INVALID_PARAMETER for
-    /// other URLs, REFUSED when already playing.
+    /// Starts playing `url`: rtmp:// or rtmps:// (an app instance and a query in the stream
+    /// name are kept: `rtmp://host/app/inst/stream?k=v`), or any http(s):// URL whose body is
+    /// FLV, whatever its path and query. Returns once connecting has started; progress arrives
+    /// through the observer. INVALID_PARAMETER for other schemes and for HLS playlists
+    /// (`.m3u8`), REFUSED when already playing.
     pub fn start_play(&self, url: &str) -> LiveResult {
-        StreamUrl::parse(url)?;
+        let parsed = StreamUrl::parse(url)?;
+        if !parsed.is_rtmp() && parsed.stream.ends_with(".m3u8") {
+            return Err(LiveError::invalid(format!(
+                "{url}: HLS playlists are not played; use the stream's HTTP-FLV or RTMP URL"
+            )));
+        }
         let mut slot = lock(&self.inner.session);
         if slot.is_some() {
             return Err(LiveError::refused("already playing; call stop_play first"));

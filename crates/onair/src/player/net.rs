@@ -8,6 +8,7 @@ use super::observer::PlayerEvent;
 use super::Shared;
 use crate::control::reconnect::{Failure, Next, Reconnect};
 use crate::pusher::ReconnectPolicy;
+use bytes::Bytes;
 use onair_core::V2TXLiveCode;
 use onair_flv::{AudioTag, FlvTag, TagType, VideoData, VideoTag};
 use onair_rtmp::{PlaySession, RtmpError, TransportConfig};
@@ -163,9 +164,10 @@ impl Receiver {
                 self.shared
                     .rx_video_bytes
                     .fetch_add(tag.data.len() as u64, Ordering::Relaxed);
-                let v = match VideoTag::parse(&tag.data) {
-                    Ok(v) => v,
-                    Err(e) => {
+                let payload = match video_payload(&tag.data) {
+                    Ok(Some(p)) => p,
+                    Ok(None) => return None,
+                    Err(VideoTagError::Malformed(e)) => {
                         self.warn_once(
                             &mut warned.malformed,
                             V2TXLiveCode::ErrorFailed,
@@ -173,27 +175,14 @@ impl Receiver {
                         );
                         return None;
                     }
-                };
-                let keyframe = v.is_keyframe();
-                let payload = match v.data {
-                    VideoData::AvcSequenceHeader(c) => Payload::VideoConfig(c),
-                    VideoData::AvcNalus {
-                        composition_time_ms,
-                        data,
-                    } => Payload::Video {
-                        keyframe,
-                        cts: i64::from(composition_time_ms) * 1000,
-                        data,
-                    },
-                    VideoData::Unsupported { codec_id, .. } => {
+                    Err(VideoTagError::Unsupported(codec)) => {
                         self.warn_once(
                             &mut warned.video_codec,
                             V2TXLiveCode::ErrorNotSupported,
-                            format!("video codec {codec_id} is not supported (H.264 only); playing audio only"),
+                            format!("video codec {codec} is not supported (H.264, HEVC, AV1 and VP9 are); playing audio only"),
                         );
                         return None;
                     }
-                    _ => return None,
                 };
                 Some(Packet { dts, payload })
             }
@@ -226,5 +215,171 @@ impl Receiver {
             }
             _ => None,
         }
+    }
+}
+
+/// Why a video tag gives no packet.
+#[derive(Debug)]
+enum VideoTagError {
+    Malformed(String),
+    Unsupported(String),
+}
+
+/// A video tag body as a packet: legacy AVC (codec id 7) and HEVC (id 12, as Chinese CDNs and
+/// SRS send it), or Enhanced RTMP (`avc1`, `hvc1`, `av01`, `vp09`). `None` for what carries no
+/// picture (end of sequence, metadata, command frames).
+fn video_payload(body: &Bytes) -> Result<Option<Payload>, VideoTagError> {
+    use onair_flv::enhanced::{
+        video_packet, ExVideoTag, CODEC_HEVC_LEGACY, FOURCC_AV1, FOURCC_AVC, FOURCC_HEVC,
+        FOURCC_VP9,
+    };
+    let malformed = |e: &dyn std::fmt::Display| VideoTagError::Malformed(e.to_string());
+    let Some(&first) = body.first() else {
+        return Err(VideoTagError::Malformed("empty video tag".into()));
+    };
+    if first & 0x80 != 0 {
+        let t = ExVideoTag::parse(body).map_err(|e| malformed(&e))?;
+        if ![FOURCC_AVC, FOURCC_HEVC, FOURCC_AV1, FOURCC_VP9].contains(&t.codec) {
+            return Err(VideoTagError::Unsupported(
+                String::from_utf8_lossy(&t.codec).into_owned(),
+            ));
+        }
+        return Ok(match t.packet_type {
+            video_packet::SEQUENCE_START => Some(config(t.codec, t.payload)?),
+            video_packet::CODED_FRAMES | video_packet::CODED_FRAMES_X if t.frame_type != 5 => {
+                Some(Payload::Video {
+                    keyframe: t.frame_type == 1,
+                    cts: i64::from(t.composition_time_ms) * 1000,
+                    data: t.payload,
+                })
+            }
+            _ => None,
+        });
+    }
+    if first & 0x0f == CODEC_HEVC_LEGACY {
+        // Laid out as AVC: frame type / codec, packet type, composition time, payload.
+        if body.len() < 5 {
+            return Err(VideoTagError::Malformed(
+                "legacy HEVC tag shorter than 5 bytes".into(),
+            ));
+        }
+        let cts = ((u32::from(body[2]) << 16 | u32::from(body[3]) << 8 | u32::from(body[4])) << 8)
+            as i32
+            >> 8;
+        return Ok(match body[1] {
+            0 => Some(config(FOURCC_HEVC, body.slice(5..))?),
+            1 if first >> 4 != 5 => Some(Payload::Video {
+                keyframe: first >> 4 == 1,
+                cts: i64::from(cts) * 1000,
+                data: body.slice(5..),
+            }),
+            _ => None,
+        });
+    }
+    let v = VideoTag::parse(body).map_err(|e| malformed(&e))?;
+    let keyframe = v.is_keyframe();
+    Ok(match v.data {
+        VideoData::AvcSequenceHeader(_) => Some(config(FOURCC_AVC, body.slice(5..))?),
+        VideoData::AvcNalus {
+            composition_time_ms,
+            data,
+        } => Some(Payload::Video {
+            keyframe,
+            cts: i64::from(composition_time_ms) * 1000,
+            data,
+        }),
+        VideoData::Unsupported { codec_id, .. } => {
+            return Err(VideoTagError::Unsupported(format!("id {codec_id}")))
+        }
+        _ => None,
+    })
+}
+
+/// A sequence header's record as a config; AVC's is parsed for its NAL length size.
+fn config(fourcc: [u8; 4], record: Bytes) -> Result<Payload, VideoTagError> {
+    let avc_nal_length = if fourcc == onair_flv::enhanced::FOURCC_AVC {
+        let c = onair_flv::AvcDecoderConfig::parse(&record)
+            .map_err(|e| VideoTagError::Malformed(e.to_string()))?;
+        Some(c.nal_length_size)
+    } else {
+        None
+    };
+    Ok(Payload::VideoConfig(super::jitter::VideoConfig {
+        fourcc,
+        record,
+        avc_nal_length,
+    }))
+}
+
+#[cfg(test)]
+mod video_tag_tests {
+    use super::*;
+
+    fn payload(body: &[u8]) -> Result<Option<Payload>, VideoTagError> {
+        video_payload(&Bytes::copy_from_slice(body))
+    }
+
+    #[test]
+    fn legacy_enhanced_and_hevc_id_12_tags_become_packets() {
+        // Enhanced HEVC coded frames with a -40 ms composition time, keyframe.
+        match payload(b"\x91hvc1\xff\xff\xd8\x00\x00\x00\x01\x26") {
+            Ok(Some(Payload::Video {
+                keyframe,
+                cts,
+                data,
+            })) => {
+                assert!(keyframe);
+                assert_eq!(cts, -40_000);
+                assert_eq!(&data[..], b"\x00\x00\x00\x01\x26");
+            }
+            other => panic!("{other:?}"),
+        }
+        // Enhanced AV1 inter frame (CodedFramesX).
+        assert!(matches!(
+            payload(b"\xa3av01\x12\x00"),
+            Ok(Some(Payload::Video {
+                keyframe: false,
+                cts: 0,
+                ..
+            }))
+        ));
+        // Enhanced sequence start carries the record whole.
+        match payload(b"\x90av01\x81\x00\x0c\x00") {
+            Ok(Some(Payload::VideoConfig(c))) => {
+                assert_eq!(&c.fourcc, b"av01");
+                assert_eq!(&c.record[..], b"\x81\x00\x0c\x00");
+                assert_eq!(c.avc_nal_length, None);
+            }
+            other => panic!("{other:?}"),
+        }
+        // Legacy HEVC (codec id 12): inter frame, cts 33 ms.
+        assert!(matches!(
+            payload(&[0x2c, 1, 0, 0, 33, 0, 0, 0, 1, 2]),
+            Ok(Some(Payload::Video {
+                keyframe: false,
+                cts: 33_000,
+                ..
+            }))
+        ));
+        match payload(&[0x1c, 0, 0, 0, 0, 1, 2, 3]) {
+            Ok(Some(Payload::VideoConfig(c))) => assert_eq!(&c.fourcc, b"hvc1"),
+            other => panic!("{other:?}"),
+        }
+        // Not decodable: a codec onair has no decoder for, garbage, an empty body.
+        assert!(matches!(
+            payload(b"\x91xxxx\x00\x00\x00"),
+            Err(VideoTagError::Unsupported(_))
+        ));
+        assert!(matches!(
+            payload(&[0x12, 0, 0]),
+            Err(VideoTagError::Unsupported(_))
+        ));
+        assert!(matches!(
+            payload(&[0x1c, 1]),
+            Err(VideoTagError::Malformed(_))
+        ));
+        assert!(matches!(payload(&[]), Err(VideoTagError::Malformed(_))));
+        // End of sequence carries no picture.
+        assert!(matches!(payload(b"\x92hvc1"), Ok(None)));
     }
 }

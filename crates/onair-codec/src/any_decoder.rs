@@ -1,13 +1,13 @@
-//! `StillDecoder`: decodes pictures of any video codec the embedded server passes through
-//! (H.264, HEVC, AV1, VP9; legacy FLV or Enhanced RTMP, see `docs/rtmp.md`) for screenshots.
-//! The decoder configuration travels in-band, as the H.264 decoder does it: avcC / hvcC
-//! parameter sets become Annex B NAL units before each keyframe, av1C's configuration OBUs
-//! precede the keyframe's temporal unit. FFmpeg decodes; AV1 prefers libdav1d. Garbage gives
-//! an error, never a crash.
+//! `FfmpegVideoDecoder`: decodes any video codec that arrives over legacy FLV or Enhanced RTMP
+//! (H.264, HEVC, AV1, VP9; see `docs/rtmp.md`), for the player and the server's screenshots.
+//! The decoder configuration travels in-band, as for H.264: avcC / hvcC parameter sets become
+//! Annex B NAL units before each keyframe, av1C's configuration OBUs precede the keyframe's
+//! temporal unit. FFmpeg decodes (AV1 prefers libdav1d); pictures in any pixel format come out
+//! as 8-bit I420 (swscale, see `video_decoder`). Garbage gives an error, never a crash.
 
 use crate::error::{CodecError, CodecResult};
 use crate::ffmpeg_init;
-use crate::video_decoder::receive_frames;
+use crate::video_decoder::{receive_frames, ToI420};
 use ffmpeg_next as ff;
 use onair_core::{Timestamp, VideoFrame};
 use onair_flv::avcc::{join_annexb, split_avcc};
@@ -23,17 +23,23 @@ enum Framing {
 }
 
 /// A decoder for one stream's pictures.
-pub struct StillDecoder {
+pub struct FfmpegVideoDecoder {
+    fourcc: [u8; 4],
     decoder: ff::decoder::Video,
     frame: ff::frame::Video,
+    to_i420: ToI420,
     framing: Framing,
     /// Sent before each keyframe: parameter sets (Annex B) or configuration OBUs.
     prefix: Vec<u8>,
 }
 
-impl std::fmt::Debug for StillDecoder {
+/// The server's name for it (screenshots decode one picture at a time).
+pub type StillDecoder = FfmpegVideoDecoder;
+
+impl std::fmt::Debug for FfmpegVideoDecoder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StillDecoder")
+        f.debug_struct("FfmpegVideoDecoder")
+            .field("fourcc", &String::from_utf8_lossy(&self.fourcc))
             .field("framing", &self.framing)
             .finish_non_exhaustive()
     }
@@ -70,7 +76,7 @@ pub fn hvcc_to_annexb(hvcc: &[u8]) -> CodecResult<(Vec<u8>, u8)> {
     Ok((out, length_size))
 }
 
-impl StillDecoder {
+impl FfmpegVideoDecoder {
     /// A decoder for `fourcc` (`avc1`, `hvc1`, `av01`, `vp09`) with the sequence header's
     /// configuration record `config`.
     pub fn new(fourcc: [u8; 4], config: &[u8]) -> CodecResult<Self> {
@@ -122,15 +128,22 @@ impl StillDecoder {
         });
         let decoder = ctx.decoder().video().map_err(CodecError::ffmpeg)?;
         Ok(Self {
+            fourcc,
             decoder,
             frame: ff::frame::Video::empty(),
+            to_i420: ToI420::default(),
             framing,
             prefix,
         })
     }
 
+    /// The codec's FourCC (`avc1`, `hvc1`, `av01`, `vp09`).
+    pub fn fourcc(&self) -> [u8; 4] {
+        self.fourcc
+    }
+
     fn receive_all(&mut self) -> CodecResult<Vec<VideoFrame>> {
-        receive_frames(&mut self.decoder, &mut self.frame)
+        receive_frames(&mut self.decoder, &mut self.frame, &mut self.to_i420)
     }
 
     /// Decodes one coded frame; returns the pictures that became ready.
