@@ -43,6 +43,11 @@ pub struct PushArgs {
     /// Floor for congestion adaptation in kbps (0 = the preset's minimum; = bitrate disables it).
     #[arg(long, default_value_t = 0)]
     pub min_bitrate: u32,
+    /// H.264 encoder: openh264 (default), x264 (FFmpeg's libx264, high profile), the hardware
+    /// nvenc, vaapi or qsv (16-pixel alignment; an error naming what is missing when absent), or
+    /// auto (the first that opens: hardware, x264, openh264; it says which).
+    #[arg(long, default_value = "openh264", value_parser = parse_encoder)]
+    pub encoder: onair::VideoEncoderBackend,
     /// Audio: speech, default, music, or none.
     #[arg(long, default_value = "default")]
     pub audio: String,
@@ -107,6 +112,7 @@ pub fn run(args: &PushArgs) -> ExitCode {
             Err(e) => return usage(e.to_string()),
         };
     let _ = pusher.set_video_quality(param);
+    let _ = pusher.set_video_encoder_backend(args.encoder);
     match args.audio.as_str() {
         "none" => drop(pusher.set_audio_enabled(false)),
         q => match q.parse::<AudioQuality>() {
@@ -155,6 +161,9 @@ pub fn run(args: &PushArgs) -> ExitCode {
     if let Err(e) = pusher.start_push(&args.url) {
         return usage(e.to_string());
     }
+    if let Some(used) = pusher.video_encoder_backend_in_use() {
+        eprintln!("video encoder: {used} (--encoder {})", args.encoder);
+    }
     let start = Instant::now();
     let limit = args.seconds.map(Duration::from_secs_f64);
     {
@@ -199,4 +208,15 @@ pub fn run(args: &PushArgs) -> ExitCode {
         start.elapsed().as_secs_f64()
     );
     ExitCode::SUCCESS
+}
+
+fn parse_encoder(name: &str) -> Result<onair::VideoEncoderBackend, String> {
+    onair::VideoEncoderBackend::from_name(name).ok_or_else(|| {
+        let hevc = if name == "x265" {
+            " (HEVC encoding is not in onair yet)"
+        } else {
+            ""
+        };
+        format!("{name:?}{hevc}: expected openh264, x264, nvenc, vaapi, qsv or auto")
+    })
 }

@@ -1,7 +1,8 @@
 //! # onair-codec
 //!
 //! The media layer between frames and FLV payloads: the H.264 encoder interface with its
-//! openh264 backend ([`video_encoder`]), H.264 and AAC decoding on FFmpeg ([`video_decoder`],
+//! openh264 backend ([`video_encoder`]) and FFmpeg's (libx264, NVENC, VA-API, QSV:
+//! [`ffmpeg_encoder`]), H.264 and AAC decoding on FFmpeg ([`video_decoder`],
 //! [`audio_decoder`]), AAC encoding ([`audio_encoder`]), colour conversion, rotation, mirror and
 //! scaling ([`convert`]), and the counter-stamped test pattern with its tone ([`test_pattern`]).
 
@@ -10,6 +11,7 @@ pub mod audio_decoder;
 pub mod audio_encoder;
 pub mod convert;
 pub mod error;
+pub mod ffmpeg_encoder;
 mod ffmpeg_util;
 pub mod flv_tags;
 pub mod mjpeg_decoder;
@@ -21,6 +23,10 @@ pub use any_decoder::{FfmpegVideoDecoder, StillDecoder};
 pub use audio_decoder::{AacDecoder, AudioDecoder};
 pub use audio_encoder::{AacEncoder, AudioEncoder, EncodedAudio};
 pub use error::{CodecError, CodecResult};
+pub use ffmpeg_encoder::{
+    list_video_encoders, open_video_encoder, FfmpegH264Encoder, VideoEncoderBackend,
+    VideoEncoderInfo,
+};
 pub use ffmpeg_util::ffmpeg_init;
 pub use mjpeg_decoder::MjpegDecoder;
 pub use test_pattern::{read_stamp, Stamp, TestPattern, Tone};

@@ -445,6 +445,11 @@ typedef struct OnairVideoEncoderParam {
 } OnairVideoEncoderParam;
 
 /**
+ * An H.264 encoder backend (`ONAIR_VIDEO_ENCODER_*`).
+ */
+typedef int32_t OnairVideoEncoderBackend;
+
+/**
  * Audio quality (`ONAIR_AUDIO_QUALITY_*`).
  */
 typedef int32_t OnairAudioQuality;
@@ -698,6 +703,36 @@ typedef int32_t OnairAudioQuality;
  * 48 kHz stereo, 128 kbps.
  */
 #define ONAIR_AUDIO_QUALITY_MUSIC 2
+
+/**
+ * openh264 (the default).
+ */
+#define ONAIR_VIDEO_ENCODER_OPENH264 0
+
+/**
+ * FFmpeg's libx264 (high profile).
+ */
+#define ONAIR_VIDEO_ENCODER_X264 1
+
+/**
+ * NVIDIA NVENC.
+ */
+#define ONAIR_VIDEO_ENCODER_NVENC 2
+
+/**
+ * VA-API.
+ */
+#define ONAIR_VIDEO_ENCODER_VAAPI 3
+
+/**
+ * Intel Quick Sync.
+ */
+#define ONAIR_VIDEO_ENCODER_QSV 4
+
+/**
+ * The first that opens: hardware, then x264, then openh264.
+ */
+#define ONAIR_VIDEO_ENCODER_AUTO 5
 
 /**
  * Not connected.
@@ -969,6 +1004,17 @@ int32_t onair_pusher_is_pushing(struct OnairPusher *pusher);
  */
 OnairCode onair_pusher_set_video_quality(struct OnairPusher *pusher,
                                          const struct OnairVideoEncoderParam *param);
+
+/**
+ * onair extension: the H.264 encoder backend (`ONAIR_VIDEO_ENCODER_*`, default openh264);
+ * opened by `onair_pusher_start_push`, which fails with NOT_SUPPORTED naming what is missing
+ * when it cannot. REFUSED while pushing.
+ *
+ * # Safety
+ * `pusher` is NULL or a live handle.
+ */
+OnairCode onair_pusher_set_video_encoder_backend(struct OnairPusher *pusher,
+                                                 OnairVideoEncoderBackend backend);
 
 /**
  * `ONAIR_AUDIO_QUALITY_*`; REFUSED while pushing.

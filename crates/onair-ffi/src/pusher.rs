@@ -188,6 +188,30 @@ pub unsafe extern "C" fn onair_pusher_set_video_quality(
     }
 }
 
+/// onair extension: the H.264 encoder backend (`ONAIR_VIDEO_ENCODER_*`, default openh264);
+/// opened by `onair_pusher_start_push`, which fails with NOT_SUPPORTED naming what is missing
+/// when it cannot. REFUSED while pushing.
+///
+/// # Safety
+/// `pusher` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn onair_pusher_set_video_encoder_backend(
+    pusher: *mut OnairPusher,
+    backend: crate::types::OnairVideoEncoderBackend,
+) -> OnairCode {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        with("onair_pusher_set_video_encoder_backend", pusher, |p| {
+            let b = crate::types::encoder_backend(backend).ok_or_else(|| {
+                LiveError::invalid(format!(
+                    "encoder backend {backend}; expected ONAIR_VIDEO_ENCODER_*"
+                ))
+            })?;
+            p.set_video_encoder_backend(b)
+        })
+    }
+}
+
 /// `ONAIR_AUDIO_QUALITY_*`; REFUSED while pushing.
 ///
 /// # Safety

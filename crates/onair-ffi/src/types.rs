@@ -132,6 +132,34 @@ pub const ONAIR_AUDIO_QUALITY_DEFAULT: OnairAudioQuality = 1;
 /// 48 kHz stereo, 128 kbps.
 pub const ONAIR_AUDIO_QUALITY_MUSIC: OnairAudioQuality = 2;
 
+/// An H.264 encoder backend (`ONAIR_VIDEO_ENCODER_*`).
+pub type OnairVideoEncoderBackend = i32;
+/// openh264 (the default).
+pub const ONAIR_VIDEO_ENCODER_OPENH264: OnairVideoEncoderBackend = 0;
+/// FFmpeg's libx264 (high profile).
+pub const ONAIR_VIDEO_ENCODER_X264: OnairVideoEncoderBackend = 1;
+/// NVIDIA NVENC.
+pub const ONAIR_VIDEO_ENCODER_NVENC: OnairVideoEncoderBackend = 2;
+/// VA-API.
+pub const ONAIR_VIDEO_ENCODER_VAAPI: OnairVideoEncoderBackend = 3;
+/// Intel Quick Sync.
+pub const ONAIR_VIDEO_ENCODER_QSV: OnairVideoEncoderBackend = 4;
+/// The first that opens: hardware, then x264, then openh264.
+pub const ONAIR_VIDEO_ENCODER_AUTO: OnairVideoEncoderBackend = 5;
+
+pub(crate) fn encoder_backend(v: OnairVideoEncoderBackend) -> Option<onair::VideoEncoderBackend> {
+    use onair::VideoEncoderBackend as B;
+    Some(match v {
+        ONAIR_VIDEO_ENCODER_OPENH264 => B::OpenH264,
+        ONAIR_VIDEO_ENCODER_X264 => B::X264,
+        ONAIR_VIDEO_ENCODER_NVENC => B::Nvenc,
+        ONAIR_VIDEO_ENCODER_VAAPI => B::Vaapi,
+        ONAIR_VIDEO_ENCODER_QSV => B::Qsv,
+        ONAIR_VIDEO_ENCODER_AUTO => B::Auto,
+        _ => return None,
+    })
+}
+
 /// Push connection status (`ONAIR_PUSH_STATUS_*`), as `on_push_status_update` reports it.
 pub type OnairPushStatus = i32;
 /// Not connected.

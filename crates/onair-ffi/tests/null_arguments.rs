@@ -59,6 +59,10 @@ fn every_function_refuses_null() {
         seen,
         onair_pusher_set_audio_quality(np, ONAIR_AUDIO_QUALITY_DEFAULT)
     );
+    expect_invalid!(
+        seen,
+        onair_pusher_set_video_encoder_backend(np, ONAIR_VIDEO_ENCODER_X264)
+    );
     expect_invalid!(seen, onair_pusher_enable_custom_video_capture(np, true));
     expect_invalid!(seen, onair_pusher_enable_custom_audio_capture(np, true));
     expect_invalid!(seen, onair_pusher_send_custom_video_frame(np, null()));

@@ -18,6 +18,7 @@ mod session;
 
 pub use error::{LiveError, LiveResult};
 pub use frame::{V2TXLiveAudioFrame, V2TXLiveVideoFrame};
+pub use onair_codec::{list_video_encoders, VideoEncoderBackend, VideoEncoderInfo};
 pub use onair_core::{
     Alignment, AudioFrame, AudioQuality, BufferType, MirrorType, PixelFormat, PlayerStatistics,
     PushStatus, PusherStatistics, ResolutionMode, Rotation, Size, Timestamp, V2TXLiveCode,

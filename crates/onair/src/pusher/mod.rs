@@ -92,6 +92,7 @@ struct Settings {
     extra_metadata: Vec<(String, onair_flv::Amf0Value)>,
     process: Option<process::ProcessMode>,
     render_format: Option<onair_core::PixelFormat>,
+    encoder_backend: onair_codec::VideoEncoderBackend,
 }
 
 impl Default for Settings {
@@ -113,6 +114,7 @@ impl Default for Settings {
             extra_metadata: Vec::new(),
             process: None,
             render_format: None,
+            encoder_backend: onair_codec::VideoEncoderBackend::OpenH264,
         }
     }
 }
@@ -134,6 +136,8 @@ struct Session {
     audio_in: Option<Mutex<AudioRingProducer>>,
     runtime: tokio::runtime::Runtime,
     supervisor: tokio::task::JoinHandle<()>,
+    /// The video encoder backend this push runs on (`Auto` resolved).
+    encoder_backend: onair_codec::VideoEncoderBackend,
 }
 
 /// The push engine. Cheap to share across threads (`&self` everywhere).
@@ -429,6 +433,28 @@ impl V2TXLivePusher {
             *lock(&s.controls.render_format) = format;
         }
         Ok(())
+    }
+
+    /// onair extension: the H.264 encoder backend (default openh264; `X264` is FFmpeg's
+    /// libx264, high profile; `Nvenc` / `Vaapi` / `Qsv` the hardware encoders, at 16-pixel
+    /// alignment; `Auto` the first that opens in that order of hardware, then x264, then
+    /// openh264, with a warning naming the one used when it fell back). Opened by
+    /// `start_push`: a backend that cannot open there fails it with NOT_SUPPORTED naming what
+    /// is missing. REFUSED while pushing. [`list_video_encoders`](crate::list_video_encoders)
+    /// says which open here.
+    pub fn set_video_encoder_backend(
+        &self,
+        backend: onair_codec::VideoEncoderBackend,
+    ) -> LiveResult {
+        self.refuse_while_pushing("set_video_encoder_backend")?;
+        lock(&self.settings).encoder_backend = backend;
+        Ok(())
+    }
+
+    /// onair extension: the encoder backend the running push uses (`Auto` resolved), `None`
+    /// when not pushing.
+    pub fn video_encoder_backend_in_use(&self) -> Option<onair_codec::VideoEncoderBackend> {
+        lock(&self.session).as_ref().map(|s| s.encoder_backend)
     }
 
     /// Custom video capture on or off (only before `start_push`).

@@ -13,7 +13,7 @@ use bytes::Bytes;
 use onair_codec::convert::{from_i420, to_encoder_i420};
 use onair_codec::flv_tags::{audio_config_tag, audio_tag, video_tags};
 use onair_codec::{
-    AacEncoder, AudioEncoder, EncoderOptions, OpenH264Encoder, TestPattern, Tone, VideoEncoder,
+    AacEncoder, AudioEncoder, EncoderOptions, TestPattern, Tone, VideoEncoder, VideoEncoderBackend,
 };
 use onair_core::channel::{
     audio_ring, video_channel, AudioRingConsumer, ReadOutcome, VideoReceiver, VideoSender,
@@ -87,14 +87,60 @@ fn sleep_until(due: Instant, controls: &Controls) -> bool {
     controls.stop.sleep_until(due)
 }
 
+/// The encoder of the chosen backend at the larger of the configured alignment and the
+/// backend's; for `Auto`, the first that opens (the reasons the others did not are logged).
+/// With the warning to give when `Auto` fell back past a backend.
+#[allow(clippy::type_complexity)]
+fn open_encoder(
+    s: &Settings,
+) -> LiveResult<(Box<dyn VideoEncoder>, VideoEncoderBackend, Option<String>)> {
+    let wider =
+        |a: onair_core::Alignment, b: onair_core::Alignment| if a.get() >= b.get() { a } else { b };
+    let candidates: Vec<VideoEncoderBackend> = match s.encoder_backend {
+        VideoEncoderBackend::Auto => VideoEncoderBackend::PROBE_ORDER.to_vec(),
+        b => vec![b],
+    };
+    let mut reasons = Vec::new();
+    for b in candidates {
+        let target = s.video.resolve(wider(s.alignment, b.alignment()));
+        match onair_codec::open_video_encoder(b, target, EncoderOptions::default()) {
+            Ok((e, used)) => {
+                if reasons.is_empty() {
+                    tracing::info!("video encoder: {used}");
+                    return Ok((e, used, None));
+                }
+                let m = format!(
+                    "video encoder auto: using {used}; {} ({})",
+                    if used.is_hardware() {
+                        "the hardware encoders before it did not open"
+                    } else {
+                        "no hardware encoder opened"
+                    },
+                    reasons.join("; ")
+                );
+                tracing::warn!("{m}");
+                return Ok((e, used, Some(m)));
+            }
+            Err(e) if s.encoder_backend == VideoEncoderBackend::Auto => {
+                reasons.push(format!("{b}: {e}"))
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(crate::error::LiveError::new(
+        onair_core::V2TXLiveCode::ErrorNotSupported,
+        format!("no video encoder opened: {}", reasons.join("; ")),
+    ))
+}
+
 pub(super) fn start(
     url: &str,
     s: Settings,
     observer: Option<Arc<dyn V2TXLivePusherObserver>>,
     routes: &Arc<Routes>,
 ) -> LiveResult<Session> {
-    let target = s.video.resolve(s.alignment);
-    let encoder = OpenH264Encoder::new(target, EncoderOptions::default())?;
+    let (encoder, encoder_backend, encoder_note) = open_encoder(&s)?;
+    let target = encoder.target();
     let aac = if s.audio_enabled {
         Some(AacEncoder::new(s.audio)?)
     } else {
@@ -130,6 +176,14 @@ pub(super) fn start(
         gate: Arc::clone(&gate),
     });
     let (events, callback_side, callbacks_stop) = crate::session::lanes::<PusherEvent>();
+    if let Some(m) = encoder_note {
+        // What was asked for (a hardware encoder, by `Auto`) is not what runs.
+        events.emit(PusherEvent::Warning(
+            onair_core::V2TXLiveCode::ErrorNotSupported,
+            m,
+            String::new(),
+        ));
+    }
     let mut callbacks = Threads::default();
     {
         let gate = Arc::clone(&gate);
@@ -252,6 +306,7 @@ pub(super) fn start(
         audio_in,
         runtime,
         supervisor,
+        encoder_backend,
     })
 }
 
@@ -306,6 +361,7 @@ pub(super) fn stop(s: Session, routes: &Routes) {
         audio_in,
         runtime,
         supervisor,
+        encoder_backend: _,
     } = s;
     controls.stop.stop();
     gate.close();
@@ -387,7 +443,7 @@ fn load_still(path: &std::path::Path, target: EncodeTarget) -> Result<VideoFrame
 // bundling them into a struct would only rename the argument list.
 #[allow(clippy::too_many_arguments)]
 fn video_encode(
-    mut encoder: OpenH264Encoder,
+    mut encoder: Box<dyn VideoEncoder>,
     target: EncodeTarget,
     rx: VideoReceiver,
     controls: &Controls,
