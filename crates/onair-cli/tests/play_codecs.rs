@@ -1,5 +1,6 @@
 //! `onair play` of what real publishers send, judged by the picture it renders (size, frame
-//! count from `--json`): FFmpeg 9's HEVC (libx265) and AV1 (libsvtav1) over Enhanced RTMP,
+//! count from `--json`): FFmpeg 9's HEVC (libx265), VP9 (libvpx) and AV1 (libsvtav1) over
+//! Enhanced RTMP,
 //! FFmpeg 5.1's libx264 at yuv420p10le, yuv422p, yuv444p and yuvj420p (decoded to those
 //! layouts, converted to I420 for rendering), and URLs as CDNs hand them out: an RTMP app
 //! instance with a query, an HTTP URL with a query and one without `.flv`.
@@ -75,7 +76,7 @@ fn assert_rendered(what: &str, summary: &Value, min_frames: u64) {
 }
 
 #[test]
-fn hevc_and_av1_from_ffmpeg9_play_at_their_size() {
+fn hevc_vp9_and_av1_from_ffmpeg9_play_at_their_size() {
     let ff = ffmpeg9();
     let dir = tempfile::tempdir().unwrap();
     let serve = onair_serve(onair(), dir.path(), &["--record", "none"]);
@@ -90,6 +91,23 @@ fn hevc_and_av1_from_ffmpeg9_play_at_their_size() {
                 "yuv420p",
                 "-x265-params",
                 "log-level=error:keyint=250:min-keyint=250:bframes=0",
+            ][..],
+        ),
+        (
+            "vp9",
+            &[
+                "-c:v",
+                "libvpx-vp9",
+                "-pix_fmt",
+                "yuv420p",
+                "-g",
+                "250",
+                "-deadline",
+                "realtime",
+                "-cpu-used",
+                "8",
+                "-lag-in-frames",
+                "0",
             ][..],
         ),
         (
@@ -127,8 +145,10 @@ fn hevc_and_av1_from_ffmpeg9_play_at_their_size() {
             7,
         )
     });
+    let vp9 = std::thread::spawn(move || play(&format!("rtmp://127.0.0.1:{rtmp}/live/vp9"), 7));
     let av1 = play(&format!("http://127.0.0.1:{http}/live/av1.flv?auth=1"), 7);
     assert_rendered("AV1 over HTTP-FLV", &av1, FRAMES * 9 / 10);
+    assert_rendered("VP9 over RTMP", &vp9.join().unwrap(), FRAMES * 9 / 10);
     assert_rendered("HEVC over RTMP", &hevc.join().unwrap(), FRAMES * 9 / 10);
     drop(publishers);
 }
