@@ -289,7 +289,7 @@ fn video_payload(body: &Bytes) -> Result<Option<Payload>, VideoTagError> {
             data,
         }),
         VideoData::Unsupported { codec_id, .. } => {
-            return Err(VideoTagError::Unsupported(format!("id {codec_id}")))
+            return Err(VideoTagError::Unsupported(codec_id.to_string()))
         }
         _ => None,
     })
