@@ -301,6 +301,13 @@ impl FfmpegH264Encoder {
     }
 
     fn fill(&mut self, src: &VideoFrame) -> CodecResult<()> {
+        // An encoder that queues input (hardware ones do) still holds a reference to the last
+        // picture's buffer: write into a fresh one then, never into what it holds.
+        // SAFETY: `self.frame` is a valid, allocated AVFrame this encoder owns.
+        let rc = unsafe { ff::ffi::av_frame_make_writable(self.frame.as_mut_ptr()) };
+        if rc < 0 {
+            return Err(CodecError::ffmpeg(ff::Error::from(rc)));
+        }
         for i in 0..3 {
             let plane = src
                 .plane(i)
