@@ -11,11 +11,11 @@
 //! turned into an AVCDecoderConfigurationRecord whenever they change, as for openh264.
 
 use crate::error::{CodecError, CodecResult};
-use crate::video_encoder::{EncodedVideo, EncoderOptions, OpenH264Encoder, VideoEncoder};
-use bytes::{BufMut, Bytes, BytesMut};
+use crate::video_encoder::{
+    AccessUnit, EncodedVideo, EncoderOptions, OpenH264Encoder, VideoEncoder,
+};
 use ffmpeg_next as ff;
 use onair_core::{Alignment, EncodeTarget, PixelFormat, Timestamp, VideoFrame};
-use onair_flv::avcc::{nal_type, nal_unit_type, split_annexb};
 use onair_flv::AvcDecoderConfig;
 
 /// A video encoder backend (`set_video_encoder_backend`, `onair push --encoder`).
@@ -333,39 +333,11 @@ impl FfmpegH264Encoder {
         let Some(data) = self.packet.data() else {
             return Ok(None);
         };
-        let (mut sps, mut pps) = (None, None);
-        let mut avcc = BytesMut::with_capacity(data.len() + 16);
-        let mut keyframe = false;
-        for nal in split_annexb(data) {
-            match nal_unit_type(nal) {
-                nal_type::SPS => sps = Some(Bytes::copy_from_slice(nal)),
-                nal_type::PPS => pps = Some(Bytes::copy_from_slice(nal)),
-                t => {
-                    keyframe |= t == nal_type::IDR;
-                    avcc.put_u32(nal.len() as u32);
-                    avcc.put_slice(nal);
-                }
-            }
-        }
-        if avcc.is_empty() {
-            return Ok(None);
-        }
-        let mut new_config = None;
-        if let (Some(sps), Some(pps)) = (sps, pps) {
-            let c = AvcDecoderConfig::from_parameter_sets(sps, pps).map_err(|e| {
-                CodecError::Unsupported(format!("{}: bad parameter sets: {e}", self.backend))
-            })?;
-            if self.config.as_ref() != Some(&c) {
-                self.config = Some(c.clone());
-                new_config = Some(c);
-            }
-        }
-        Ok(Some(EncodedVideo {
-            pts,
-            keyframe,
-            avcc: avcc.freeze(),
-            config: new_config,
-        }))
+        let mut unit = AccessUnit::default();
+        unit.push_annexb(data);
+        unit.finish(pts, &mut self.config).map_err(|e| {
+            CodecError::Unsupported(format!("{}: bad parameter sets: {e}", self.backend))
+        })
     }
 }
 

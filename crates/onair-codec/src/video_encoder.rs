@@ -43,6 +43,60 @@ pub struct EncodedVideo {
     pub config: Option<AvcDecoderConfig>,
 }
 
+/// Builds one [`EncodedVideo`] from an encoder's Annex B output: parameter sets set aside (and
+/// reported as a new AVCDecoderConfigurationRecord when they change), every other NAL unit
+/// length-prefixed. Shared by every H.264 backend.
+#[derive(Debug, Default)]
+pub(crate) struct AccessUnit {
+    sps: Option<Bytes>,
+    pps: Option<Bytes>,
+    avcc: BytesMut,
+    keyframe: bool,
+}
+
+impl AccessUnit {
+    /// Adds the NAL units of an Annex B buffer.
+    pub(crate) fn push_annexb(&mut self, annexb: &[u8]) {
+        for nal in split_annexb(annexb) {
+            match nal_unit_type(nal) {
+                nal_type::SPS => self.sps = Some(Bytes::copy_from_slice(nal)),
+                nal_type::PPS => self.pps = Some(Bytes::copy_from_slice(nal)),
+                t => {
+                    self.keyframe |= t == nal_type::IDR;
+                    self.avcc.put_u32(nal.len() as u32);
+                    self.avcc.put_slice(nal);
+                }
+            }
+        }
+    }
+
+    /// The access unit at `pts` (`None` when it holds no picture); `config` is the encoder's
+    /// last reported record, updated when the parameter sets changed.
+    pub(crate) fn finish(
+        self,
+        pts: Timestamp,
+        config: &mut Option<AvcDecoderConfig>,
+    ) -> Result<Option<EncodedVideo>, String> {
+        if self.avcc.is_empty() {
+            return Ok(None);
+        }
+        let mut new_config = None;
+        if let (Some(sps), Some(pps)) = (self.sps, self.pps) {
+            let c = AvcDecoderConfig::from_parameter_sets(sps, pps).map_err(|e| e.to_string())?;
+            if config.as_ref() != Some(&c) {
+                *config = Some(c.clone());
+                new_config = Some(c);
+            }
+        }
+        Ok(Some(EncodedVideo {
+            pts,
+            keyframe: self.keyframe,
+            avcc: self.avcc.freeze(),
+            config: new_config,
+        }))
+    }
+}
+
 /// An H.264 encoder.
 pub trait VideoEncoder: Send {
     /// The size multiple the backend needs (see [`Alignment`]).
@@ -158,49 +212,20 @@ impl VideoEncoder for OpenH264Encoder {
             .encoder
             .encode_at(&yuv, ts)
             .map_err(CodecError::openh264)?;
-        let mut sps = None;
-        let mut pps = None;
-        let mut avcc = BytesMut::new();
-        let mut keyframe = false;
+        let mut units = AccessUnit::default();
         for l in 0..bitstream.num_layers() {
             let Some(layer) = bitstream.layer(l) else {
                 continue;
             };
             for n in 0..layer.nal_count() {
-                let Some(with_start_code) = layer.nal_unit(n) else {
-                    continue;
-                };
-                for nal in split_annexb(with_start_code) {
-                    match nal_unit_type(nal) {
-                        nal_type::SPS => sps = Some(Bytes::copy_from_slice(nal)),
-                        nal_type::PPS => pps = Some(Bytes::copy_from_slice(nal)),
-                        t => {
-                            keyframe |= t == nal_type::IDR;
-                            avcc.put_u32(nal.len() as u32);
-                            avcc.put_slice(nal);
-                        }
-                    }
+                if let Some(with_start_code) = layer.nal_unit(n) {
+                    units.push_annexb(with_start_code);
                 }
             }
         }
-        if avcc.is_empty() {
-            return Ok(None);
-        }
-        let mut new_config = None;
-        if let (Some(sps), Some(pps)) = (sps, pps) {
-            let c = AvcDecoderConfig::from_parameter_sets(sps, pps)
-                .map_err(|e| CodecError::openh264(format!("bad parameter sets: {e}")))?;
-            if self.config.as_ref() != Some(&c) {
-                self.config = Some(c.clone());
-                new_config = Some(c);
-            }
-        }
-        Ok(Some(EncodedVideo {
-            pts: frame.timestamp(),
-            keyframe,
-            avcc: avcc.freeze(),
-            config: new_config,
-        }))
+        units
+            .finish(frame.timestamp(), &mut self.config)
+            .map_err(|e| CodecError::openh264(format!("bad parameter sets: {e}")))
     }
 
     fn set_bitrate_kbps(&mut self, kbps: u32) -> CodecResult<()> {
