@@ -1,49 +1,55 @@
-//! `FfmpegH264Encoder`: H.264 encoder backends through FFmpeg's libavcodec, behind the same
-//! [`VideoEncoder`] trait as openh264: `libx264` (high profile, tune zerolatency, no B-frames)
-//! and the hardware encoders FFmpeg offers (`h264_nvenc`, `h264_vaapi`, `h264_qsv`), which use
-//! the 16-pixel alignment. [`VideoEncoderBackend`] names them; [`open_video_encoder`] opens one,
-//! or for `Auto` the first that opens in the order hardware (nvenc, vaapi, qsv), x264,
-//! openh264; [`list_video_encoders`] probes them all.
+//! `FfmpegVideoEncoder`: H.264 and HEVC encoder backends through FFmpeg's libavcodec, behind the
+//! same [`VideoEncoder`] trait as openh264: `libx264` (H.264 high profile, tune zerolatency, no
+//! B-frames), `libx265` (HEVC Main, ultrafast, zerolatency) and the hardware encoders FFmpeg
+//! offers (`h264_nvenc` / `hevc_nvenc`, `h264_vaapi` / `hevc_vaapi`, `h264_qsv` / `hevc_qsv`),
+//! which use the 16-pixel alignment. [`VideoEncoderBackend`] names them; [`open_video_encoder`]
+//! opens one for a [`VideoCodec`], or for `Auto` the first that opens in the order hardware
+//! (nvenc, vaapi, qsv), then the software encoder of the codec (x264 or x265, then openh264);
+//! [`list_video_encoders`] probes them all.
 //!
 //! Every backend gets the target bitrate as its average and ceiling (VBV buffer of one second),
-//! a GOP of `gop_seconds`, forced IDR frames on request and bitrate changes while running
-//! (libx264 reconfigures on the next frame). SPS/PPS come in-band before each IDR and are
-//! turned into an AVCDecoderConfigurationRecord whenever they change, as for openh264.
+//! a GOP of `gop_seconds` with no scene-cut keyframes, forced IDR frames on request and bitrate
+//! changes while running: libx264 and NVENC reconfigure on the next frame; libx265 has no
+//! reconfigure through FFmpeg 5.1, so a change reopens it and the next frame is an IDR.
+//! Parameter sets come in-band before each IDR and are turned into an avcC / hvcC record
+//! whenever they change, as for openh264.
 
 use crate::error::{CodecError, CodecResult};
 use crate::video_encoder::{
-    AccessUnit, EncodedVideo, EncoderOptions, OpenH264Encoder, VideoEncoder,
+    AccessUnit, DecoderConfig, EncodedVideo, EncoderOptions, OpenH264Encoder, VideoEncoder,
 };
 use ffmpeg_next as ff;
-use onair_core::{Alignment, EncodeTarget, PixelFormat, Timestamp, VideoFrame};
-use onair_flv::AvcDecoderConfig;
+use onair_core::{Alignment, EncodeTarget, PixelFormat, Timestamp, VideoCodec, VideoFrame};
 
 /// A video encoder backend (`set_video_encoder_backend`, `onair push --encoder`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum VideoEncoderBackend {
-    /// openh264, built from source (the default: always present).
+    /// openh264, built from source (the default for H.264: always present).
     #[default]
     OpenH264,
     /// FFmpeg's libx264: H.264 high profile.
     X264,
-    /// NVIDIA NVENC (`h264_nvenc`).
+    /// FFmpeg's libx265: HEVC Main (the software HEVC encoder).
+    X265,
+    /// NVIDIA NVENC (`h264_nvenc`, `hevc_nvenc`).
     Nvenc,
-    /// VA-API (`h264_vaapi`: Intel and AMD on Linux).
+    /// VA-API (`h264_vaapi`, `hevc_vaapi`: Intel and AMD on Linux).
     Vaapi,
-    /// Intel Quick Sync (`h264_qsv`).
+    /// Intel Quick Sync (`h264_qsv`, `hevc_qsv`).
     Qsv,
-    /// The first that opens: nvenc, vaapi, qsv, x264, openh264.
+    /// The first that opens: nvenc, vaapi, qsv, then x264 / x265, then openh264.
     Auto,
 }
 
 impl VideoEncoderBackend {
-    /// Every concrete backend, in `Auto`'s order.
-    pub const PROBE_ORDER: [Self; 5] = [
+    /// Every concrete backend, in `Auto`'s order (each tried only for the codecs it has).
+    pub const PROBE_ORDER: [Self; 6] = [
         Self::Nvenc,
         Self::Vaapi,
         Self::Qsv,
         Self::X264,
+        Self::X265,
         Self::OpenH264,
     ];
 
@@ -52,6 +58,7 @@ impl VideoEncoderBackend {
         match self {
             Self::OpenH264 => "openh264",
             Self::X264 => "x264",
+            Self::X265 => "x265",
             Self::Nvenc => "nvenc",
             Self::Vaapi => "vaapi",
             Self::Qsv => "qsv",
@@ -59,7 +66,7 @@ impl VideoEncoderBackend {
         }
     }
 
-    /// The backend called `name` (`openh264`, `x264`, `nvenc`, `vaapi`, `qsv`, `auto`).
+    /// The backend called `name` (`openh264`, `x264`, `x265`, `nvenc`, `vaapi`, `qsv`, `auto`).
     pub fn from_name(name: &str) -> Option<Self> {
         [Self::Auto]
             .into_iter()
@@ -67,15 +74,44 @@ impl VideoEncoderBackend {
             .find(|b| b.name() == name)
     }
 
-    /// FFmpeg's encoder name, for the FFmpeg backends.
-    pub fn ffmpeg_name(self) -> Option<&'static str> {
+    /// The codecs the backend encodes.
+    pub fn codecs(self) -> &'static [VideoCodec] {
         match self {
-            Self::X264 => Some("libx264"),
-            Self::Nvenc => Some("h264_nvenc"),
-            Self::Vaapi => Some("h264_vaapi"),
-            Self::Qsv => Some("h264_qsv"),
-            Self::OpenH264 | Self::Auto => None,
+            Self::OpenH264 | Self::X264 => &[VideoCodec::H264],
+            Self::X265 => &[VideoCodec::H265],
+            Self::Nvenc | Self::Vaapi | Self::Qsv | Self::Auto => {
+                &[VideoCodec::H264, VideoCodec::H265]
+            }
         }
+    }
+
+    /// The backend encodes `codec`.
+    pub fn supports(self, codec: VideoCodec) -> bool {
+        self.codecs().contains(&codec)
+    }
+
+    /// The backend that stands for this one when `codec` is asked for: itself when it encodes
+    /// it, else the software encoder of that codec (openh264 or x264 for H.264 -> x265 for
+    /// HEVC; x265 -> x264 when the push falls back to H.264).
+    pub fn for_codec(self, codec: VideoCodec) -> Self {
+        match (self.supports(codec), codec) {
+            (true, _) => self,
+            (false, VideoCodec::H265) => Self::X265,
+            (false, _) => Self::X264,
+        }
+    }
+
+    /// FFmpeg's encoder name for `codec`, for the FFmpeg backends.
+    pub fn ffmpeg_name(self, codec: VideoCodec) -> Option<&'static str> {
+        let h265 = codec == VideoCodec::H265;
+        Some(match self {
+            Self::X264 if !h265 => "libx264",
+            Self::X265 if h265 => "libx265",
+            Self::Nvenc => ["h264_nvenc", "hevc_nvenc"][usize::from(h265)],
+            Self::Vaapi => ["h264_vaapi", "hevc_vaapi"][usize::from(h265)],
+            Self::Qsv => ["h264_qsv", "hevc_qsv"][usize::from(h265)],
+            _ => return None,
+        })
     }
 
     /// The size multiple the backend needs: 16 for hardware, 2 for software.
@@ -98,39 +134,45 @@ impl std::fmt::Display for VideoEncoderBackend {
     }
 }
 
-/// What [`list_video_encoders`] found for one backend.
+/// What [`list_video_encoders`] found for one backend and codec.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VideoEncoderInfo {
     /// The backend.
     pub backend: VideoEncoderBackend,
+    /// The codec probed.
+    pub codec: VideoCodec,
     /// It opened an encoder here.
     pub available: bool,
     /// Why not, when it is not.
     pub reason: Option<String>,
 }
 
-/// Opens `backend` for `target` (whose size must already suit the backend's alignment):
-/// the encoder and the backend actually used (`Auto` resolves to one). A backend that cannot
-/// open fails with NOT_SUPPORTED naming what is missing; `Auto` tries the next, and its error
-/// lists every reason.
+/// Opens `backend` for `codec` and `target` (whose size must already suit the backend's
+/// alignment): the encoder and the backend actually used (`Auto` resolves to one). A backend
+/// that cannot open, or does not encode `codec`, fails with NOT_SUPPORTED naming what is
+/// missing; `Auto` tries the next, and its error lists every reason.
 pub fn open_video_encoder(
     backend: VideoEncoderBackend,
+    codec: VideoCodec,
     target: EncodeTarget,
     options: EncoderOptions,
 ) -> CodecResult<(Box<dyn VideoEncoder>, VideoEncoderBackend)> {
     if backend != VideoEncoderBackend::Auto {
-        return open_one(backend, target, options).map(|e| (e, backend));
+        return open_one(backend, codec, target, options).map(|e| (e, backend));
     }
     let mut reasons = Vec::new();
-    for b in VideoEncoderBackend::PROBE_ORDER {
+    for b in VideoEncoderBackend::PROBE_ORDER
+        .into_iter()
+        .filter(|b| b.supports(codec))
+    {
         let t = with_alignment(target, b.alignment());
-        match open_one(b, t, options) {
+        match open_one(b, codec, t, options) {
             Ok(e) => return Ok((e, b)),
             Err(e) => reasons.push(format!("{b}: {e}")),
         }
     }
     Err(CodecError::Unsupported(format!(
-        "no video encoder opened: {}",
+        "no {codec} encoder opened: {}",
         reasons.join("; ")
     )))
 }
@@ -145,17 +187,31 @@ pub fn with_alignment(target: EncodeTarget, alignment: Alignment) -> EncodeTarge
 
 fn open_one(
     backend: VideoEncoderBackend,
+    codec: VideoCodec,
     target: EncodeTarget,
     options: EncoderOptions,
 ) -> CodecResult<Box<dyn VideoEncoder>> {
+    if !backend.supports(codec) {
+        return Err(CodecError::Unsupported(format!(
+            "{backend} does not encode {codec} (it encodes {})",
+            backend
+                .codecs()
+                .iter()
+                .map(|c| c.name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
     match backend {
         VideoEncoderBackend::OpenH264 => Ok(Box::new(OpenH264Encoder::new(target, options)?)),
-        VideoEncoderBackend::Auto => open_video_encoder(backend, target, options).map(|(e, _)| e),
-        b => Ok(Box::new(FfmpegH264Encoder::new(b, target, options)?)),
+        VideoEncoderBackend::Auto => {
+            open_video_encoder(backend, codec, target, options).map(|(e, _)| e)
+        }
+        b => Ok(Box::new(FfmpegVideoEncoder::new(b, codec, target, options)?)),
     }
 }
 
-/// Probes every backend by opening a small encoder (320x180).
+/// Probes every backend for every codec it has by opening a small encoder (320x180).
 pub fn list_video_encoders() -> Vec<VideoEncoderInfo> {
     let target = EncodeTarget {
         size: onair_core::Size::new(320, 192),
@@ -164,23 +220,26 @@ pub fn list_video_encoders() -> Vec<VideoEncoderInfo> {
         bitrate_kbps: 300,
         min_bitrate_kbps: 300,
     };
-    VideoEncoderBackend::PROBE_ORDER
-        .into_iter()
-        .map(|backend| {
+    let mut out = Vec::new();
+    for backend in VideoEncoderBackend::PROBE_ORDER {
+        for &codec in backend.codecs() {
             let t = with_alignment(target, backend.alignment());
-            let result = open_one(backend, t, EncoderOptions::default());
-            VideoEncoderInfo {
+            let result = open_one(backend, codec, t, EncoderOptions::default());
+            out.push(VideoEncoderInfo {
                 backend,
+                codec,
                 available: result.is_ok(),
                 reason: result.err().map(|e| e.to_string()),
-            }
-        })
-        .collect()
+            });
+        }
+    }
+    out
 }
 
 /// x264's VBV with tune zerolatency lands about 6% above its average (1888 kbps measured for
 /// 1764 on 720p30 testsrc2), so it is asked for this much under the requested target, which
-/// then behaves as the ceiling it is meant to be (as openh264's headroom does).
+/// then behaves as the ceiling it is meant to be (as openh264's headroom does). The other
+/// FFmpeg backends get the same margin.
 pub const X264_RATE_HEADROOM: f64 = 0.94;
 
 /// The rate handed to FFmpeg for a requested target.
@@ -188,38 +247,117 @@ fn rate_bps(kbps: u32) -> usize {
     (f64::from(kbps) * 1000.0 * X264_RATE_HEADROOM).round() as usize
 }
 
-/// An H.264 encoder of FFmpeg's (libx264 or a hardware one).
-pub struct FfmpegH264Encoder {
+/// The old name, from when the FFmpeg backends were H.264 only.
+pub type FfmpegH264Encoder = FfmpegVideoEncoder;
+
+/// An encoder of FFmpeg's (libx264, libx265 or a hardware one).
+pub struct FfmpegVideoEncoder {
     backend: VideoEncoderBackend,
+    codec: VideoCodec,
+    options: EncoderOptions,
     encoder: ff::encoder::Video,
     target: EncodeTarget,
     frame: ff::frame::Video,
     packet: ff::Packet,
-    config: Option<AvcDecoderConfig>,
+    config: Option<DecoderConfig>,
     keyframe_next: bool,
     frames_in: i64,
 }
 
-impl std::fmt::Debug for FfmpegH264Encoder {
+impl std::fmt::Debug for FfmpegVideoEncoder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FfmpegH264Encoder")
+        f.debug_struct("FfmpegVideoEncoder")
             .field("backend", &self.backend)
+            .field("codec", &self.codec)
             .field("target", &self.target)
             .finish_non_exhaustive()
     }
 }
 
-impl FfmpegH264Encoder {
-    /// Opens `backend` (x264, nvenc, vaapi, qsv) for `target`.
+/// Opens FFmpeg's `backend` encoder for `codec` at `target`.
+fn open_ffmpeg(
+    backend: VideoEncoderBackend,
+    codec: VideoCodec,
+    target: EncodeTarget,
+    options: EncoderOptions,
+) -> CodecResult<ff::encoder::Video> {
+    let name = backend.ffmpeg_name(codec).ok_or_else(|| {
+        CodecError::InvalidInput(format!("{backend} has no FFmpeg encoder for {codec}"))
+    })?;
+    let found = ff::encoder::find_by_name(name).ok_or_else(|| {
+        CodecError::Unsupported(format!("{backend}: this FFmpeg build has no {name} encoder"))
+    })?;
+    let mut enc = ff::codec::Context::new_with_codec(found)
+        .encoder()
+        .video()
+        .map_err(CodecError::ffmpeg)?;
+    let fps = target.fps.max(1) as i32;
+    let bps = rate_bps(target.bitrate_kbps);
+    let gop = ((fps as f32 * options.gop_seconds).round() as u32).max(1);
+    enc.set_width(target.size.width);
+    enc.set_height(target.size.height);
+    enc.set_format(ff::format::Pixel::YUV420P);
+    enc.set_time_base((1, fps));
+    enc.set_frame_rate(Some((fps, 1)));
+    enc.set_bit_rate(bps);
+    enc.set_max_bit_rate(bps);
+    enc.set_gop(gop);
+    enc.set_max_b_frames(0);
+    let mut opts = ff::Dictionary::new();
+    let bufsize = format!("{}k", target.bitrate_kbps);
+    opts.set("bufsize", &bufsize);
+    opts.set("forced-idr", "1");
+    let hevc = codec == VideoCodec::H265;
+    let x265_params;
+    match backend {
+        VideoEncoderBackend::X264 => {
+            opts.set("preset", "fast");
+            opts.set("tune", "zerolatency");
+            opts.set("profile", "high");
+            // Keyframes on the GOP only, so a viewer joins within gop_seconds.
+            opts.set("x264-params", "scenecut=0:repeat-headers=1");
+        }
+        VideoEncoderBackend::X265 => {
+            // HEVC costs several times H.264's CPU: ultrafast keeps 720p30 real time on a
+            // core, and still beats x264 fast per bit.
+            opts.set("preset", "ultrafast");
+            opts.set("tune", "zerolatency");
+            opts.set("profile", "main");
+            x265_params = format!(
+                "log-level=error:keyint={gop}:min-keyint={gop}:scenecut=0:repeat-headers=1:\
+                 bframes=0"
+            );
+            opts.set("x265-params", &x265_params);
+        }
+        VideoEncoderBackend::Nvenc => {
+            opts.set("preset", "p4");
+            opts.set("tune", "ll");
+            opts.set("zerolatency", "1");
+            opts.set("profile", if hevc { "main" } else { "high" });
+        }
+        _ => {}
+    }
+    enc.open_as_with(found, opts).map_err(|e| {
+        CodecError::Unsupported(format!(
+            "{backend}: cannot open {name} ({e}){}",
+            if backend.is_hardware() {
+                ": no usable device or driver for it on this machine"
+            } else {
+                ""
+            }
+        ))
+    })
+}
+
+impl FfmpegVideoEncoder {
+    /// Opens `backend` (x264, x265, nvenc, vaapi, qsv) for `codec` and `target`.
     pub fn new(
         backend: VideoEncoderBackend,
+        codec: VideoCodec,
         target: EncodeTarget,
         options: EncoderOptions,
     ) -> CodecResult<Self> {
         crate::ffmpeg_init();
-        let name = backend.ffmpeg_name().ok_or_else(|| {
-            CodecError::InvalidInput(format!("{backend} is not an FFmpeg encoder"))
-        })?;
         let align = backend.alignment().get();
         if target.size.width % align != 0 || target.size.height % align != 0 {
             return Err(CodecError::InvalidInput(format!(
@@ -227,56 +365,7 @@ impl FfmpegH264Encoder {
                 target.size
             )));
         }
-        let codec = ff::encoder::find_by_name(name).ok_or_else(|| {
-            CodecError::Unsupported(format!(
-                "{backend}: this FFmpeg build has no {name} encoder"
-            ))
-        })?;
-        let mut enc = ff::codec::Context::new_with_codec(codec)
-            .encoder()
-            .video()
-            .map_err(CodecError::ffmpeg)?;
-        let fps = target.fps.max(1) as i32;
-        let bps = rate_bps(target.bitrate_kbps);
-        enc.set_width(target.size.width);
-        enc.set_height(target.size.height);
-        enc.set_format(ff::format::Pixel::YUV420P);
-        enc.set_time_base((1, fps));
-        enc.set_frame_rate(Some((fps, 1)));
-        enc.set_bit_rate(bps);
-        enc.set_max_bit_rate(bps);
-        enc.set_gop(((fps as f32 * options.gop_seconds).round() as u32).max(1));
-        enc.set_max_b_frames(0);
-        let mut opts = ff::Dictionary::new();
-        let bufsize = format!("{}k", target.bitrate_kbps);
-        opts.set("bufsize", &bufsize);
-        opts.set("forced-idr", "1");
-        match backend {
-            VideoEncoderBackend::X264 => {
-                opts.set("preset", "fast");
-                opts.set("tune", "zerolatency");
-                opts.set("profile", "high");
-                // Keyframes on the GOP only, so a viewer joins within gop_seconds.
-                opts.set("x264-params", "scenecut=0:repeat-headers=1");
-            }
-            VideoEncoderBackend::Nvenc => {
-                opts.set("preset", "p4");
-                opts.set("tune", "ll");
-                opts.set("zerolatency", "1");
-                opts.set("profile", "high");
-            }
-            _ => {}
-        }
-        let encoder = enc.open_as_with(codec, opts).map_err(|e| {
-            CodecError::Unsupported(format!(
-                "{backend}: cannot open {name} ({e}){}",
-                if backend.is_hardware() {
-                    ": no usable device or driver for it on this machine"
-                } else {
-                    ""
-                }
-            ))
-        })?;
+        let encoder = open_ffmpeg(backend, codec, target, options)?;
         let mut frame = ff::frame::Video::new(
             ff::format::Pixel::YUV420P,
             target.size.width,
@@ -285,6 +374,8 @@ impl FfmpegH264Encoder {
         frame.set_kind(ff::picture::Type::None);
         Ok(Self {
             backend,
+            codec,
+            options,
             encoder,
             target,
             frame,
@@ -333,7 +424,7 @@ impl FfmpegH264Encoder {
         let Some(data) = self.packet.data() else {
             return Ok(None);
         };
-        let mut unit = AccessUnit::default();
+        let mut unit = AccessUnit::new(self.codec);
         unit.push_annexb(data);
         unit.finish(pts, &mut self.config).map_err(|e| {
             CodecError::Unsupported(format!("{}: bad parameter sets: {e}", self.backend))
@@ -341,9 +432,13 @@ impl FfmpegH264Encoder {
     }
 }
 
-impl VideoEncoder for FfmpegH264Encoder {
+impl VideoEncoder for FfmpegVideoEncoder {
     fn alignment(&self) -> Alignment {
         self.backend.alignment()
+    }
+
+    fn codec(&self) -> VideoCodec {
+        self.codec
     }
 
     fn encode(&mut self, frame: &VideoFrame) -> CodecResult<Option<EncodedVideo>> {
@@ -375,6 +470,18 @@ impl VideoEncoder for FfmpegH264Encoder {
     }
 
     fn set_bitrate_kbps(&mut self, kbps: u32) -> CodecResult<()> {
+        if self.backend == VideoEncoderBackend::X265 {
+            // No reconfigure through FFmpeg's libx265: a new encoder at the new rate, whose
+            // first frame is an IDR with the same parameter sets.
+            let target = EncodeTarget {
+                bitrate_kbps: kbps,
+                ..self.target
+            };
+            self.encoder = open_ffmpeg(self.backend, self.codec, target, self.options)?;
+            self.frames_in = 0;
+            self.target = target;
+            return Ok(());
+        }
         let bps = rate_bps(kbps);
         self.encoder.set_bit_rate(bps);
         self.encoder.set_max_bit_rate(bps);
@@ -415,7 +522,12 @@ mod tests {
             VideoEncoderBackend::from_name("auto"),
             Some(VideoEncoderBackend::Auto)
         );
-        assert_eq!(VideoEncoderBackend::from_name("x265"), None);
+        assert_eq!(VideoEncoderBackend::from_name("x266"), None);
+        assert_eq!(VideoEncoderBackend::OpenH264.for_codec(VideoCodec::H265), VideoEncoderBackend::X265);
+        assert_eq!(VideoEncoderBackend::X265.for_codec(VideoCodec::H264), VideoEncoderBackend::X264);
+        assert_eq!(VideoEncoderBackend::Nvenc.for_codec(VideoCodec::H265), VideoEncoderBackend::Nvenc);
+        assert_eq!(VideoEncoderBackend::Vaapi.ffmpeg_name(VideoCodec::H265), Some("hevc_vaapi"));
+        assert_eq!(VideoEncoderBackend::X264.ffmpeg_name(VideoCodec::H265), None);
         assert_eq!(VideoEncoderBackend::Nvenc.alignment(), Alignment::HARDWARE);
         assert_eq!(VideoEncoderBackend::X264.alignment(), Alignment::SOFTWARE);
         let t = with_alignment(target(360, 640), Alignment::HARDWARE);
@@ -424,8 +536,9 @@ mod tests {
 
     #[test]
     fn x264_encodes_keyframes_on_request_and_takes_bitrate_changes() {
-        let mut enc = FfmpegH264Encoder::new(
+        let mut enc = FfmpegVideoEncoder::new(
             VideoEncoderBackend::X264,
+            VideoCodec::H264,
             target(320, 180),
             EncoderOptions::default(),
         )
@@ -458,11 +571,55 @@ mod tests {
     }
 
     #[test]
+    fn x265_encodes_hevc_with_an_hvcc_record_keyframes_and_bitrate_changes() {
+        let mut enc = FfmpegVideoEncoder::new(
+            VideoEncoderBackend::X265,
+            VideoCodec::H265,
+            target(320, 180),
+            EncoderOptions::default(),
+        )
+        .expect("libx265 in this FFmpeg");
+        assert_eq!(enc.codec(), VideoCodec::H265);
+        let pattern = TestPattern::new(320, 180);
+        let (mut keyframes, mut records) = (Vec::new(), Vec::new());
+        for i in 0..60u64 {
+            if i == 40 {
+                enc.set_bitrate_kbps(250).unwrap();
+            }
+            if i == 50 {
+                enc.force_keyframe();
+            }
+            let pts = Timestamp::from_micros(i * 66_667);
+            let f = pattern.frame(i as u32, 0, pts, false);
+            if let Some(e) = enc.encode(&f).unwrap() {
+                assert_eq!(e.codec, VideoCodec::H265);
+                if e.keyframe {
+                    keyframes.push(i);
+                }
+                if let Some(DecoderConfig::Hevc(c)) = &e.config {
+                    records.push((c.info.width, c.info.height, c.info.profile_idc));
+                }
+            }
+        }
+        assert_eq!(keyframes, vec![0, 30, 40, 50], "GOP, reopen at the new rate, forced");
+        assert_eq!(records, vec![(320, 180, 1)], "one hvcC while the parameter sets stay");
+        assert_eq!(enc.target().bitrate_kbps, 250);
+        let e = open_video_encoder(
+            VideoEncoderBackend::X264,
+            VideoCodec::H265,
+            target(320, 180),
+            EncoderOptions::default(),
+        );
+        assert!(e.is_err_and(|e| e.to_string().contains("does not encode h265")));
+    }
+
+    #[test]
     fn a_missing_hardware_encoder_fails_fast_naming_it() {
         // No NVIDIA device on the machines here: opening fails with the reason, quickly.
         let started = std::time::Instant::now();
-        match FfmpegH264Encoder::new(
+        match FfmpegVideoEncoder::new(
             VideoEncoderBackend::Nvenc,
+            VideoCodec::H264,
             target(320, 192),
             EncoderOptions::default(),
         ) {
@@ -475,6 +632,7 @@ mod tests {
         }
         let (_, used) = open_video_encoder(
             VideoEncoderBackend::Auto,
+            VideoCodec::H264,
             target(320, 180),
             EncoderOptions::default(),
         )

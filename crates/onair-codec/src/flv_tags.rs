@@ -2,26 +2,37 @@
 //! file writer or an RTMP publisher sends (sequence headers first, then access units).
 
 use crate::audio_encoder::EncodedAudio;
-use crate::video_encoder::EncodedVideo;
-use onair_flv::{AudioSpecificConfig, AudioTag, FlvTag, TagType, VideoTag};
+use crate::video_encoder::{DecoderConfig, EncodedVideo};
+use onair_core::VideoCodec;
+use onair_flv::{AudioSpecificConfig, AudioTag, ExVideoTag, FlvTag, TagType, VideoTag};
 
 /// The tags for one encoded video frame: a sequence header when the parameter sets changed,
-/// then the access unit (composition offset 0: the real-time profile has no B-frames).
+/// then the access unit (composition offset 0: the real-time profile has no B-frames). H.264
+/// goes out as legacy FLV (codec id 7, what every server takes); HEVC with the Enhanced RTMP
+/// header (FourCC `hvc1`: SequenceStart with the hvcC, then CodedFrames).
 pub fn video_tags(v: &EncodedVideo) -> Vec<FlvTag> {
     let ts = v.pts.as_flv_millis();
     let mut tags = Vec::with_capacity(2);
-    if let Some(config) = &v.config {
-        tags.push(FlvTag::new(
-            TagType::Video,
-            ts,
-            VideoTag::sequence_header(config.clone()).encode(),
-        ));
+    let tag = |body| FlvTag::new(TagType::Video, ts, body);
+    match v.codec {
+        VideoCodec::H264 => {
+            if let Some(DecoderConfig::Avc(config)) = &v.config {
+                tags.push(tag(VideoTag::sequence_header(config.clone()).encode()));
+            }
+            tags.push(tag(VideoTag::nalus(v.keyframe, 0, v.avcc.clone()).encode()));
+        }
+        codec => {
+            let fourcc = codec.fourcc();
+            if let Some(config) = &v.config {
+                tags.push(tag(
+                    ExVideoTag::sequence_start(fourcc, config.encode()).encode()
+                ));
+            }
+            tags.push(tag(
+                ExVideoTag::coded_frames(fourcc, v.keyframe, 0, v.avcc.clone()).encode(),
+            ));
+        }
     }
-    tags.push(FlvTag::new(
-        TagType::Video,
-        ts,
-        VideoTag::nalus(v.keyframe, 0, v.avcc.clone()).encode(),
-    ));
     tags
 }
 

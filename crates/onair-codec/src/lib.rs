@@ -1,8 +1,8 @@
 //! # onair-codec
 //!
-//! The media layer between frames and FLV payloads: the H.264 encoder interface with its
-//! openh264 backend ([`video_encoder`]) and FFmpeg's (libx264, NVENC, VA-API, QSV:
-//! [`ffmpeg_encoder`]), H.264 and AAC decoding on FFmpeg ([`video_decoder`],
+//! The media layer between frames and FLV payloads: the video encoder interface (H.264, HEVC)
+//! with its openh264 backend ([`video_encoder`]) and FFmpeg's (libx264, libx265, NVENC, VA-API,
+//! QSV: [`ffmpeg_encoder`]), H.264 and AAC decoding on FFmpeg ([`video_decoder`],
 //! [`audio_decoder`]), AAC encoding ([`audio_encoder`]), colour conversion, rotation, mirror and
 //! scaling ([`convert`]), and the counter-stamped test pattern with its tone ([`test_pattern`]).
 
@@ -24,11 +24,13 @@ pub use audio_decoder::{AacDecoder, AudioDecoder};
 pub use audio_encoder::{AacEncoder, AudioEncoder, EncodedAudio};
 pub use error::{CodecError, CodecResult};
 pub use ffmpeg_encoder::{
-    list_video_encoders, open_video_encoder, FfmpegH264Encoder, VideoEncoderBackend,
-    VideoEncoderInfo,
+    list_video_encoders, open_video_encoder, FfmpegH264Encoder, FfmpegVideoEncoder,
+    VideoEncoderBackend, VideoEncoderInfo,
 };
 pub use ffmpeg_util::ffmpeg_init;
 pub use mjpeg_decoder::MjpegDecoder;
 pub use test_pattern::{read_stamp, Stamp, TestPattern, Tone};
 pub use video_decoder::{FfmpegH264Decoder, VideoDecoder};
-pub use video_encoder::{EncodedVideo, EncoderOptions, OpenH264Encoder, VideoEncoder};
+pub use video_encoder::{
+    DecoderConfig, EncodedVideo, EncoderOptions, OpenH264Encoder, VideoEncoder,
+};

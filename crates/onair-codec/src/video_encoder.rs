@@ -1,14 +1,16 @@
-//! `VideoEncoder`: the H.264 encoder interface, and its openh264 backend (built from source with
-//! nasm assembly). Configured from the core [`EncodeTarget`]: bitrate rate control, runtime
-//! bitrate change, forced keyframes, a GOP in seconds (default 2 s) and real-time settings (no
-//! frame skipping, single slice). Output: AVCC access units plus the SPS/PPS as an
-//! AVCDecoderConfigurationRecord whenever they change.
+//! `VideoEncoder`: the video encoder interface (H.264 and HEVC), and its openh264 backend (built
+//! from source with nasm assembly). Configured from the core [`EncodeTarget`]: bitrate rate
+//! control, runtime bitrate change, forced keyframes, a GOP in seconds (default 2 s) and
+//! real-time settings (no frame skipping, single slice). Output: length-prefixed access units
+//! plus the parameter sets as a decoder configuration record (avcC / hvcC) whenever they
+//! change; [`AccessUnit`] builds both from any backend's Annex B.
 
 use crate::error::{CodecError, CodecResult};
 use bytes::{BufMut, Bytes, BytesMut};
-use onair_core::{Alignment, EncodeTarget, PixelFormat, Timestamp, VideoFrame};
+use onair_core::{Alignment, EncodeTarget, PixelFormat, Timestamp, VideoCodec, VideoFrame};
 use onair_flv::avcc::{nal_type, nal_unit_type, split_annexb};
-use onair_flv::AvcDecoderConfig;
+use onair_flv::hvcc::{hevc_nal, hevc_nal_type, is_irap};
+use onair_flv::{AvcDecoderConfig, HevcDecoderConfig};
 use openh264::encoder::{
     BitRate, Complexity, Encoder, EncoderConfig, FrameRate, IntraFramePeriod, RateControlMode,
     UsageType,
@@ -30,24 +32,63 @@ pub fn openh264_bps(kbps: u32) -> u64 {
 /// Default keyframe interval.
 pub const DEFAULT_GOP_SECONDS: f32 = 2.0;
 
+/// A decoder configuration record, per codec.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecoderConfig {
+    /// H.264: AVCDecoderConfigurationRecord (legacy FLV sequence header).
+    Avc(AvcDecoderConfig),
+    /// HEVC: HEVCDecoderConfigurationRecord (Enhanced RTMP `hvc1` SequenceStart).
+    Hevc(HevcDecoderConfig),
+}
+
+impl DecoderConfig {
+    /// The H.264 record, if this is one.
+    pub fn avc(&self) -> Option<&AvcDecoderConfig> {
+        match self {
+            Self::Avc(c) => Some(c),
+            Self::Hevc(_) => None,
+        }
+    }
+
+    /// The codec of the record.
+    pub fn codec(&self) -> VideoCodec {
+        match self {
+            Self::Avc(_) => VideoCodec::H264,
+            Self::Hevc(_) => VideoCodec::H265,
+        }
+    }
+
+    /// The record's bytes as they go on the wire (and into an MP4 `avcC` / `hvcC` box).
+    pub fn encode(&self) -> Bytes {
+        match self {
+            Self::Avc(c) => c.encode(),
+            Self::Hevc(c) => c.encode(),
+        }
+    }
+}
+
 /// One encoded access unit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EncodedVideo {
     /// Presentation time (= decode time: no B-frames in the real-time profile).
     pub pts: Timestamp,
-    /// An IDR frame.
+    /// An IDR (H.264) or IRAP (HEVC) frame.
     pub keyframe: bool,
-    /// The NAL units (SPS/PPS removed) with 4-byte length prefixes.
+    /// The codec.
+    pub codec: VideoCodec,
+    /// The NAL units (parameter sets removed) with 4-byte length prefixes.
     pub avcc: Bytes,
     /// New parameter sets, on the first frame and whenever they change.
-    pub config: Option<AvcDecoderConfig>,
+    pub config: Option<DecoderConfig>,
 }
 
 /// Builds one [`EncodedVideo`] from an encoder's Annex B output: parameter sets set aside (and
-/// reported as a new AVCDecoderConfigurationRecord when they change), every other NAL unit
-/// length-prefixed. Shared by every H.264 backend.
-#[derive(Debug, Default)]
+/// reported as a new decoder configuration record when they change), every other NAL unit
+/// length-prefixed. Shared by every backend, H.264 and HEVC.
+#[derive(Debug)]
 pub(crate) struct AccessUnit {
+    codec: VideoCodec,
+    vps: Option<Bytes>,
     sps: Option<Bytes>,
     pps: Option<Bytes>,
     avcc: BytesMut,
@@ -55,14 +96,43 @@ pub(crate) struct AccessUnit {
 }
 
 impl AccessUnit {
+    /// An empty access unit of `codec`.
+    pub(crate) fn new(codec: VideoCodec) -> Self {
+        Self {
+            codec,
+            vps: None,
+            sps: None,
+            pps: None,
+            avcc: BytesMut::new(),
+            keyframe: false,
+        }
+    }
+
     /// Adds the NAL units of an Annex B buffer.
     pub(crate) fn push_annexb(&mut self, annexb: &[u8]) {
         for nal in split_annexb(annexb) {
-            match nal_unit_type(nal) {
-                nal_type::SPS => self.sps = Some(Bytes::copy_from_slice(nal)),
-                nal_type::PPS => self.pps = Some(Bytes::copy_from_slice(nal)),
-                t => {
-                    self.keyframe |= t == nal_type::IDR;
+            let slot = match self.codec {
+                VideoCodec::H264 => match nal_unit_type(nal) {
+                    nal_type::SPS => Some(&mut self.sps),
+                    nal_type::PPS => Some(&mut self.pps),
+                    t => {
+                        self.keyframe |= t == nal_type::IDR;
+                        None
+                    }
+                },
+                _ => match hevc_nal_type(nal) {
+                    hevc_nal::VPS => Some(&mut self.vps),
+                    hevc_nal::SPS => Some(&mut self.sps),
+                    hevc_nal::PPS => Some(&mut self.pps),
+                    t => {
+                        self.keyframe |= is_irap(t);
+                        None
+                    }
+                },
+            };
+            match slot {
+                Some(slot) => *slot = Some(Bytes::copy_from_slice(nal)),
+                None => {
                     self.avcc.put_u32(nal.len() as u32);
                     self.avcc.put_slice(nal);
                 }
@@ -75,14 +145,23 @@ impl AccessUnit {
     pub(crate) fn finish(
         self,
         pts: Timestamp,
-        config: &mut Option<AvcDecoderConfig>,
+        config: &mut Option<DecoderConfig>,
     ) -> Result<Option<EncodedVideo>, String> {
         if self.avcc.is_empty() {
             return Ok(None);
         }
+        let record = match (self.codec, self.vps, self.sps, self.pps) {
+            (VideoCodec::H264, _, Some(sps), Some(pps)) => Some(DecoderConfig::Avc(
+                AvcDecoderConfig::from_parameter_sets(sps, pps).map_err(|e| e.to_string())?,
+            )),
+            (VideoCodec::H265, Some(vps), Some(sps), Some(pps)) => Some(DecoderConfig::Hevc(
+                HevcDecoderConfig::from_parameter_sets(vps, sps, pps)
+                    .map_err(|e| e.to_string())?,
+            )),
+            _ => None,
+        };
         let mut new_config = None;
-        if let (Some(sps), Some(pps)) = (self.sps, self.pps) {
-            let c = AvcDecoderConfig::from_parameter_sets(sps, pps).map_err(|e| e.to_string())?;
+        if let Some(c) = record {
             if config.as_ref() != Some(&c) {
                 *config = Some(c.clone());
                 new_config = Some(c);
@@ -91,16 +170,21 @@ impl AccessUnit {
         Ok(Some(EncodedVideo {
             pts,
             keyframe: self.keyframe,
+            codec: self.codec,
             avcc: self.avcc.freeze(),
             config: new_config,
         }))
     }
 }
 
-/// An H.264 encoder.
+/// A video encoder (H.264 or HEVC).
 pub trait VideoEncoder: Send {
     /// The size multiple the backend needs (see [`Alignment`]).
     fn alignment(&self) -> Alignment;
+    /// The codec it encodes.
+    fn codec(&self) -> VideoCodec {
+        VideoCodec::H264
+    }
     /// Encodes one I420 frame at the configured size. `None` when the encoder produced nothing.
     fn encode(&mut self, frame: &VideoFrame) -> CodecResult<Option<EncodedVideo>>;
     /// Changes the target bitrate now (bitrate adaptation).
@@ -130,7 +214,7 @@ impl Default for EncoderOptions {
 pub struct OpenH264Encoder {
     encoder: Encoder,
     target: EncodeTarget,
-    config: Option<AvcDecoderConfig>,
+    config: Option<DecoderConfig>,
 }
 
 impl std::fmt::Debug for OpenH264Encoder {
@@ -212,7 +296,7 @@ impl VideoEncoder for OpenH264Encoder {
             .encoder
             .encode_at(&yuv, ts)
             .map_err(CodecError::openh264)?;
-        let mut units = AccessUnit::default();
+        let mut units = AccessUnit::new(VideoCodec::H264);
         for l in 0..bitstream.num_layers() {
             let Some(layer) = bitstream.layer(l) else {
                 continue;

@@ -28,4 +28,4 @@ pub use resolution::{Alignment, ResolutionMode, Size, VideoResolution};
 pub use stats::{PlayerStatistics, PusherStatistics, STATISTICS_INTERVAL};
 pub use status::PushStatus;
 pub use time::Timestamp;
-pub use video_types::{BufferType, FillMode, MirrorType, PixelFormat, Rotation};
+pub use video_types::{BufferType, FillMode, MirrorType, PixelFormat, Rotation, VideoCodec};

@@ -189,3 +189,48 @@ mod tests {
         assert!(Rotation::R90.swaps_dimensions() && !Rotation::R180.swaps_dimensions());
     }
 }
+
+/// The video codec a pusher encodes (`set_video_codec`, LiteAV's `enableHevcEncode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+#[repr(u8)]
+pub enum VideoCodec {
+    /// H.264 / AVC: legacy FLV codec id 7, plays everywhere.
+    #[default]
+    H264 = 0,
+    /// H.265 / HEVC: Enhanced RTMP FourCC `hvc1`, to servers that announce it.
+    H265 = 1,
+}
+
+impl VideoCodec {
+    /// `h264` or `h265` (what `onair push --codec` takes).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::H264 => "h264",
+            Self::H265 => "h265",
+        }
+    }
+
+    /// The codec called `name`: `h264` / `avc`, `h265` / `hevc`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name.to_ascii_lowercase().as_str() {
+            "h264" | "avc" | "h.264" => Some(Self::H264),
+            "h265" | "hevc" | "h.265" => Some(Self::H265),
+            _ => None,
+        }
+    }
+
+    /// The Enhanced RTMP FourCC.
+    pub fn fourcc(self) -> [u8; 4] {
+        match self {
+            Self::H264 => *b"avc1",
+            Self::H265 => *b"hvc1",
+        }
+    }
+}
+
+impl std::fmt::Display for VideoCodec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}

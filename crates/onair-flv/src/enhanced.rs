@@ -173,6 +173,45 @@ pub struct ExVideoTag {
 }
 
 impl ExVideoTag {
+    /// A SequenceStart body carrying a configuration record (hvcC, av1C, ...), as a keyframe.
+    pub fn sequence_start(codec: FourCc, record: Bytes) -> Self {
+        Self {
+            codec,
+            frame_type: 1,
+            packet_type: video_packet::SEQUENCE_START,
+            composition_time_ms: 0,
+            payload: record,
+        }
+    }
+
+    /// A CodedFrames body (with its composition time offset: every reader since Enhanced RTMP
+    /// v1 takes it, where CodedFramesX came later).
+    pub fn coded_frames(codec: FourCc, keyframe: bool, composition_time_ms: i32, data: Bytes) -> Self {
+        Self {
+            codec,
+            frame_type: if keyframe { 1 } else { 2 },
+            packet_type: video_packet::CODED_FRAMES,
+            composition_time_ms,
+            payload: data,
+        }
+    }
+
+    /// The tag body: `IsExHeader | FrameType | PacketType`, FourCC, the composition time for
+    /// CodedFrames of AVC / HEVC, then the payload.
+    pub fn encode(&self) -> Bytes {
+        let cts = self.packet_type == video_packet::CODED_FRAMES
+            && (self.codec == FOURCC_AVC || self.codec == FOURCC_HEVC);
+        let mut out = bytes::BytesMut::with_capacity(8 + self.payload.len());
+        out.extend_from_slice(&[0x80 | (self.frame_type & 7) << 4 | (self.packet_type & 0x0f)]);
+        out.extend_from_slice(&self.codec);
+        if cts {
+            let c = self.composition_time_ms.clamp(-(1 << 23), (1 << 23) - 1) as u32;
+            out.extend_from_slice(&c.to_be_bytes()[1..]);
+        }
+        out.extend_from_slice(&self.payload);
+        out.freeze()
+    }
+
     /// Parses an enhanced body (IsExHeader set, not multitrack, not a command frame).
     pub fn parse(body: &Bytes) -> Result<Self, FlvError> {
         let mut r = Reader::new(body, "enhanced video tag", TagKind::Video);
@@ -256,6 +295,17 @@ mod tests {
             (0, &b"\x12\x00"[..])
         );
         assert!(ExVideoTag::parse(&Bytes::from_static(b"\x17\x01")).is_err());
+        let frames = ExVideoTag::coded_frames(FOURCC_HEVC, true, -40, Bytes::from_static(b"\x00\x01"));
+        let body = frames.encode();
+        assert_eq!(&body[..], b"\x91hvc1\xff\xff\xd8\x00\x01");
+        assert_eq!(ExVideoTag::parse(&body).unwrap(), frames);
+        let info = video_info(&body).unwrap();
+        assert!(info.keyframe && info.enhanced && !info.sequence_header);
+        let start = ExVideoTag::sequence_start(FOURCC_HEVC, Bytes::from_static(b"\x01\x02"));
+        let body = start.encode();
+        assert_eq!(&body[..], b"\x90hvc1\x01\x02");
+        assert!(video_info(&body).unwrap().sequence_header);
+        assert_eq!(ExVideoTag::parse(&body).unwrap(), start);
         assert!(ExVideoTag::parse(&Bytes::from_static(b"\x91hv")).is_err());
     }
 }
