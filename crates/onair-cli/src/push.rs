@@ -1,6 +1,9 @@
 //! `onair push URL [--source test|image:PATH|camera[:ID]] [--microphone [ID]] [--preset WxH]
 //! [--portrait] [--fps N] [--bitrate K] [--min-bitrate K] [--audio speech|default|music|none]
-//! [--seconds N]`
+//! [--codec h264|h265] [--encoder openh264|x264|x265|nvenc|vaapi|qsv|auto] [--seconds N]`
+//!
+//! `--codec h265` pushes HEVC over Enhanced RTMP to a server that announces `hvc1`, and H.264
+//! (with a warning) to one that does not.
 //!
 //! A camera or microphone that cannot start is reported (WARNING_CAMERA_START_FAILED and
 //! friends) and the push goes on: the test pattern stands in for the camera, the tone for the
@@ -43,11 +46,16 @@ pub struct PushArgs {
     /// Floor for congestion adaptation in kbps (0 = the preset's minimum; = bitrate disables it).
     #[arg(long, default_value_t = 0)]
     pub min_bitrate: u32,
-    /// H.264 encoder: openh264 (default), x264 (FFmpeg's libx264, high profile), the hardware
-    /// nvenc, vaapi or qsv (16-pixel alignment; an error naming what is missing when absent), or
-    /// auto (the first that opens: hardware, x264, openh264; it says which).
-    #[arg(long, default_value = "openh264", value_parser = parse_encoder)]
-    pub encoder: onair::VideoEncoderBackend,
+    /// Video codec: h264 (default) or h265 (HEVC over Enhanced RTMP; H.264 with a warning to a
+    /// server that does not announce it).
+    #[arg(long, value_parser = parse_codec)]
+    pub codec: Option<onair::VideoCodec>,
+    /// Video encoder: openh264 (the H.264 default), x264 (FFmpeg's libx264, high profile),
+    /// x265 (FFmpeg's libx265, HEVC: the H.265 default), the hardware nvenc, vaapi or qsv (both
+    /// codecs, 16-pixel alignment; an error naming what is missing when absent), or auto (the
+    /// first that opens: hardware, then software; it says which).
+    #[arg(long, value_parser = parse_encoder)]
+    pub encoder: Option<onair::VideoEncoderBackend>,
     /// Audio: speech, default, music, or none.
     #[arg(long, default_value = "default")]
     pub audio: String,
@@ -112,7 +120,14 @@ pub fn run(args: &PushArgs) -> ExitCode {
             Err(e) => return usage(e.to_string()),
         };
     let _ = pusher.set_video_quality(param);
-    let _ = pusher.set_video_encoder_backend(args.encoder);
+    let (codec, encoder) = match codec_and_encoder(args.codec, args.encoder) {
+        Ok(pair) => pair,
+        Err(e) => return usage(e),
+    };
+    let _ = pusher.set_video_codec(codec);
+    if let Some(backend) = encoder {
+        let _ = pusher.set_video_encoder_backend(backend);
+    }
     match args.audio.as_str() {
         "none" => drop(pusher.set_audio_enabled(false)),
         q => match q.parse::<AudioQuality>() {
@@ -162,7 +177,10 @@ pub fn run(args: &PushArgs) -> ExitCode {
         return usage(e.to_string());
     }
     if let Some(used) = pusher.video_encoder_backend_in_use() {
-        eprintln!("video encoder: {used} (--encoder {})", args.encoder);
+        eprintln!(
+            "video encoder: {used} for {codec} (--encoder {})",
+            encoder.map_or("default", |e| e.name())
+        );
     }
     let start = Instant::now();
     let limit = args.seconds.map(Duration::from_secs_f64);
@@ -212,11 +230,40 @@ pub fn run(args: &PushArgs) -> ExitCode {
 
 fn parse_encoder(name: &str) -> Result<onair::VideoEncoderBackend, String> {
     onair::VideoEncoderBackend::from_name(name).ok_or_else(|| {
-        let hevc = if name == "x265" {
-            " (HEVC encoding is not in onair yet)"
-        } else {
-            ""
-        };
-        format!("{name:?}{hevc}: expected openh264, x264, nvenc, vaapi, qsv or auto")
+        format!("{name:?}: expected openh264, x264, x265, nvenc, vaapi, qsv or auto")
     })
+}
+
+fn parse_codec(name: &str) -> Result<onair::VideoCodec, String> {
+    onair::VideoCodec::from_name(name).ok_or_else(|| format!("{name:?}: expected h264 or h265"))
+}
+
+/// The codec and backend to use: `--encoder x265` alone means HEVC; an encoder that does not
+/// encode the asked codec (`--codec h265 --encoder x264`) is a usage error.
+fn codec_and_encoder(
+    codec: Option<onair::VideoCodec>,
+    encoder: Option<onair::VideoEncoderBackend>,
+) -> Result<(onair::VideoCodec, Option<onair::VideoEncoderBackend>), String> {
+    let codec = codec.unwrap_or(match encoder.map(|e| e.codecs()) {
+        Some([only]) => *only,
+        _ => onair::VideoCodec::H264,
+    });
+    match encoder {
+        Some(e) if !e.supports(codec) => Err(format!(
+            "--encoder {e} does not encode {codec} (it encodes {}); for --codec {codec} use {}",
+            e.codecs()
+                .iter()
+                .map(|c| c.name())
+                .collect::<Vec<_>>()
+                .join(", "),
+            onair::VideoEncoderBackend::PROBE_ORDER
+                .iter()
+                .filter(|b| b.supports(codec))
+                .map(|b| b.name())
+                .chain(["auto"])
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+        _ => Ok((codec, encoder)),
+    }
 }

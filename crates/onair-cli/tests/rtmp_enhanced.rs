@@ -1,8 +1,9 @@
 //! Enhanced RTMP through `onair serve`, judged by FFmpeg 9 (PyPI imageio-ffmpeg; Debian's
 //! FFmpeg 5.1 has no Enhanced RTMP): FFmpeg 9 publishes HEVC (libx265) and AV1 (libsvtav1)
 //! with AAC; FFmpeg 9 reads every video frame back over RTMP and over HTTP-FLV and decodes it;
-//! the server's recording segment decodes; a screenshot (HEVC / AV1 decoded by the server) is
-//! written as a 300 px wide JPEG.
+//! the server's MP4 recording (remuxed by onair from the Enhanced RTMP FLV) is `hvc1` / `av01`
+//! and decodes; a screenshot (HEVC / AV1 decoded by the server) is written as a 300 px wide
+//! JPEG.
 
 use onair_testkit::peers::{ffmpeg9, onair_serve, Child};
 use std::path::{Path, PathBuf};
@@ -74,7 +75,7 @@ fn ffmpeg9_hevc_and_av1_pass_through_onair_serve() {
     let serve = onair_serve(
         std::path::Path::new(env!("CARGO_BIN_EXE_onair")),
         dir.path(),
-        &["--record", "flv", "--screenshot-seconds", "1"],
+        &["--record", "mp4", "--screenshot-seconds", "1"],
     );
     let (rtmp, http) = (serve.rtmp, serve.http);
     // Both codecs at once (two streams), each read back by two FFmpeg 9 players.
@@ -131,7 +132,7 @@ fn ffmpeg9_hevc_and_av1_pass_through_onair_serve() {
     while Instant::now() < deadline {
         flvs.clear();
         jpgs.clear();
-        files(dir.path(), "flv", &mut flvs);
+        files(dir.path(), "mp4", &mut flvs);
         files(dir.path(), "jpg", &mut jpgs);
         let names = |v: &Vec<PathBuf>, n: &str| v.iter().any(|p| p.to_string_lossy().contains(n));
         if ["hevc", "av1"]
@@ -142,11 +143,18 @@ fn ffmpeg9_hevc_and_av1_pass_through_onair_serve() {
         }
         std::thread::sleep(Duration::from_millis(200));
     }
-    for name in ["hevc", "av1"] {
+    for (name, tag) in [("hevc", "hvc1"), ("av1", "av01")] {
         let flv = flvs
             .iter()
             .find(|p| p.to_string_lossy().contains(name))
             .unwrap_or_else(|| panic!("no {name} recording in {flvs:?}"));
+        let probe = onair_testkit::peers::ffprobe(&flv.to_string_lossy(), false);
+        let v = onair_testkit::peers::stream(&probe, "video");
+        assert_eq!(v["codec_tag_string"], tag, "{name} MP4: {probe}");
+        assert_eq!(
+            (v["width"].as_u64(), v["height"].as_u64()),
+            (Some(320), Some(180))
+        );
         let (frames, stderr) = count_frames(&ff, &flv.to_string_lossy()).join().unwrap();
         println!("{name} recording {}: {frames} frames", flv.display());
         assert!(

@@ -207,7 +207,9 @@ fn open_one(
         VideoEncoderBackend::Auto => {
             open_video_encoder(backend, codec, target, options).map(|(e, _)| e)
         }
-        b => Ok(Box::new(FfmpegVideoEncoder::new(b, codec, target, options)?)),
+        b => Ok(Box::new(FfmpegVideoEncoder::new(
+            b, codec, target, options,
+        )?)),
     }
 }
 
@@ -285,7 +287,9 @@ fn open_ffmpeg(
         CodecError::InvalidInput(format!("{backend} has no FFmpeg encoder for {codec}"))
     })?;
     let found = ff::encoder::find_by_name(name).ok_or_else(|| {
-        CodecError::Unsupported(format!("{backend}: this FFmpeg build has no {name} encoder"))
+        CodecError::Unsupported(format!(
+            "{backend}: this FFmpeg build has no {name} encoder"
+        ))
     })?;
     let mut enc = ff::codec::Context::new_with_codec(found)
         .encoder()
@@ -523,11 +527,26 @@ mod tests {
             Some(VideoEncoderBackend::Auto)
         );
         assert_eq!(VideoEncoderBackend::from_name("x266"), None);
-        assert_eq!(VideoEncoderBackend::OpenH264.for_codec(VideoCodec::H265), VideoEncoderBackend::X265);
-        assert_eq!(VideoEncoderBackend::X265.for_codec(VideoCodec::H264), VideoEncoderBackend::X264);
-        assert_eq!(VideoEncoderBackend::Nvenc.for_codec(VideoCodec::H265), VideoEncoderBackend::Nvenc);
-        assert_eq!(VideoEncoderBackend::Vaapi.ffmpeg_name(VideoCodec::H265), Some("hevc_vaapi"));
-        assert_eq!(VideoEncoderBackend::X264.ffmpeg_name(VideoCodec::H265), None);
+        assert_eq!(
+            VideoEncoderBackend::OpenH264.for_codec(VideoCodec::H265),
+            VideoEncoderBackend::X265
+        );
+        assert_eq!(
+            VideoEncoderBackend::X265.for_codec(VideoCodec::H264),
+            VideoEncoderBackend::X264
+        );
+        assert_eq!(
+            VideoEncoderBackend::Nvenc.for_codec(VideoCodec::H265),
+            VideoEncoderBackend::Nvenc
+        );
+        assert_eq!(
+            VideoEncoderBackend::Vaapi.ffmpeg_name(VideoCodec::H265),
+            Some("hevc_vaapi")
+        );
+        assert_eq!(
+            VideoEncoderBackend::X264.ffmpeg_name(VideoCodec::H265),
+            None
+        );
         assert_eq!(VideoEncoderBackend::Nvenc.alignment(), Alignment::HARDWARE);
         assert_eq!(VideoEncoderBackend::X264.alignment(), Alignment::SOFTWARE);
         let t = with_alignment(target(360, 640), Alignment::HARDWARE);
@@ -601,8 +620,16 @@ mod tests {
                 }
             }
         }
-        assert_eq!(keyframes, vec![0, 30, 40, 50], "GOP, reopen at the new rate, forced");
-        assert_eq!(records, vec![(320, 180, 1)], "one hvcC while the parameter sets stay");
+        assert_eq!(
+            keyframes,
+            vec![0, 30, 40, 50],
+            "GOP, reopen at the new rate, forced"
+        );
+        assert_eq!(
+            records,
+            vec![(320, 180, 1)],
+            "one hvcC while the parameter sets stay"
+        );
         assert_eq!(enc.target().bitrate_kbps, 250);
         let e = open_video_encoder(
             VideoEncoderBackend::X264,

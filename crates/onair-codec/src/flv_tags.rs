@@ -28,9 +28,13 @@ pub fn video_tags(v: &EncodedVideo) -> Vec<FlvTag> {
                     ExVideoTag::sequence_start(fourcc, config.encode()).encode()
                 ));
             }
-            tags.push(tag(
-                ExVideoTag::coded_frames(fourcc, v.keyframe, 0, v.avcc.clone()).encode(),
-            ));
+            tags.push(tag(ExVideoTag::coded_frames(
+                fourcc,
+                v.keyframe,
+                0,
+                v.avcc.clone(),
+            )
+            .encode()));
         }
     }
     tags

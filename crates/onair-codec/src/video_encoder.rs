@@ -155,8 +155,7 @@ impl AccessUnit {
                 AvcDecoderConfig::from_parameter_sets(sps, pps).map_err(|e| e.to_string())?,
             )),
             (VideoCodec::H265, Some(vps), Some(sps), Some(pps)) => Some(DecoderConfig::Hevc(
-                HevcDecoderConfig::from_parameter_sets(vps, sps, pps)
-                    .map_err(|e| e.to_string())?,
+                HevcDecoderConfig::from_parameter_sets(vps, sps, pps).map_err(|e| e.to_string())?,
             )),
             _ => None,
         };

@@ -56,7 +56,7 @@ fn encode_decode_720p_at_1800kbps_has_psnr_over_35db() {
         let f = frame_at(&pattern, n, 30);
         originals.insert(f.timestamp(), f.clone());
         let e = enc.encode(&f).unwrap().expect("no frame skipping");
-        if let Some(c) = &e.config {
+        if let Some(c) = e.config.as_ref().and_then(|c| c.avc()) {
             dec.set_config(c);
         }
         for d in dec.decode(&e.avcc, e.keyframe, e.pts, e.pts).unwrap() {
@@ -267,7 +267,7 @@ fn psnr_and_kbps(enc: &mut dyn VideoEncoder, frames: &[VideoFrame]) -> (f64, f64
             continue;
         };
         bytes += e.avcc.len();
-        if let Some(c) = &e.config {
+        if let Some(c) = e.config.as_ref().and_then(|c| c.avc()) {
             dec.set_config(c);
         }
         for d in dec.decode(&e.avcc, e.keyframe, e.pts, e.pts).unwrap() {
@@ -293,9 +293,13 @@ fn x264_is_a_db_above_openh264_at_720p_1800kbps_and_keeps_the_rate() {
     assert_eq!(frames.len(), 150);
     let target = target_720p(1800);
     let mut openh264 = OpenH264Encoder::new(target, EncoderOptions::default()).unwrap();
-    let mut x264 =
-        FfmpegH264Encoder::new(VideoEncoderBackend::X264, target, EncoderOptions::default())
-            .expect("FFmpeg's libx264 (Debian's libavcodec has it)");
+    let mut x264 = FfmpegH264Encoder::new(
+        VideoEncoderBackend::X264,
+        onair_core::VideoCodec::H264,
+        target,
+        EncoderOptions::default(),
+    )
+    .expect("FFmpeg's libx264 (Debian's libavcodec has it)");
     let (base, base_kbps) = psnr_and_kbps(&mut openh264, &frames);
     let (better, kbps) = psnr_and_kbps(&mut x264, &frames);
     println!(

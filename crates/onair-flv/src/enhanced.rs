@@ -186,7 +186,12 @@ impl ExVideoTag {
 
     /// A CodedFrames body (with its composition time offset: every reader since Enhanced RTMP
     /// v1 takes it, where CodedFramesX came later).
-    pub fn coded_frames(codec: FourCc, keyframe: bool, composition_time_ms: i32, data: Bytes) -> Self {
+    pub fn coded_frames(
+        codec: FourCc,
+        keyframe: bool,
+        composition_time_ms: i32,
+        data: Bytes,
+    ) -> Self {
         Self {
             codec,
             frame_type: if keyframe { 1 } else { 2 },
@@ -295,7 +300,8 @@ mod tests {
             (0, &b"\x12\x00"[..])
         );
         assert!(ExVideoTag::parse(&Bytes::from_static(b"\x17\x01")).is_err());
-        let frames = ExVideoTag::coded_frames(FOURCC_HEVC, true, -40, Bytes::from_static(b"\x00\x01"));
+        let frames =
+            ExVideoTag::coded_frames(FOURCC_HEVC, true, -40, Bytes::from_static(b"\x00\x01"));
         let body = frames.encode();
         assert_eq!(&body[..], b"\x91hvc1\xff\xff\xd8\x00\x01");
         assert_eq!(ExVideoTag::parse(&body).unwrap(), frames);

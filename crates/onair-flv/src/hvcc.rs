@@ -107,7 +107,9 @@ impl HevcSpsInfo {
     pub fn parse(sps: &[u8]) -> Result<Self, FlvError> {
         let bad = |reason: &str| malformed("HEVC SPS", TagKind::Video, sps, 0, reason);
         if sps.len() < 15 || hevc_nal_type(sps) != hevc_nal::SPS {
-            return Err(bad("expected an SPS NAL unit (type 33) of at least 15 bytes"));
+            return Err(bad(
+                "expected an SPS NAL unit (type 33) of at least 15 bytes",
+            ));
         }
         let rbsp = remove_emulation_prevention(&sps[2..]);
         Self::read(&rbsp).ok_or_else(|| bad("the SPS ends inside its header fields"))
@@ -183,17 +185,14 @@ impl HevcDecoderConfig {
     /// A record for one VPS, SPS and PPS with 4-byte lengths; the header fields come from the
     /// SPS.
     pub fn from_parameter_sets(vps: Bytes, sps: Bytes, pps: Bytes) -> Result<Self, FlvError> {
-        for (nal, ty, name) in [
-            (&vps, hevc_nal::VPS, "VPS"),
-            (&pps, hevc_nal::PPS, "PPS"),
-        ] {
+        for (nal, ty, name) in [(&vps, hevc_nal::VPS, "VPS"), (&pps, hevc_nal::PPS, "PPS")] {
             if nal.len() < 3 || hevc_nal_type(nal) != ty {
                 return Err(malformed(
                     name,
                     TagKind::Video,
                     nal,
                     0,
-                    &format!("expected an HEVC {name} NAL unit (type {ty})"),
+                    format!("expected an HEVC {name} NAL unit (type {ty})"),
                 ));
             }
         }
@@ -230,7 +229,7 @@ impl HevcDecoderConfig {
         out.put_u8(0xf8 | (s.bit_depth_luma_minus8 & 7));
         out.put_u8(0xf8 | (s.bit_depth_chroma_minus8 & 7));
         out.put_u16(0); // avgFrameRate: unspecified
-        // constantFrameRate 0, numTemporalLayers, temporalIdNested, lengthSizeMinusOne.
+                        // constantFrameRate 0, numTemporalLayers, temporalIdNested, lengthSizeMinusOne.
         out.put_u8(
             (s.temporal_layers & 7) << 3
                 | u8::from(s.temporal_id_nested) << 2
@@ -376,7 +375,10 @@ mod tests {
     #[test]
     fn bad_input_is_an_error() {
         assert!(HevcSpsInfo::parse(&SPS[..12]).is_err());
-        assert!(HevcSpsInfo::parse(&SPS[..18]).is_err(), "ends in the fields");
+        assert!(
+            HevcSpsInfo::parse(&SPS[..18]).is_err(),
+            "ends in the fields"
+        );
         assert!(HevcDecoderConfig::from_parameter_sets(
             Bytes::from_static(PPS),
             Bytes::from_static(SPS),

@@ -82,6 +82,34 @@ fn put_ff_coded(out: &mut Vec<u8>, mut v: usize) {
 
 /// An SEI NAL unit (header byte included) holding `messages`.
 pub fn build_sei_nal(messages: &[SeiMessage]) -> Bytes {
+    let mut nal = vec![nal_type::SEI];
+    nal.extend(add_emulation_prevention(&sei_rbsp(messages)));
+    Bytes::from(nal)
+}
+
+/// An HEVC prefix SEI NAL unit (type 39, its 2-byte header included) holding `messages`: the
+/// same sei_message syntax as H.264's.
+pub fn build_hevc_sei_nal(messages: &[SeiMessage]) -> Bytes {
+    let mut nal = vec![crate::hvcc::hevc_nal::SEI_PREFIX << 1, 0x01];
+    nal.extend(add_emulation_prevention(&sei_rbsp(messages)));
+    Bytes::from(nal)
+}
+
+/// The messages of an HEVC prefix SEI NAL unit (2-byte header included).
+pub fn parse_hevc_sei_nal(nal: &[u8]) -> Result<Vec<SeiMessage>, FlvError> {
+    if crate::hvcc::hevc_nal_type(nal) != crate::hvcc::hevc_nal::SEI_PREFIX || nal.len() < 2 {
+        return Err(malformed(
+            "SEI",
+            TagKind::None,
+            nal,
+            0,
+            "not an HEVC prefix SEI NAL unit (type 39)",
+        ));
+    }
+    parse_sei_rbsp(&remove_emulation_prevention(&nal[2..]))
+}
+
+fn sei_rbsp(messages: &[SeiMessage]) -> Vec<u8> {
     let mut rbsp = Vec::new();
     for m in messages {
         put_ff_coded(&mut rbsp, m.payload_type as usize);
@@ -89,9 +117,7 @@ pub fn build_sei_nal(messages: &[SeiMessage]) -> Bytes {
         rbsp.extend_from_slice(&m.payload);
     }
     rbsp.push(0x80); // rbsp_trailing_bits
-    let mut nal = vec![nal_type::SEI];
-    nal.extend(add_emulation_prevention(&rbsp));
-    Bytes::from(nal)
+    rbsp
 }
 
 /// The messages of an SEI NAL unit (header byte included).
@@ -105,8 +131,11 @@ pub fn parse_sei_nal(nal: &[u8]) -> Result<Vec<SeiMessage>, FlvError> {
             "not an SEI NAL unit (type 6)",
         ));
     }
-    let rbsp = remove_emulation_prevention(&nal[1..]);
-    let mut r = Reader::new(&rbsp, "SEI message", TagKind::None);
+    parse_sei_rbsp(&remove_emulation_prevention(&nal[1..]))
+}
+
+fn parse_sei_rbsp(rbsp: &[u8]) -> Result<Vec<SeiMessage>, FlvError> {
+    let mut r = Reader::new(rbsp, "SEI message", TagKind::None);
     let mut out = Vec::new();
     // Stop at the trailing-bits byte (0x80) or the end.
     while r.remaining() > 0 && !(r.remaining() == 1 && rbsp[r.pos()] == 0x80) {
@@ -152,6 +181,15 @@ mod tests {
         assert_eq!(parsed, msgs);
         assert_eq!(&parsed[0].app_data()[..], b"hello");
         assert_eq!(&parsed[1].app_data()[..], &[0, 0, 1, 0, 0, 3, 9]);
+    }
+
+    #[test]
+    fn hevc_prefix_sei_round_trip() {
+        let msgs = vec![SeiMessage::app(242, b"cue")];
+        let nal = build_hevc_sei_nal(&msgs);
+        assert_eq!(&nal[..2], &[0x4e, 0x01]);
+        assert_eq!(parse_hevc_sei_nal(&nal).unwrap(), msgs);
+        assert!(parse_hevc_sei_nal(&build_sei_nal(&msgs)).is_err());
     }
 
     #[test]

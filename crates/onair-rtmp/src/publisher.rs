@@ -59,6 +59,7 @@ impl PublisherSignal {
 pub struct RtmpPublisher {
     shared: Arc<Shared>,
     task: Option<JoinHandle<Result<(), RtmpError>>>,
+    server_fourccs: Vec<String>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -73,7 +74,8 @@ impl RtmpPublisher {
         queue: SendQueueConfig,
     ) -> Result<Self, RtmpError> {
         let url = StreamUrl::parse(url)?;
-        let (session, _) = establish(&url, config, Role::Publish).await?;
+        let (mut session, _) = establish(&url, config, Role::Publish).await?;
+        let server_fourccs = std::mem::take(&mut session.server_fourccs);
         let shared = Arc::new(Shared {
             queue: Mutex::new(SendQueue::new(queue)),
             wake: Notify::new(),
@@ -96,7 +98,19 @@ impl RtmpPublisher {
         Ok(Self {
             shared,
             task: Some(task),
+            server_fourccs,
         })
+    }
+
+    /// The Enhanced RTMP FourCCs the server announced in its connect reply (`fourCcList`):
+    /// empty for a legacy server, which takes only FLV's own codecs (H.264, AAC).
+    pub fn server_fourcc_list(&self) -> &[String] {
+        &self.server_fourccs
+    }
+
+    /// The server announced `fourcc` (e.g. `hvc1`) in its connect reply.
+    pub fn server_accepts(&self, fourcc: &str) -> bool {
+        self.server_fourccs.iter().any(|f| f == fourcc)
     }
 
     /// Queues a tag. Fails with the error that ended the connection, if it ended.

@@ -28,6 +28,8 @@ pub(crate) struct Session {
     out: VecDeque<Bytes>,
     /// Media that arrived while waiting for the acceptance, kept for the player.
     pub(crate) pending: Vec<FlvTag>,
+    /// The Enhanced RTMP FourCCs of the server's connect `_result` (empty: a legacy server).
+    pub(crate) server_fourccs: Vec<String>,
 }
 
 impl std::fmt::Debug for Session {
@@ -137,6 +139,7 @@ impl Session {
                         return Err(rejection(stage, status))
                     }
                     ClientEvent::Media(tag) => self.pending.push(tag),
+                    ClientEvent::Connected { fourcc_list } => self.server_fourccs = fourcc_list,
                     _ => {}
                 }
             }
@@ -204,6 +207,7 @@ pub(crate) async fn establish(
             buf: BytesMut::with_capacity(READ_CHUNK),
             out: VecDeque::new(),
             pending: Vec::new(),
+            server_fourccs: Vec::new(),
         };
         s.flush().await?;
         let events = s.handle(&rest).await?;

@@ -28,6 +28,7 @@ pub mod forward;
 pub mod http;
 pub mod hub;
 pub mod media;
+pub mod mp4;
 pub mod record;
 pub mod rtmp_server;
 pub mod server;

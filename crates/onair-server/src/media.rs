@@ -1,7 +1,7 @@
 //! Media work the server does off the network path: the onMetaData script for HTTP-FLV and
 //! recordings, screenshots (decode the GOP cache up to its newest picture, scale to 300 px wide,
-//! JPEG), the FLV duration patch, the scan that repairs a segment left open by a crash, and the
-//! FLV -> MP4 remux (FFmpeg, stream copy).
+//! JPEG), the FLV duration patch, and the scan that repairs a segment left open by a crash. The
+//! FLV -> MP4 remux is `crate::mp4`.
 
 use crate::error::{ServerError, ServerResult};
 use crate::hub::Tag;
@@ -113,54 +113,9 @@ pub fn scan_flv(path: &Path) -> ServerResult<FlvScan> {
     })
 }
 
-/// Remuxes an FLV file to MP4 (stream copy, `faststart`).
-pub fn remux_to_mp4(flv: &Path, mp4: &Path) -> ServerResult<()> {
-    use ffmpeg_next as ff;
-    onair_codec::ffmpeg_init();
-    let err = |e: ff::Error| ServerError::Media(format!("remux {}: {e}", flv.display()));
-    let mut input = ff::format::input(flv).map_err(err)?;
-    let mut output = ff::format::output_as(mp4, "mp4").map_err(err)?;
-    let mut map = vec![None; input.nb_streams() as usize];
-    let mut n = 0;
-    for (i, ist) in input.streams().enumerate() {
-        let medium = ist.parameters().medium();
-        if !matches!(medium, ff::media::Type::Audio | ff::media::Type::Video) {
-            continue;
-        }
-        let mut ost = output
-            .add_stream(ff::encoder::find(ff::codec::Id::None))
-            .map_err(err)?;
-        ost.set_parameters(ist.parameters());
-        // SAFETY: the codec tag must be cleared so the MP4 muxer picks its own; the pointer is
-        // the stream's valid codecpar, owned by `output`.
-        unsafe {
-            (*ost.parameters().as_mut_ptr()).codec_tag = 0;
-        }
-        map[i] = Some(n);
-        n += 1;
-    }
-    let mut opts = ff::Dictionary::new();
-    opts.set("movflags", "faststart");
-    output.write_header_with(opts).map_err(err)?;
-    for (ist, mut packet) in input.packets() {
-        let Some(Some(oi)) = map.get(ist.index()).copied() else {
-            continue;
-        };
-        let ost_tb = output
-            .stream(oi)
-            .map(|s| s.time_base())
-            .unwrap_or(ist.time_base());
-        packet.rescale_ts(ist.time_base(), ost_tb);
-        packet.set_position(-1);
-        packet.set_stream(oi);
-        packet.write_interleaved(&mut output).map_err(err)?;
-    }
-    output.write_trailer().map_err(err)?;
-    Ok(())
-}
-
-/// A video body as the screenshot decoder needs it, legacy (AVC, HEVC id 12) or Enhanced RTMP.
-enum VideoPayload {
+/// A video body as the screenshot decoder and the MP4 remux need it, legacy (AVC, HEVC id 12)
+/// or Enhanced RTMP.
+pub(crate) enum VideoPayload {
     /// A decoder configuration record (avcC, hvcC, av1C, vpcC).
     Config { codec: FourCc, record: Bytes },
     /// One coded frame.
@@ -172,7 +127,7 @@ enum VideoPayload {
     },
 }
 
-fn video_payload(body: &Bytes) -> Option<VideoPayload> {
+pub(crate) fn video_payload(body: &Bytes) -> Option<VideoPayload> {
     let first = *body.first()?;
     if first & 0x80 != 0 {
         let t = ExVideoTag::parse(body).ok()?;

@@ -22,7 +22,7 @@ pub use onair_codec::{list_video_encoders, VideoEncoderBackend, VideoEncoderInfo
 pub use onair_core::{
     Alignment, AudioFrame, AudioQuality, BufferType, MirrorType, PixelFormat, PlayerStatistics,
     PushStatus, PusherStatistics, ResolutionMode, Rotation, Size, Timestamp, V2TXLiveCode,
-    VideoEncoderParam, VideoFrame, VideoResolution,
+    VideoCodec, VideoEncoderParam, VideoFrame, VideoResolution,
 };
 pub use onair_gpu::{wgpu, GpuContext};
 pub use onair_rtmp::TransportConfig;

@@ -66,6 +66,11 @@ pub(crate) struct Controls {
     pub(crate) volume_interval_ms: AtomicU32,
     /// The local preview's format (`enable_custom_video_render`), `None` when off.
     pub(crate) render_format: Mutex<Option<onair_core::PixelFormat>>,
+    /// A connection's server took no HEVC (no `hvc1` in its connect reply): the video stage
+    /// switches to H.264 and stays there for the rest of the push.
+    pub(crate) hevc_refused: AtomicBool,
+    /// The encoder backend and codec running now (`Auto` resolved, after any fallback).
+    pub(crate) in_use: Mutex<(onair_codec::VideoEncoderBackend, onair_core::VideoCodec)>,
 }
 
 impl Controls {
@@ -93,6 +98,7 @@ struct Settings {
     process: Option<process::ProcessMode>,
     render_format: Option<onair_core::PixelFormat>,
     encoder_backend: onair_codec::VideoEncoderBackend,
+    video_codec: onair_core::VideoCodec,
 }
 
 impl Default for Settings {
@@ -115,6 +121,7 @@ impl Default for Settings {
             process: None,
             render_format: None,
             encoder_backend: onair_codec::VideoEncoderBackend::OpenH264,
+            video_codec: onair_core::VideoCodec::H264,
         }
     }
 }
@@ -136,8 +143,6 @@ struct Session {
     audio_in: Option<Mutex<AudioRingProducer>>,
     runtime: tokio::runtime::Runtime,
     supervisor: tokio::task::JoinHandle<()>,
-    /// The video encoder backend this push runs on (`Auto` resolved).
-    encoder_backend: onair_codec::VideoEncoderBackend,
 }
 
 /// The push engine. Cheap to share across threads (`&self` everywhere).
@@ -435,13 +440,15 @@ impl V2TXLivePusher {
         Ok(())
     }
 
-    /// onair extension: the H.264 encoder backend (default openh264; `X264` is FFmpeg's
-    /// libx264, high profile; `Nvenc` / `Vaapi` / `Qsv` the hardware encoders, at 16-pixel
-    /// alignment; `Auto` the first that opens in that order of hardware, then x264, then
-    /// openh264, with a warning naming the one used when it fell back). Opened by
-    /// `start_push`: a backend that cannot open there fails it with NOT_SUPPORTED naming what
-    /// is missing. REFUSED while pushing. [`list_video_encoders`](crate::list_video_encoders)
-    /// says which open here.
+    /// onair extension: the video encoder backend (default openh264 for H.264 and x265 for
+    /// HEVC; `X264` is FFmpeg's libx264, high profile; `X265` FFmpeg's libx265; `Nvenc` /
+    /// `Vaapi` / `Qsv` the hardware encoders of both codecs, at 16-pixel alignment; `Auto` the
+    /// first that opens in that order of hardware, then the software encoders, with a warning
+    /// naming the one used when it fell back). A software backend of the other codec stands
+    /// for its counterpart (x264 <-> x265), with a warning. Opened by `start_push`: a backend
+    /// that cannot open there fails it with NOT_SUPPORTED naming what is missing. REFUSED
+    /// while pushing. [`list_video_encoders`](crate::list_video_encoders) says which open
+    /// here.
     pub fn set_video_encoder_backend(
         &self,
         backend: onair_codec::VideoEncoderBackend,
@@ -454,7 +461,29 @@ impl V2TXLivePusher {
     /// onair extension: the encoder backend the running push uses (`Auto` resolved), `None`
     /// when not pushing.
     pub fn video_encoder_backend_in_use(&self) -> Option<onair_codec::VideoEncoderBackend> {
-        lock(&self.session).as_ref().map(|s| s.encoder_backend)
+        lock(&self.session)
+            .as_ref()
+            .map(|s| lock(&s.controls.in_use).0)
+    }
+
+    /// onair extension: the video codec (default H.264). HEVC goes out over Enhanced RTMP
+    /// (FourCC `hvc1`) to a server whose connect reply announces `hvc1` in its `fourCcList`;
+    /// to a server that does not (a legacy RTMP server such as nginx-rtmp), the push switches
+    /// to H.264 at once and says so through `on_warning(ERROR_NOT_SUPPORTED, ..)`.
+    /// `set_property("enableHevcEncode", "true")` is LiteAV's name for the same switch.
+    /// REFUSED while pushing.
+    pub fn set_video_codec(&self, codec: onair_core::VideoCodec) -> LiveResult {
+        self.refuse_while_pushing("set_video_codec")?;
+        lock(&self.settings).video_codec = codec;
+        Ok(())
+    }
+
+    /// onair extension: the codec the running push encodes now (H.264 after a fallback),
+    /// `None` when not pushing.
+    pub fn video_codec_in_use(&self) -> Option<onair_core::VideoCodec> {
+        lock(&self.session)
+            .as_ref()
+            .map(|s| lock(&s.controls.in_use).1)
     }
 
     /// Custom video capture on or off (only before `start_push`).
@@ -625,7 +654,8 @@ impl V2TXLivePusher {
 
     /// Advanced settings by key (spec "set_property"): `setVideoQualityEx` (JSON `width`,
     /// `height`, `fps`, `bitrate`, `minBitrate`), `setMetaData` (a JSON object of extra
-    /// onMetaData fields), `maxNumberOfReconnection`, `secondsBetweenReconnection`.
+    /// onMetaData fields), `maxNumberOfReconnection`, `secondsBetweenReconnection`,
+    /// `enableHevcEncode` (`true` / `1`: HEVC, see [`set_video_codec`](Self::set_video_codec)).
     /// NOT_SUPPORTED for other keys, INVALID_PARAMETER for bad values.
     pub fn set_property(&self, key: &str, value: &str) -> LiveResult {
         let json = || {
@@ -695,6 +725,22 @@ impl V2TXLivePusher {
                     policy.interval = std::time::Duration::from_secs(u64::from(n));
                 }
                 self.set_reconnect_policy(policy)
+            }
+            "enableHevcEncode" => {
+                let on = match value.trim().to_ascii_lowercase().as_str() {
+                    "true" | "1" | "yes" => true,
+                    "false" | "0" | "no" => false,
+                    _ => {
+                        return Err(LiveError::invalid(format!(
+                            "enableHevcEncode: {value:?} is not true / false / 1 / 0"
+                        )))
+                    }
+                };
+                self.set_video_codec(if on {
+                    onair_core::VideoCodec::H265
+                } else {
+                    onair_core::VideoCodec::H264
+                })
             }
             other => Err(LiveError::new(
                 V2TXLiveCode::ErrorNotSupported,

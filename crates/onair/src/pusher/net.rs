@@ -44,6 +44,8 @@ pub(crate) struct Net {
     pub(crate) dropped_while_offline: AtomicU64,
     /// The size of the frames the encoder got last (width << 32 | height).
     encoded_size: AtomicU64,
+    /// HEVC was refused: its tags are dropped, onMetaData says H.264.
+    hevc_refused: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Debug, Default)]
@@ -59,7 +61,19 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl Net {
     /// Sends a tag (remembering sequence headers for reconnects). Never blocks.
-    pub(crate) fn send(&self, tag: FlvTag) {
+    pub(crate) fn send(&self, mut tag: FlvTag) {
+        if self.hevc_refused.load(Ordering::Acquire) {
+            match tag.tag_type {
+                onair_flv::TagType::Video
+                    if onair_flv::video_info(&tag.data)
+                        .is_some_and(|v| v.codec == onair_flv::enhanced::FOURCC_HEVC) =>
+                {
+                    return; // encoded before the switch to H.264
+                }
+                onair_flv::TagType::Script => tag.data = h264_metadata(&tag.data),
+                _ => {}
+            }
+        }
         if classify(&tag) == TagClass::Header {
             let mut h = lock(&self.headers);
             match tag.tag_type {
@@ -89,6 +103,17 @@ impl Net {
         ((v >> 32) as u32, v as u32)
     }
 
+    /// The server takes no HEVC: drop HEVC tags and the cached hvcC, and say H.264 in
+    /// onMetaData from now on (the video stage switches encoders on its next frame).
+    fn refuse_hevc(&self) {
+        self.hevc_refused.store(true, Ordering::Release);
+        let mut h = lock(&self.headers);
+        h.video = None;
+        if let Some(m) = h.metadata.as_mut() {
+            m.data = h264_metadata(&m.data);
+        }
+    }
+
     fn install(&self, p: RtmpPublisher) {
         let h = lock(&self.headers);
         for t in [&h.metadata, &h.video, &h.audio].into_iter().flatten() {
@@ -107,6 +132,21 @@ impl Net {
     }
 }
 
+/// An onMetaData body with `videocodecid` 7 (H.264).
+fn h264_metadata(body: &bytes::Bytes) -> bytes::Bytes {
+    let Ok(mut script) = onair_flv::ScriptData::parse(body) else {
+        return body.clone();
+    };
+    let Some(onair_flv::Amf0Value::Object(map)) = script.values.first_mut() else {
+        return body.clone();
+    };
+    map.insert(
+        "videocodecid".to_string(),
+        onair_flv::Amf0Value::Number(7.0),
+    );
+    script.encode().unwrap_or_else(|_| body.clone())
+}
+
 /// Everything the supervisor needs.
 pub(crate) struct Supervisor {
     pub(crate) url: String,
@@ -118,6 +158,8 @@ pub(crate) struct Supervisor {
     pub(crate) events: Events,
     /// (target, floor) kbit/s.
     pub(crate) bitrate: (u32, u32),
+    /// The codec the push started with.
+    pub(crate) codec: onair_core::VideoCodec,
 }
 
 fn unix_now() -> u64 {
@@ -159,6 +201,7 @@ impl Supervisor {
             let (error, was_up) = match connect {
                 Ok(p) => {
                     plan.on_connected();
+                    self.check_codec(&p);
                     self.net.install(p);
                     // A new connection starts on a keyframe.
                     self.controls.force_keyframe.store(true, Ordering::Release);
@@ -234,6 +277,36 @@ impl Supervisor {
                 }
             }
         }
+    }
+
+    /// HEVC goes only to a server that announced `hvc1` in its connect reply; to any other the
+    /// push switches to H.264 (once: it stays H.264 across reconnects) and says so.
+    fn check_codec(&self, p: &RtmpPublisher) {
+        let fourcc = "hvc1";
+        if self.codec != onair_core::VideoCodec::H265
+            || p.server_accepts(fourcc)
+            || self.controls.hevc_refused.load(Ordering::Acquire)
+        {
+            return;
+        }
+        let announced = p.server_fourcc_list();
+        let m = format!(
+            "the server does not accept HEVC: its connect reply announces {} (no {fourcc}); \
+             pushing H.264 instead",
+            if announced.is_empty() {
+                "no Enhanced RTMP fourCcList (a legacy RTMP server)".to_string()
+            } else {
+                format!("fourCcList [{}]", announced.join(", "))
+            }
+        );
+        tracing::warn!("{m}");
+        self.net.refuse_hevc();
+        self.controls.hevc_refused.store(true, Ordering::Release);
+        self.emit(PusherEvent::Warning(
+            V2TXLiveCode::ErrorNotSupported,
+            m,
+            String::new(),
+        ));
     }
 
     /// Watches the live connection until it breaks or the push stops: statistics every 2 s,

@@ -22,7 +22,7 @@ use onair_core::{
     AudioFrame, AudioQuality, EncodeTarget, MirrorType, PixelFormat, Timestamp, VideoFrame,
 };
 use onair_flv::avcc::join_avcc;
-use onair_flv::sei::build_sei_nal;
+use onair_flv::sei::{build_hevc_sei_nal, build_sei_nal};
 use onair_flv::{FlvTag, OnMetaData, TagType};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -87,30 +87,43 @@ fn sleep_until(due: Instant, controls: &Controls) -> bool {
     controls.stop.sleep_until(due)
 }
 
-/// The encoder of the chosen backend at the larger of the configured alignment and the
-/// backend's; for `Auto`, the first that opens (the reasons the others did not are logged).
-/// With the warning to give when `Auto` fell back past a backend.
+/// The encoder of the chosen backend for the chosen codec at the larger of the configured
+/// alignment and the backend's; for `Auto`, the first that opens (the reasons the others did
+/// not are logged). With the warning to give when what runs is not what was asked for (`Auto`
+/// fell back past a backend, or a software backend stood in for the other codec's).
 #[allow(clippy::type_complexity)]
 fn open_encoder(
     s: &Settings,
 ) -> LiveResult<(Box<dyn VideoEncoder>, VideoEncoderBackend, Option<String>)> {
+    let codec = s.video_codec;
     let wider =
         |a: onair_core::Alignment, b: onair_core::Alignment| if a.get() >= b.get() { a } else { b };
-    let candidates: Vec<VideoEncoderBackend> = match s.encoder_backend {
-        VideoEncoderBackend::Auto => VideoEncoderBackend::PROBE_ORDER.to_vec(),
-        b => vec![b],
+    let asked = s.encoder_backend;
+    let candidates: Vec<VideoEncoderBackend> = match asked {
+        VideoEncoderBackend::Auto => VideoEncoderBackend::PROBE_ORDER
+            .into_iter()
+            .filter(|b| b.supports(codec))
+            .collect(),
+        b => vec![b.for_codec(codec)],
     };
     let mut reasons = Vec::new();
     for b in candidates {
         let target = s.video.resolve(wider(s.alignment, b.alignment()));
-        match onair_codec::open_video_encoder(b, target, EncoderOptions::default()) {
+        match onair_codec::open_video_encoder(b, codec, target, EncoderOptions::default()) {
             Ok((e, used)) => {
+                if asked != VideoEncoderBackend::Auto && used != asked {
+                    // openh264, the default, has no HEVC: x265 is the default there, quietly.
+                    let m = format!("video encoder {asked} has no {codec}: using {used}");
+                    tracing::info!("{m}");
+                    let note = (asked != VideoEncoderBackend::OpenH264).then_some(m);
+                    return Ok((e, used, note));
+                }
                 if reasons.is_empty() {
-                    tracing::info!("video encoder: {used}");
+                    tracing::info!("video encoder: {used} ({codec})");
                     return Ok((e, used, None));
                 }
                 let m = format!(
-                    "video encoder auto: using {used}; {} ({})",
+                    "video encoder auto: using {used} for {codec}; {} ({})",
                     if used.is_hardware() {
                         "the hardware encoders before it did not open"
                     } else {
@@ -121,16 +134,37 @@ fn open_encoder(
                 tracing::warn!("{m}");
                 return Ok((e, used, Some(m)));
             }
-            Err(e) if s.encoder_backend == VideoEncoderBackend::Auto => {
-                reasons.push(format!("{b}: {e}"))
-            }
+            Err(e) if asked == VideoEncoderBackend::Auto => reasons.push(format!("{b}: {e}")),
             Err(e) => return Err(e.into()),
         }
     }
     Err(crate::error::LiveError::new(
         onair_core::V2TXLiveCode::ErrorNotSupported,
-        format!("no video encoder opened: {}", reasons.join("; ")),
+        format!("no {codec} video encoder opened: {}", reasons.join("; ")),
     ))
+}
+
+/// The H.264 encoder that replaces an HEVC one when the server takes no HEVC: the same
+/// backend family (x265 -> x264, a hardware encoder's H.264), else openh264.
+fn h264_fallback(
+    running: VideoEncoderBackend,
+    target: EncodeTarget,
+) -> Result<(Box<dyn VideoEncoder>, VideoEncoderBackend), String> {
+    let codec = onair_core::VideoCodec::H264;
+    let first = running.for_codec(codec);
+    onair_codec::open_video_encoder(first, codec, target, EncoderOptions::default())
+        .map(|(e, _)| (e, first))
+        .or_else(|e| {
+            tracing::warn!("H.264 fallback: {first}: {e}; trying openh264");
+            onair_codec::open_video_encoder(
+                VideoEncoderBackend::OpenH264,
+                codec,
+                target,
+                EncoderOptions::default(),
+            )
+            .map(|(e, _)| (e, VideoEncoderBackend::OpenH264))
+        })
+        .map_err(|e| e.to_string())
 }
 
 pub(super) fn start(
@@ -141,6 +175,7 @@ pub(super) fn start(
 ) -> LiveResult<Session> {
     let (encoder, encoder_backend, encoder_note) = open_encoder(&s)?;
     let target = encoder.target();
+    let codec = encoder.codec();
     let aac = if s.audio_enabled {
         Some(AacEncoder::new(s.audio)?)
     } else {
@@ -154,6 +189,7 @@ pub(super) fn start(
         .volume_interval_ms
         .store(s.volume_interval_ms, Ordering::Release);
     *lock(&controls.render_format) = s.render_format;
+    *lock(&controls.in_use) = (encoder_backend, codec);
     *controls
         .watermark
         .lock()
@@ -202,7 +238,7 @@ pub(super) fn start(
         height: Some(f64::from(target.size.height)),
         framerate: Some(f64::from(target.fps)),
         videodatarate: Some(f64::from(target.bitrate_kbps)),
-        videocodecid: Some(7.0),
+        videocodecid: Some(videocodecid(codec)),
         audiodatarate: s.audio_enabled.then(|| f64::from(s.audio.bitrate_kbps())),
         audiosamplerate: s.audio_enabled.then(|| f64::from(s.audio.sample_rate())),
         audiosamplesize: s.audio_enabled.then_some(16.0),
@@ -229,6 +265,7 @@ pub(super) fn start(
             controls: Arc::clone(&controls),
             events: events.clone(),
             bitrate: (target.bitrate_kbps, target.min_bitrate_kbps),
+            codec,
         }
         .run(),
     );
@@ -306,8 +343,16 @@ pub(super) fn start(
         audio_in,
         runtime,
         supervisor,
-        encoder_backend,
     })
+}
+
+/// onMetaData's `videocodecid`: FLV's 7 for H.264; for the Enhanced RTMP codecs their FourCC as
+/// a number, as FFmpeg and OBS write it.
+pub(super) fn videocodecid(codec: onair_core::VideoCodec) -> f64 {
+    match codec {
+        onair_core::VideoCodec::H264 => 7.0,
+        c => f64::from(u32::from_be_bytes(c.fourcc())),
+    }
 }
 
 /// Sends onMetaData (the engine's fields plus the app's setMetaData fields); the network side
@@ -361,7 +406,6 @@ pub(super) fn stop(s: Session, routes: &Routes) {
         audio_in,
         runtime,
         supervisor,
-        encoder_backend: _,
     } = s;
     controls.stop.stop();
     gate.close();
@@ -547,6 +591,28 @@ fn video_encode(
         if want != bitrate && want > 0 && encoder.set_bitrate_kbps(want).is_ok() {
             bitrate = want;
         }
+        if encoder.codec() == onair_core::VideoCodec::H265
+            && controls.hevc_refused.load(Ordering::Acquire)
+        {
+            let running = lock(&controls.in_use).0;
+            match h264_fallback(running, encoder.target()) {
+                Ok((e, used)) => {
+                    tracing::info!("HEVC refused by the server: encoding H.264 with {used}");
+                    encoder = e; // its first frame is an IDR with its parameter sets
+                    *lock(&controls.in_use) = (used, onair_core::VideoCodec::H264);
+                }
+                Err(e) => {
+                    if encode_failing.fail() {
+                        events.emit(PusherEvent::Warning(
+                            onair_core::V2TXLiveCode::ErrorNotSupported,
+                            format!("the server takes no HEVC and no H.264 encoder opened: {e}"),
+                            String::new(),
+                        ));
+                    }
+                    continue;
+                }
+            }
+        }
         if controls.force_keyframe.swap(false, Ordering::AcqRel) {
             encoder.force_keyframe();
         }
@@ -576,7 +642,10 @@ fn video_encode(
                 .unwrap_or_else(std::sync::PoisonError::into_inner),
         );
         if !sei.is_empty() {
-            let nal = build_sei_nal(&sei);
+            let nal = match encoded.codec {
+                onair_core::VideoCodec::H264 => build_sei_nal(&sei),
+                _ => build_hevc_sei_nal(&sei),
+            };
             let mut avcc = join_avcc([&nal[..]]).to_vec();
             avcc.extend_from_slice(&encoded.avcc);
             encoded.avcc = Bytes::from(avcc);
