@@ -1,18 +1,32 @@
-//! Engine encode cost per 720p frame (onair's `OpenH264Encoder`: encode, split NAL units, pick
-//! out SPS/PPS, build AVCC) against a bare openh264-crate loop with the same configuration,
-//! same frames, same run. Goal: <= 1.05x. Results go to `benches/RESULTS.md`.
+//! Encode cost per 720p frame, two sections of `benches/RESULTS.md`:
+//! - `encode`: onair's `OpenH264Encoder` (encode, split NAL units, pick out SPS/PPS, build AVCC)
+//!   against a bare openh264-crate loop with the same configuration, same frames, same run.
+//!   Goal: <= 1.05x.
+//! - `encode_backends`: every backend that opens here (openh264, x264, x265; the hardware ones
+//!   where present) in process, against FFmpeg's CLI encoding the same raw frames
+//!   (`ffmpeg -f rawvideo ... -c:v libx264 / libx265` with onair's settings, one thread each)
+//!   in the same run: CPU seconds per frame (process user + system time) and PSNR of each
+//!   output against the source, by FFmpeg's `psnr` filter. Goal: each backend <= 1.05x the
+//!   CLI's CPU at the same PSNR. FFmpeg 5.1 has no libopenh264, so openh264 has no CLI row.
 
 use criterion::{criterion_group, Criterion};
 use onair_codec::video_encoder::openh264_config;
-use onair_codec::{EncoderOptions, OpenH264Encoder, TestPattern, VideoEncoder};
-use onair_core::{
-    Alignment, ResolutionMode, Timestamp, VideoEncoderParam, VideoFrame, VideoResolution,
+use onair_codec::{
+    open_video_encoder, DecoderConfig, EncoderOptions, OpenH264Encoder, TestPattern, VideoEncoder,
+    VideoEncoderBackend,
 };
+use onair_core::{
+    Alignment, PixelFormat, ResolutionMode, Timestamp, VideoCodec, VideoEncoderParam, VideoFrame,
+    VideoResolution,
+};
+use onair_testkit::peers::{measure_command, process_cpu_seconds, require};
 use onair_testkit::results::{is_bench_run, write_section};
 use openh264::encoder::Encoder;
 use openh264::formats::YUVSlices;
 use openh264::OpenH264API;
 use std::hint::black_box;
+use std::io::Write;
+use std::path::Path;
 use std::time::Instant;
 
 const FRAMES: usize = 120;
@@ -107,12 +121,261 @@ fn write_results() {
     }
 }
 
+/// 10 s of FFmpeg's testsrc2 at 720p30 as raw I420 (harder than the stamped pattern).
+const RAW_FRAMES: usize = 300;
+
+fn write_source(path: &Path) -> Vec<VideoFrame> {
+    let out = std::process::Command::new(require("ffmpeg"))
+        .args([
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=1280x720:rate=30",
+        ])
+        .args(["-frames:v", &RAW_FRAMES.to_string()])
+        .args(["-f", "rawvideo", "-pix_fmt", "yuv420p", "-y"])
+        .arg(path)
+        .status()
+        .expect("run ffmpeg");
+    assert!(out.success(), "ffmpeg could not write the raw source");
+    let raw = std::fs::read(path).unwrap();
+    raw.chunks_exact(1280 * 720 * 3 / 2)
+        .enumerate()
+        .map(|(n, c)| {
+            VideoFrame::new(
+                PixelFormat::I420,
+                1280,
+                720,
+                bytes::Bytes::copy_from_slice(c),
+            )
+            .unwrap()
+            .with_timestamp(Timestamp::from_micros(n as u64 * 1_000_000 / 30))
+        })
+        .collect()
+}
+
+/// Encodes `frames` in process: CPU seconds (the whole process: encoder threads count) and the
+/// Annex B stream.
+fn onair_encode(
+    backend: VideoEncoderBackend,
+    codec: VideoCodec,
+    frames: &[VideoFrame],
+) -> Option<(f64, Vec<u8>)> {
+    let (mut enc, _) =
+        open_video_encoder(backend, codec, target(), EncoderOptions::default()).ok()?;
+    let mut out = Vec::new();
+    let mut units = Vec::with_capacity(frames.len());
+    let before = process_cpu_seconds(std::process::id());
+    for f in frames {
+        if let Some(e) = enc.encode(f).unwrap() {
+            units.push(e);
+        }
+    }
+    let cpu = process_cpu_seconds(std::process::id()) - before;
+    for e in units {
+        match &e.config {
+            Some(DecoderConfig::Avc(c)) => out.extend_from_slice(&c.to_annexb()),
+            Some(DecoderConfig::Hevc(c)) => {
+                for (_, nals) in &c.arrays {
+                    for n in nals {
+                        out.extend_from_slice(&[0, 0, 0, 1]);
+                        out.extend_from_slice(n);
+                    }
+                }
+            }
+            None => {}
+        }
+        let nals = onair_flv::avcc::split_avcc(&e.avcc, 4).unwrap();
+        out.extend_from_slice(&onair_flv::avcc::join_annexb(nals));
+    }
+    Some((cpu, out))
+}
+
+/// The FFmpeg CLI line with onair's settings for `backend` (same rate control, GOP, preset).
+fn cli_args(backend: VideoEncoderBackend) -> Option<Vec<String>> {
+    let rate = format!(
+        "{}k",
+        (1800.0 * onair_codec::ffmpeg_encoder::X264_RATE_HEADROOM) as u32
+    );
+    let common = |v: &mut Vec<String>| {
+        for a in [
+            "-b:v", &rate, "-maxrate", &rate, "-bufsize", "1800k", "-g", "60", "-bf", "0",
+        ] {
+            v.push(a.to_string());
+        }
+        v.extend(["-forced-idr", "1", "-threads", "1"].map(String::from));
+    };
+    let mut v: Vec<String> = Vec::new();
+    match backend {
+        VideoEncoderBackend::X264 => {
+            v.extend(
+                ["-c:v", "libx264", "-preset", "fast", "-tune", "zerolatency"].map(String::from),
+            );
+            v.extend(
+                [
+                    "-profile:v",
+                    "high",
+                    "-x264-params",
+                    "scenecut=0:repeat-headers=1",
+                ]
+                .map(String::from),
+            );
+            common(&mut v);
+            v.extend(["-f", "h264"].map(String::from));
+        }
+        VideoEncoderBackend::X265 => {
+            v.extend(
+                [
+                    "-c:v",
+                    "libx265",
+                    "-preset",
+                    "ultrafast",
+                    "-tune",
+                    "zerolatency",
+                ]
+                .map(String::from),
+            );
+            v.extend(["-profile:v", "main", "-x265-params"].map(String::from));
+            v.push(
+                "log-level=error:keyint=60:min-keyint=60:scenecut=0:repeat-headers=1:bframes=0"
+                    .into(),
+            );
+            common(&mut v);
+            v.extend(["-f", "hevc"].map(String::from));
+        }
+        _ => return None,
+    }
+    Some(v)
+}
+
+/// FFmpeg's CLI encoding the raw source: CPU seconds (GNU time) of the whole command.
+fn cli_encode(raw: &Path, args: &[String], out: &Path) -> f64 {
+    let ffmpeg = require("ffmpeg").display().to_string();
+    let raw = raw.display().to_string();
+    let out = out.display().to_string();
+    let mut cmd: Vec<&str> = vec![
+        &ffmpeg, "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "yuv420p",
+    ];
+    cmd.extend(["-s", "1280x720", "-r", "30", "-i", &raw]);
+    cmd.extend(args.iter().map(String::as_str));
+    cmd.push(&out);
+    measure_command(&cmd).0
+}
+
+/// PSNR (average over all planes, dB) of `encoded` against the raw source, and its kbit/s.
+fn psnr(encoded: &Path, raw: &Path) -> (f64, f64) {
+    let out = std::process::Command::new(require("ffmpeg"))
+        .args(["-v", "info", "-hide_banner", "-i"])
+        .arg(encoded)
+        .args([
+            "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", "1280x720", "-r", "30", "-i",
+        ])
+        .arg(raw)
+        // Pair the frames by index: a raw H.264 / HEVC stream has no timestamps of its own.
+        .args([
+            "-lavfi",
+            "[0:v]setpts=N/30/TB[a];[1:v]setpts=N/30/TB[b];[a][b]psnr",
+        ])
+        .args(["-f", "null", "-"])
+        .output()
+        .expect("run ffmpeg psnr");
+    let err = String::from_utf8_lossy(&out.stderr);
+    let db = err
+        .lines()
+        .rev()
+        .filter_map(|l| l.split("average:").nth(1))
+        .find_map(|r| r.split_whitespace().next()?.parse::<f64>().ok())
+        .unwrap_or_else(|| panic!("no PSNR from ffmpeg:\n{err}"));
+    let bytes = std::fs::metadata(encoded).map_or(0, |m| m.len());
+    (db, bytes as f64 * 8.0 / (RAW_FRAMES as f64 / 30.0) / 1000.0)
+}
+
+fn write_backend_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = dir.path().join("source.yuv");
+    let frames = write_source(&raw);
+    let mut rows = Vec::new();
+    let mut ratios = Vec::new();
+    for backend in VideoEncoderBackend::PROBE_ORDER {
+        for &codec in backend.codecs() {
+            let ext = if codec == VideoCodec::H265 {
+                "hevc"
+            } else {
+                "h264"
+            };
+            // Alternate onair and the CLI; the medians of three.
+            let (mut ours, mut cli) = (Vec::new(), Vec::new());
+            let (mut our_file, mut cli_file) = (None, None);
+            for _ in 0..3 {
+                let Some((cpu, stream)) = onair_encode(backend, codec, &frames) else {
+                    break;
+                };
+                ours.push(cpu);
+                let f = dir.path().join(format!("onair-{backend}.{ext}"));
+                std::fs::File::create(&f)
+                    .unwrap()
+                    .write_all(&stream)
+                    .unwrap();
+                our_file = Some(f);
+                if let Some(args) = cli_args(backend) {
+                    let f = dir.path().join(format!("cli-{backend}.{ext}"));
+                    cli.push(cli_encode(&raw, &args, &f));
+                    cli_file = Some(f);
+                }
+            }
+            let Some(our_file) = our_file else {
+                rows.push(format!(
+                    "| {backend} ({codec}) | not available here | | | |"
+                ));
+                continue;
+            };
+            ours.sort_by(f64::total_cmp);
+            let o = ours[ours.len() / 2];
+            let (db, kbps) = psnr(&our_file, &raw);
+            rows.push(format!(
+                "| onair {backend} ({codec}) | {:.2} | {db:.2} | {kbps:.0} |",
+                o / RAW_FRAMES as f64 * 1e3
+            ));
+            if let Some(cli_file) = cli_file {
+                cli.sort_by(f64::total_cmp);
+                let c = cli[cli.len() / 2];
+                let (cdb, ckbps) = psnr(&cli_file, &raw);
+                rows.push(format!(
+                    "| ffmpeg CLI, same encoder and settings | {:.2} | {cdb:.2} | {ckbps:.0} |",
+                    c / RAW_FRAMES as f64 * 1e3
+                ));
+                ratios.push(format!(
+                    "{backend} {:.2}x CPU, PSNR {:+.2} dB",
+                    o / c,
+                    db - cdb
+                ));
+            }
+        }
+    }
+    let body = format!(
+        "### Encoder backends, 1280x720 30 fps testsrc2 at 1800 kbps, {RAW_FRAMES} frames (median of 3 runs each)\n\n\
+         | encoder | CPU ms per frame | PSNR dB | kbps |\n|---|---|---|---|\n{}\n\n\
+         onair / FFmpeg CLI: {} (goal <= 1.05x at the same PSNR). CPU is the process's user + \
+         system time, one encoder thread each (x265's wavefront pool uses every core on both \
+         sides). Measured by `cargo bench --bench encode`.",
+        rows.join("\n"),
+        ratios.join("; ")
+    );
+    println!("{body}");
+    if let Err(e) = write_section("encode_backends", &body) {
+        eprintln!("could not write the results file: {e}");
+    }
+}
+
 criterion_group!(benches, bench);
 
 fn main() {
     benches();
     if is_bench_run() {
         write_results();
+        write_backend_results();
     }
     Criterion::default().configure_from_args().final_summary();
 }

@@ -688,6 +688,57 @@ fn sei_messages_arrive_with_their_payload() {
     assert!(sei.iter().all(|(t, _)| *t == 242 || *t == 5));
 }
 
+/// HEVC from onair's pusher (`enableHevcEncode`, Enhanced RTMP `hvc1`) through the embedded
+/// server (which announces `hvc1`): pictures at the preset size and SEI in HEVC prefix SEI
+/// NAL units.
+#[test]
+fn hevc_pictures_and_sei_arrive_through_the_embedded_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = onair_testkit::peers::embedded_server(dir.path());
+    let push = configured_pusher(VideoResolution::R320x180, 25);
+    assert_eq!(
+        push.set_property("enableHevcEncode", "maybe")
+            .unwrap_err()
+            .code,
+        V2TXLiveCode::ErrorInvalidParameter
+    );
+    push.set_property("enableHevcEncode", "true").unwrap();
+    push.start_push(&server.push_url("live", "hevc-sei", Duration::from_secs(600)))
+        .unwrap();
+    assert_eq!(push.video_codec_in_use(), Some(VideoCodec::H265));
+    assert_eq!(
+        push.set_video_codec(VideoCodec::H264).unwrap_err().code,
+        V2TXLiveCode::ErrorRefused
+    );
+    let seen = Arc::new(Seen::default());
+    let p = player(&seen, PixelFormat::I420);
+    p.enable_receive_sei_message(true, 242).unwrap();
+    p.start_play(&format!("{}/live/hevc-sei.flv", server.http_base()))
+        .unwrap();
+    assert!(seen.wait_frames(5, Duration::from_secs(20)));
+    push.send_sei_message(242, b"hevc says hello").unwrap();
+    assert!(seen
+        .wait_event("sei 242", 0, Duration::from_secs(5))
+        .is_some());
+    stop_and_check(&p, &seen);
+    let frames = seen.frames();
+    assert!(frames.iter().all(|f| (f.width, f.height) == (320, 180)));
+    assert!(
+        frames.iter().any(|f| f.stamp.is_some()),
+        "the stamped pattern"
+    );
+    assert_eq!(
+        seen.sei.lock().unwrap()[0],
+        (242, b"hevc says hello".to_vec())
+    );
+    assert_eq!(
+        push.video_codec_in_use(),
+        Some(VideoCodec::H265),
+        "no fallback"
+    );
+    push.stop_push().unwrap();
+}
+
 #[test]
 fn reconnects_after_a_server_restart_and_gives_up_when_it_stays_down() {
     let mut nginx = Nginx::start();

@@ -4,8 +4,18 @@
 //! same length. CPU seconds (user + system) and peak RSS come from GNU time; the medians of
 //! three alternating runs each are written to `benches/RESULTS.md`. Goals: CPU <= 1.0x,
 //! peak RSS <= 0.6x.
+//!
+//! The HEVC rows: `onair push --codec h265 --encoder x265` into `onair serve` (nginx-rtmp
+//! announces no Enhanced RTMP, so onair would fall back to H.264 there) against `-c:v libx265
+//! -preset ultrafast -tune zerolatency`, same size, rate and audio:
+//! - like for like: Debian's FFmpeg 5.1 (the same libx265 3.5 onair links) encoding onair's own
+//!   test pattern (written raw to a file first: x265's cost depends on the picture, and onair's
+//!   pattern costs it more than `testsrc2`), read in real time, muxed to Matroska on /dev/null
+//!   (FFmpeg 5.1 cannot send HEVC over RTMP, so it is spared the network). Goal: <= 0.9x CPU.
+//! - FFmpeg 9 (its own x265 4.3, `testsrc2`) publishing into `onair serve` over Enhanced RTMP,
+//!   for reference.
 
-use onair_testkit::peers::{measure_command, require, Nginx};
+use onair_testkit::peers::{ffmpeg9, measure_command, onair_serve, require, Nginx};
 use onair_testkit::results::{is_bench_run, write_section};
 
 const SECONDS: &str = "10";
@@ -13,6 +23,20 @@ const SECONDS: &str = "10";
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
+}
+
+/// `frames` frames of onair's test pattern at 1280x720, raw I420, as `onair push --source test`
+/// sends them (30 fps stamps).
+fn write_pattern(path: &std::path::Path, frames: u32) {
+    use std::io::Write;
+    let pattern = onair_codec::TestPattern::new(1280, 720);
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).expect("raw file"));
+    for n in 0..frames {
+        let ts = onair_core::Timestamp::from_micros(u64::from(n) * 33_333);
+        let f = pattern.frame(n, u64::from(n) * 33, ts, false);
+        out.write_all(f.data()).expect("write the raw pattern");
+    }
+    out.flush().expect("write the raw pattern");
 }
 
 fn main() {
@@ -89,17 +113,121 @@ fn main() {
         frss.push(r as f64);
     }
     let (oc, orss, fc, frss) = (median(oc), median(orss), median(fc), median(frss));
+
+    // HEVC: both into onair serve.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let serve = onair_serve(
+        &onair,
+        dir.path(),
+        &["--record", "none", "--screenshot-seconds", "0"],
+    );
+    let ff9 = ffmpeg9().display().to_string();
+    let h1 = format!("rtmp://127.0.0.1:{}/live/bench-onair-hevc", serve.rtmp);
+    let h2 = format!("rtmp://127.0.0.1:{}/live/bench-ffmpeg-hevc", serve.rtmp);
+    let mut onair_hevc = onair_cmd.to_vec();
+    onair_hevc[2] = &h1;
+    onair_hevc.extend(["--codec", "h265", "--encoder", "x265"]);
+    let mut ffmpeg_hevc = ffmpeg_cmd.to_vec();
+    ffmpeg_hevc[0] = &ff9;
+    let at = |v: &[&str], flag: &str| v.iter().position(|a| *a == flag).expect("flag") + 1;
+    let (codec_at, preset_at) = (at(&ffmpeg_hevc, "-c:v"), at(&ffmpeg_hevc, "-preset"));
+    ffmpeg_hevc[codec_at] = "libx265";
+    ffmpeg_hevc[preset_at] = "ultrafast";
+    let last = ffmpeg_hevc.len() - 1;
+    ffmpeg_hevc[last] = &h2;
+    ffmpeg_hevc.splice(last - 2..last - 2, ["-x265-params", "log-level=error"]);
+    let (mut hc, mut hrss, mut gc, mut grss) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..3 {
+        let (c, r) = measure_command(&onair_hevc);
+        hc.push(c);
+        hrss.push(r as f64);
+        let (c, r) = measure_command(&ffmpeg_hevc);
+        gc.push(c);
+        grss.push(r as f64);
+    }
+    let (hc, hrss, gc, grss) = (median(hc), median(hrss), median(gc), median(grss));
+
+    // Like for like: FFmpeg 5.1, same libx265, onair's pattern.
+    let raw = dir.path().join("pattern.yuv");
+    write_pattern(&raw, 300);
+    let raw_s = raw.display().to_string();
+    let ffmpeg51_hevc = [
+        ffmpeg_s.as_str(),
+        "-v",
+        "error",
+        "-re",
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "yuv420p",
+        "-s",
+        "1280x720",
+        "-r",
+        "30",
+        "-i",
+        &raw_s,
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=1000:sample_rate=48000",
+        "-t",
+        SECONDS,
+        "-c:v",
+        "libx265",
+        "-preset",
+        "ultrafast",
+        "-tune",
+        "zerolatency",
+        "-b:v",
+        "1800k",
+        "-g",
+        "60",
+        "-x265-params",
+        "log-level=error",
+        "-c:a",
+        "aac",
+        "-ar",
+        "48000",
+        "-ac",
+        "1",
+        "-b:a",
+        "50k",
+        "-f",
+        "matroska",
+        "-y",
+        "/dev/null",
+    ];
+    let (mut lc, mut lrss) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        let (c, r) = measure_command(&ffmpeg51_hevc);
+        lc.push(c);
+        lrss.push(r as f64);
+    }
+    let (lc, lrss) = (median(lc), median(lrss));
     let body = format!(
         "### Push pipeline: 1280x720 30 fps + AAC, {SECONDS} s real time to nginx-rtmp (median of 3 runs each)\n\n\
          | pusher | CPU seconds | peak RSS MiB |\n|---|---|---|\n\
          | `onair push` (openh264, FFmpeg AAC) | {oc:.2} | {:.1} |\n\
          | ffmpeg (libx264 ultrafast zerolatency + AAC) | {fc:.2} | {:.1} |\n\n\
-         Ratios onair / ffmpeg: CPU {:.2}x (goal <= 1.0x), peak RSS {:.2}x (goal <= 0.6x). \
-         Measured by `cargo bench --bench push_vs_ffmpeg`.",
+         Ratios onair / ffmpeg: CPU {:.2}x (goal <= 1.0x), peak RSS {:.2}x (goal <= 0.6x).\n\n\
+         HEVC, same input, {SECONDS} s real time into `onair serve` (Enhanced RTMP `hvc1`):\n\n\
+         | pusher | CPU seconds | peak RSS MiB |\n|---|---|---|\n\
+         | `onair push --codec h265 --encoder x265` (libx265 3.5 ultrafast zerolatency, FFmpeg AAC) | {hc:.2} | {:.1} |\n\
+         | FFmpeg 5.1 (the same libx265 3.5 + AAC) encoding onair's pattern from a raw file, to Matroska on /dev/null | {lc:.2} | {:.1} |\n\
+         | FFmpeg 9 (its x265 4.3 + AAC, testsrc2) publishing into `onair serve` | {gc:.2} | {:.1} |\n\n\
+         Ratios onair / FFmpeg 5.1, like for like: CPU {:.2}x (goal <= 0.9x), peak RSS {:.2}x; \
+         onair / FFmpeg 9: CPU {:.2}x, peak RSS {:.2}x. Measured by `cargo bench --bench push_vs_ffmpeg`.",
         orss / 1024.0,
         frss / 1024.0,
         oc / fc,
-        orss / frss
+        orss / frss,
+        hrss / 1024.0,
+        lrss / 1024.0,
+        grss / 1024.0,
+        hc / lc,
+        hrss / lrss,
+        hc / gc,
+        hrss / grss
     );
     println!("{body}");
     if let Err(e) = write_section("push_vs_ffmpeg", &body) {

@@ -322,8 +322,9 @@ fn open_ffmpeg(
             opts.set("x264-params", "scenecut=0:repeat-headers=1");
         }
         VideoEncoderBackend::X265 => {
-            // HEVC costs several times H.264's CPU: ultrafast keeps 720p30 real time on a
-            // core, and still beats x264 fast per bit.
+            // HEVC costs several times H.264's CPU: ultrafast keeps 720p30 real time within
+            // half a core. Per bit it is then about x264 fast's equal, not better
+            // (benches/RESULTS.md, `encode_backends`).
             opts.set("preset", "ultrafast");
             opts.set("tune", "zerolatency");
             opts.set("profile", "main");

@@ -445,9 +445,14 @@ typedef struct OnairVideoEncoderParam {
 } OnairVideoEncoderParam;
 
 /**
- * An H.264 encoder backend (`ONAIR_VIDEO_ENCODER_*`).
+ * A video encoder backend (`ONAIR_VIDEO_ENCODER_*`).
  */
 typedef int32_t OnairVideoEncoderBackend;
+
+/**
+ * A video codec (`ONAIR_VIDEO_CODEC_*`).
+ */
+typedef int32_t OnairVideoCodec;
 
 /**
  * Audio quality (`ONAIR_AUDIO_QUALITY_*`).
@@ -730,9 +735,24 @@ typedef int32_t OnairAudioQuality;
 #define ONAIR_VIDEO_ENCODER_QSV 4
 
 /**
- * The first that opens: hardware, then x264, then openh264.
+ * The first that opens: hardware, then x264 / x265, then openh264.
  */
 #define ONAIR_VIDEO_ENCODER_AUTO 5
+
+/**
+ * FFmpeg's libx265 (HEVC; the default for `ONAIR_VIDEO_CODEC_H265`).
+ */
+#define ONAIR_VIDEO_ENCODER_X265 6
+
+/**
+ * H.264 (the default).
+ */
+#define ONAIR_VIDEO_CODEC_H264 0
+
+/**
+ * H.265 / HEVC over Enhanced RTMP; H.264 with a warning to a server that does not take it.
+ */
+#define ONAIR_VIDEO_CODEC_H265 1
 
 /**
  * Not connected.
@@ -1006,7 +1026,8 @@ OnairCode onair_pusher_set_video_quality(struct OnairPusher *pusher,
                                          const struct OnairVideoEncoderParam *param);
 
 /**
- * onair extension: the H.264 encoder backend (`ONAIR_VIDEO_ENCODER_*`, default openh264);
+ * onair extension: the video encoder backend (`ONAIR_VIDEO_ENCODER_*`, default openh264 for
+ * H.264 and x265 for HEVC);
  * opened by `onair_pusher_start_push`, which fails with NOT_SUPPORTED naming what is missing
  * when it cannot. REFUSED while pushing.
  *
@@ -1015,6 +1036,17 @@ OnairCode onair_pusher_set_video_quality(struct OnairPusher *pusher,
  */
 OnairCode onair_pusher_set_video_encoder_backend(struct OnairPusher *pusher,
                                                  OnairVideoEncoderBackend backend);
+
+/**
+ * onair extension: the video codec (`ONAIR_VIDEO_CODEC_*`, default H.264). HEVC goes out over
+ * Enhanced RTMP to a server that announces `hvc1`; to any other the push switches to H.264
+ * and reports `on_warning(ONAIR_ERROR_NOT_SUPPORTED, ..)`. The LiteAV property
+ * `enableHevcEncode` (`onair_pusher_set_property`) is the same switch. REFUSED while pushing.
+ *
+ * # Safety
+ * `pusher` is NULL or a live handle.
+ */
+OnairCode onair_pusher_set_video_codec(struct OnairPusher *pusher, OnairVideoCodec codec);
 
 /**
  * `ONAIR_AUDIO_QUALITY_*`; REFUSED while pushing.

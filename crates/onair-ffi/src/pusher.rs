@@ -188,7 +188,8 @@ pub unsafe extern "C" fn onair_pusher_set_video_quality(
     }
 }
 
-/// onair extension: the H.264 encoder backend (`ONAIR_VIDEO_ENCODER_*`, default openh264);
+/// onair extension: the video encoder backend (`ONAIR_VIDEO_ENCODER_*`, default openh264 for
+/// H.264 and x265 for HEVC);
 /// opened by `onair_pusher_start_push`, which fails with NOT_SUPPORTED naming what is missing
 /// when it cannot. REFUSED while pushing.
 ///
@@ -208,6 +209,29 @@ pub unsafe extern "C" fn onair_pusher_set_video_encoder_backend(
                 ))
             })?;
             p.set_video_encoder_backend(b)
+        })
+    }
+}
+
+/// onair extension: the video codec (`ONAIR_VIDEO_CODEC_*`, default H.264). HEVC goes out over
+/// Enhanced RTMP to a server that announces `hvc1`; to any other the push switches to H.264
+/// and reports `on_warning(ONAIR_ERROR_NOT_SUPPORTED, ..)`. The LiteAV property
+/// `enableHevcEncode` (`onair_pusher_set_property`) is the same switch. REFUSED while pushing.
+///
+/// # Safety
+/// `pusher` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn onair_pusher_set_video_codec(
+    pusher: *mut OnairPusher,
+    codec: crate::types::OnairVideoCodec,
+) -> OnairCode {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        with("onair_pusher_set_video_codec", pusher, |p| {
+            let c = crate::types::video_codec(codec).ok_or_else(|| {
+                LiveError::invalid(format!("video codec {codec}; expected ONAIR_VIDEO_CODEC_*"))
+            })?;
+            p.set_video_codec(c)
         })
     }
 }

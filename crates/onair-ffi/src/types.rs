@@ -132,7 +132,7 @@ pub const ONAIR_AUDIO_QUALITY_DEFAULT: OnairAudioQuality = 1;
 /// 48 kHz stereo, 128 kbps.
 pub const ONAIR_AUDIO_QUALITY_MUSIC: OnairAudioQuality = 2;
 
-/// An H.264 encoder backend (`ONAIR_VIDEO_ENCODER_*`).
+/// A video encoder backend (`ONAIR_VIDEO_ENCODER_*`).
 pub type OnairVideoEncoderBackend = i32;
 /// openh264 (the default).
 pub const ONAIR_VIDEO_ENCODER_OPENH264: OnairVideoEncoderBackend = 0;
@@ -144,8 +144,25 @@ pub const ONAIR_VIDEO_ENCODER_NVENC: OnairVideoEncoderBackend = 2;
 pub const ONAIR_VIDEO_ENCODER_VAAPI: OnairVideoEncoderBackend = 3;
 /// Intel Quick Sync.
 pub const ONAIR_VIDEO_ENCODER_QSV: OnairVideoEncoderBackend = 4;
-/// The first that opens: hardware, then x264, then openh264.
+/// The first that opens: hardware, then x264 / x265, then openh264.
 pub const ONAIR_VIDEO_ENCODER_AUTO: OnairVideoEncoderBackend = 5;
+/// FFmpeg's libx265 (HEVC; the default for `ONAIR_VIDEO_CODEC_H265`).
+pub const ONAIR_VIDEO_ENCODER_X265: OnairVideoEncoderBackend = 6;
+
+/// A video codec (`ONAIR_VIDEO_CODEC_*`).
+pub type OnairVideoCodec = i32;
+/// H.264 (the default).
+pub const ONAIR_VIDEO_CODEC_H264: OnairVideoCodec = 0;
+/// H.265 / HEVC over Enhanced RTMP; H.264 with a warning to a server that does not take it.
+pub const ONAIR_VIDEO_CODEC_H265: OnairVideoCodec = 1;
+
+pub(crate) fn video_codec(v: OnairVideoCodec) -> Option<onair::VideoCodec> {
+    Some(match v {
+        ONAIR_VIDEO_CODEC_H264 => onair::VideoCodec::H264,
+        ONAIR_VIDEO_CODEC_H265 => onair::VideoCodec::H265,
+        _ => return None,
+    })
+}
 
 pub(crate) fn encoder_backend(v: OnairVideoEncoderBackend) -> Option<onair::VideoEncoderBackend> {
     use onair::VideoEncoderBackend as B;
@@ -156,6 +173,7 @@ pub(crate) fn encoder_backend(v: OnairVideoEncoderBackend) -> Option<onair::Vide
         ONAIR_VIDEO_ENCODER_VAAPI => B::Vaapi,
         ONAIR_VIDEO_ENCODER_QSV => B::Qsv,
         ONAIR_VIDEO_ENCODER_AUTO => B::Auto,
+        ONAIR_VIDEO_ENCODER_X265 => B::X265,
         _ => return None,
     })
 }

@@ -63,6 +63,10 @@ fn every_function_refuses_null() {
         seen,
         onair_pusher_set_video_encoder_backend(np, ONAIR_VIDEO_ENCODER_X264)
     );
+    expect_invalid!(
+        seen,
+        onair_pusher_set_video_codec(np, ONAIR_VIDEO_CODEC_H265)
+    );
     expect_invalid!(seen, onair_pusher_enable_custom_video_capture(np, true));
     expect_invalid!(seen, onair_pusher_enable_custom_audio_capture(np, true));
     expect_invalid!(seen, onair_pusher_send_custom_video_frame(np, null()));
@@ -186,6 +190,20 @@ fn every_function_refuses_null() {
     // SAFETY: as above.
     let got = unsafe { onair_pusher_send_custom_audio_frame(p, &audio) };
     assert_eq!(got, INVALID);
+    // Enum values out of range are INVALID_PARAMETER, in range they take.
+    // SAFETY: a live handle.
+    unsafe {
+        assert_eq!(onair_pusher_set_video_codec(p, 7), INVALID);
+        assert_eq!(
+            onair_pusher_set_video_codec(p, ONAIR_VIDEO_CODEC_H265),
+            ONAIR_OK
+        );
+        assert_eq!(onair_pusher_set_video_encoder_backend(p, 42), INVALID);
+        assert_eq!(
+            onair_pusher_set_video_encoder_backend(p, ONAIR_VIDEO_ENCODER_X265),
+            ONAIR_OK
+        );
+    }
     // NULL observers clear (the documented meaning), they are not errors.
     // SAFETY: live handles.
     let got = unsafe { onair_pusher_set_observer(p, null(), null_mut()) };

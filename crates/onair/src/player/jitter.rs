@@ -68,8 +68,9 @@ pub(crate) enum Payload {
 pub(crate) struct VideoConfig {
     pub fourcc: [u8; 4],
     pub record: Bytes,
-    /// AVC's NAL length size (SEI messages are read from H.264 streams only).
-    pub avc_nal_length: Option<u8>,
+    /// The NAL length size of AVC and HEVC (whose SEI messages are read); `None` for the
+    /// codecs without NAL units.
+    pub nal_length: Option<u8>,
 }
 
 /// A demuxed packet with its decode time (µs on the stream's timeline).

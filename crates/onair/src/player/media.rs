@@ -14,7 +14,7 @@ use crate::cpu::CpuSample;
 use onair_codec::{AacDecoder, AudioDecoder, FfmpegVideoDecoder};
 use onair_core::{AudioFrame, PixelFormat, PlayerStatistics, Timestamp, V2TXLiveCode, VideoFrame};
 use onair_flv::avcc::{nal_unit_type, split_avcc};
-use onair_flv::sei::parse_sei_nal;
+use onair_flv::sei::{parse_hevc_sei_nal, parse_sei_nal};
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -243,8 +243,9 @@ impl Media<'_> {
             return; // no sequence header yet
         };
         let sei_type = self.shared.controls.sei_type.load(Ordering::Acquire);
-        if let (Some(length_size), true) = (config.avc_nal_length, sei_type != 0) {
-            self.deliver_sei(&data, length_size, sei_type);
+        if let (Some(length_size), true) = (config.nal_length, sei_type != 0) {
+            let hevc = config.fourcc == onair_flv::enhanced::FOURCC_HEVC;
+            self.deliver_sei(&data, length_size, hevc, sei_type);
         }
         if self.video.decoder.is_none() {
             match FfmpegVideoDecoder::new(config.fourcc, &config.record) {
@@ -303,12 +304,25 @@ impl Media<'_> {
         }
     }
 
-    fn deliver_sei(&self, avcc: &[u8], length_size: u8, wanted: u32) {
+    /// The SEI messages of type `wanted` in an access unit: H.264 SEI NAL units (type 6) or
+    /// HEVC prefix SEI (type 39).
+    fn deliver_sei(&self, avcc: &[u8], length_size: u8, hevc: bool, wanted: u32) {
         let Ok(nals) = split_avcc(avcc, length_size) else {
             return;
         };
-        for nal in nals.into_iter().filter(|n| nal_unit_type(n) == 6) {
-            if let Ok(messages) = parse_sei_nal(nal) {
+        for nal in nals {
+            let parsed = if hevc {
+                if onair_flv::hvcc::hevc_nal_type(nal) != onair_flv::hvcc::hevc_nal::SEI_PREFIX {
+                    continue;
+                }
+                parse_hevc_sei_nal(nal)
+            } else {
+                if nal_unit_type(nal) != 6 {
+                    continue;
+                }
+                parse_sei_nal(nal)
+            };
+            if let Ok(messages) = parsed {
                 for m in messages.into_iter().filter(|m| m.payload_type == wanted) {
                     self.emit(PlayerEvent::Sei(m.payload_type, m.app_data()));
                 }

@@ -295,19 +295,27 @@ fn video_payload(body: &Bytes) -> Result<Option<Payload>, VideoTagError> {
     })
 }
 
-/// A sequence header's record as a config; AVC's is parsed for its NAL length size.
+/// A sequence header's record as a config; AVC's and HEVC's are parsed for their NAL length
+/// size.
 fn config(fourcc: [u8; 4], record: Bytes) -> Result<Payload, VideoTagError> {
-    let avc_nal_length = if fourcc == onair_flv::enhanced::FOURCC_AVC {
-        let c = onair_flv::AvcDecoderConfig::parse(&record)
-            .map_err(|e| VideoTagError::Malformed(e.to_string()))?;
-        Some(c.nal_length_size)
-    } else {
-        None
+    let malformed = |e: onair_flv::FlvError| VideoTagError::Malformed(e.to_string());
+    let nal_length = match fourcc {
+        onair_flv::enhanced::FOURCC_AVC => Some(
+            onair_flv::AvcDecoderConfig::parse(&record)
+                .map_err(malformed)?
+                .nal_length_size,
+        ),
+        onair_flv::enhanced::FOURCC_HEVC => Some(
+            onair_flv::HevcDecoderConfig::parse(&record)
+                .map_err(malformed)?
+                .nal_length_size,
+        ),
+        _ => None,
     };
     Ok(Payload::VideoConfig(super::jitter::VideoConfig {
         fourcc,
         record,
-        avc_nal_length,
+        nal_length,
     }))
 }
 
@@ -348,7 +356,7 @@ mod video_tag_tests {
             Ok(Some(Payload::VideoConfig(c))) => {
                 assert_eq!(&c.fourcc, b"av01");
                 assert_eq!(&c.record[..], b"\x81\x00\x0c\x00");
-                assert_eq!(c.avc_nal_length, None);
+                assert_eq!(c.nal_length, None);
             }
             other => panic!("{other:?}"),
         }
