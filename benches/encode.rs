@@ -264,8 +264,9 @@ fn cli_encode(raw: &Path, args: &[String], out: &Path) -> f64 {
     measure_command(&cmd).0
 }
 
-/// PSNR (average over all planes, dB) of `encoded` against the raw source, and its kbit/s.
-fn psnr(encoded: &Path, raw: &Path) -> (f64, f64) {
+/// PSNR of `encoded` against the raw source (Y, and the average over all planes, dB), and
+/// its kbit/s.
+fn psnr(encoded: &Path, raw: &Path) -> (f64, f64, f64) {
     let out = std::process::Command::new(require("ffmpeg"))
         .args(["-v", "info", "-hide_banner", "-i"])
         .arg(encoded)
@@ -282,14 +283,19 @@ fn psnr(encoded: &Path, raw: &Path) -> (f64, f64) {
         .output()
         .expect("run ffmpeg psnr");
     let err = String::from_utf8_lossy(&out.stderr);
-    let db = err
-        .lines()
-        .rev()
-        .filter_map(|l| l.split("average:").nth(1))
-        .find_map(|r| r.split_whitespace().next()?.parse::<f64>().ok())
-        .unwrap_or_else(|| panic!("no PSNR from ffmpeg:\n{err}"));
+    let field = |name: &str| {
+        err.lines()
+            .rev()
+            .filter_map(|l| l.split(name).nth(1))
+            .find_map(|r| r.split_whitespace().next()?.parse::<f64>().ok())
+            .unwrap_or_else(|| panic!("no PSNR {name} from ffmpeg:\n{err}"))
+    };
     let bytes = std::fs::metadata(encoded).map_or(0, |m| m.len());
-    (db, bytes as f64 * 8.0 / (RAW_FRAMES as f64 / 30.0) / 1000.0)
+    (
+        field(" y:"),
+        field("average:"),
+        bytes as f64 * 8.0 / (RAW_FRAMES as f64 / 30.0) / 1000.0,
+    )
 }
 
 fn write_backend_results() {
@@ -333,17 +339,17 @@ fn write_backend_results() {
             };
             ours.sort_by(f64::total_cmp);
             let o = ours[ours.len() / 2];
-            let (db, kbps) = psnr(&our_file, &raw);
+            let (y, db, kbps) = psnr(&our_file, &raw);
             rows.push(format!(
-                "| onair {backend} ({codec}) | {:.2} | {db:.2} | {kbps:.0} |",
+                "| onair {backend} ({codec}) | {:.2} | {y:.2} | {db:.2} | {kbps:.0} |",
                 o / RAW_FRAMES as f64 * 1e3
             ));
             if let Some(cli_file) = cli_file {
                 cli.sort_by(f64::total_cmp);
                 let c = cli[cli.len() / 2];
-                let (cdb, ckbps) = psnr(&cli_file, &raw);
+                let (cy, cdb, ckbps) = psnr(&cli_file, &raw);
                 rows.push(format!(
-                    "| ffmpeg CLI, same encoder and settings | {:.2} | {cdb:.2} | {ckbps:.0} |",
+                    "| ffmpeg CLI, same encoder and settings | {:.2} | {cy:.2} | {cdb:.2} | {ckbps:.0} |",
                     c / RAW_FRAMES as f64 * 1e3
                 ));
                 ratios.push(format!(
@@ -356,7 +362,7 @@ fn write_backend_results() {
     }
     let body = format!(
         "### Encoder backends, 1280x720 30 fps testsrc2 at 1800 kbps, {RAW_FRAMES} frames (median of 3 runs each)\n\n\
-         | encoder | CPU ms per frame | PSNR dB | kbps |\n|---|---|---|---|\n{}\n\n\
+         | encoder | CPU ms per frame | PSNR-Y dB | PSNR avg dB | kbps |\n|---|---|---|---|---|\n{}\n\n\
          onair / FFmpeg CLI: {} (goal <= 1.05x at the same PSNR). CPU is the process's user + \
          system time, one encoder thread each (x265's wavefront pool uses every core on both \
          sides). Measured by `cargo bench --bench encode`.",

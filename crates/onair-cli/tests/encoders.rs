@@ -1,6 +1,6 @@
 //! `onair push --encoder`: FFmpeg's libx264 pushes H.264 high profile that FFprobe reads at the
-//! preset size; a hardware encoder that this machine lacks fails fast naming what is missing,
-//! and `auto` says which backend it took.
+//! preset size; a hardware encoder that this machine lacks fails fast naming what is missing
+//! (`h264_nvenc`, `hevc_nvenc`), and `auto` says which backend it took, for H.264 and HEVC.
 
 use onair_testkit::peers::{ffprobe, onair_serve, stream, wait_live_flv};
 use std::path::Path;
@@ -74,10 +74,42 @@ fn a_missing_hardware_encoder_fails_fast_and_auto_says_which() {
     if software {
         assert!(stderr.contains("no hardware encoder opened"), "{stderr}");
     }
+    // HEVC: the same through hevc_nvenc, and auto lands on x265.
+    let started = Instant::now();
+    let nvenc = Command::new(onair())
+        .args(["push", url, "--codec", "h265", "--encoder", "nvenc"])
+        .args(["--seconds", "3"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&nvenc.stderr);
+    assert!(started.elapsed() < Duration::from_secs(3), "failed fast");
+    assert!(
+        stderr.contains("ERROR_NOT_SUPPORTED") && stderr.contains("hevc_nvenc"),
+        "{stderr}"
+    );
+    let auto = Command::new(onair())
+        .args([
+            "push",
+            url,
+            "--codec",
+            "h265",
+            "--encoder",
+            "auto",
+            "--seconds",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&auto.stderr);
+    assert!(
+        stderr.contains("video encoder: x265 for h265 (--encoder auto)")
+            && stderr.contains("no hardware encoder opened"),
+        "{stderr}"
+    );
     let bad = Command::new(onair())
-        .args(["push", url, "--encoder", "x265"])
+        .args(["push", url, "--encoder", "x266"])
         .output()
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("expected openh264, x264"));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("expected openh264, x264, x265"));
 }
