@@ -25,6 +25,22 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
+/// Runs the commands in turn, three rounds (so drift in machine load hits them alike): each
+/// one's median CPU seconds and peak RSS (KiB).
+fn alternate(cmds: &[&[&str]]) -> Vec<(f64, f64)> {
+    let mut runs = vec![(Vec::new(), Vec::new()); cmds.len()];
+    for _ in 0..3 {
+        for (cmd, (cpu, rss)) in cmds.iter().zip(runs.iter_mut()) {
+            let (c, r) = measure_command(cmd);
+            cpu.push(c);
+            rss.push(r as f64);
+        }
+    }
+    runs.into_iter()
+        .map(|(cpu, rss)| (median(cpu), median(rss)))
+        .collect()
+}
+
 /// `frames` frames of onair's test pattern at 1280x720, raw I420, as `onair push --source test`
 /// sends them (30 fps stamps).
 fn write_pattern(path: &std::path::Path, frames: u32) {
@@ -103,16 +119,8 @@ fn main() {
         "flv",
         &u2,
     ];
-    let (mut oc, mut orss, mut fc, mut frss) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for _ in 0..3 {
-        let (c, r) = measure_command(&onair_cmd);
-        oc.push(c);
-        orss.push(r as f64);
-        let (c, r) = measure_command(&ffmpeg_cmd);
-        fc.push(c);
-        frss.push(r as f64);
-    }
-    let (oc, orss, fc, frss) = (median(oc), median(orss), median(fc), median(frss));
+    let h264 = alternate(&[&onair_cmd, &ffmpeg_cmd]);
+    let ((oc, orss), (fc, frss)) = (h264[0], h264[1]);
 
     // HEVC: both into onair serve.
     let dir = tempfile::tempdir().expect("temp dir");
@@ -136,16 +144,6 @@ fn main() {
     let last = ffmpeg_hevc.len() - 1;
     ffmpeg_hevc[last] = &h2;
     ffmpeg_hevc.splice(last - 2..last - 2, ["-x265-params", "log-level=error"]);
-    let (mut hc, mut hrss, mut gc, mut grss) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for _ in 0..3 {
-        let (c, r) = measure_command(&onair_hevc);
-        hc.push(c);
-        hrss.push(r as f64);
-        let (c, r) = measure_command(&ffmpeg_hevc);
-        gc.push(c);
-        grss.push(r as f64);
-    }
-    let (hc, hrss, gc, grss) = (median(hc), median(hrss), median(gc), median(grss));
 
     // Like for like: FFmpeg 5.1, same libx265, onair's pattern.
     let raw = dir.path().join("pattern.yuv");
@@ -197,13 +195,8 @@ fn main() {
         "-y",
         "/dev/null",
     ];
-    let (mut lc, mut lrss) = (Vec::new(), Vec::new());
-    for _ in 0..3 {
-        let (c, r) = measure_command(&ffmpeg51_hevc);
-        lc.push(c);
-        lrss.push(r as f64);
-    }
-    let (lc, lrss) = (median(lc), median(lrss));
+    let hevc = alternate(&[&onair_hevc, &ffmpeg51_hevc, &ffmpeg_hevc]);
+    let ((hc, hrss), (lc, lrss), (gc, grss)) = (hevc[0], hevc[1], hevc[2]);
     let body = format!(
         "### Push pipeline: 1280x720 30 fps + AAC, {SECONDS} s real time to nginx-rtmp (median of 3 runs each)\n\n\
          | pusher | CPU seconds | peak RSS MiB |\n|---|---|---|\n\

@@ -1,5 +1,5 @@
 //! `onair play URL [--seconds N] [--cache speed|auto|smooth] [--frames-dir DIR]
-//! [--stats-json FILE] [--last-frame PNG] [--json]`: plays an RTMP or HTTP-FLV stream through
+//! [--stats-json FILE] [--last-frame PNG] [--json] [--record-local out.mp4]`: plays an RTMP or HTTP-FLV stream through
 //! `V2TXLivePlayer`, prints a statistics line every 2 s, writes the last picture as PNG (every
 //! picture with `--frames-dir`) and a summary: frames, first-frame time, stalls, and the
 //! glass-to-glass latency and frame-counter check when the stream carries the test pattern's
@@ -42,6 +42,10 @@ pub struct PlayArgs {
     /// Print the summary as JSON on stdout instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Record what is received into this MP4 (fragmented: a crash leaves a playable file; the
+    /// file must not exist).
+    #[arg(long)]
+    pub record_local: Option<PathBuf>,
 }
 
 /// What the observer records.
@@ -86,6 +90,12 @@ impl Watcher {
 }
 
 impl V2TXLivePlayerObserver for Watcher {
+    fn on_local_record_begin(&self, _p: &V2TXLivePlayer, code: i32, path: &str) {
+        eprintln!("local recording begin {code}: {path}");
+    }
+    fn on_local_record_complete(&self, _p: &V2TXLivePlayer, code: i32, path: &str) {
+        eprintln!("local recording complete {code}: {path}");
+    }
     fn on_error(&self, _p: &V2TXLivePlayer, code: V2TXLiveCode, message: &str, _extra: &str) {
         eprintln!("\nerror {}: {message}", code.name());
         self.record()
@@ -222,6 +232,12 @@ pub fn run(args: &PlayArgs) -> ExitCode {
     watcher.record().started = Some(Instant::now());
     if let Err(e) = player.start_play(&args.url) {
         return usage(e.to_string());
+    }
+    if let Some(path) = &args.record_local {
+        if let Err(e) = player.start_local_recording(&onair::LocalRecordingParams::new(path)) {
+            let _ = player.stop_play();
+            return usage(format!("--record-local {}: {e}", path.display()));
+        }
     }
     let start = Instant::now();
     let limit = args.seconds.map(Duration::from_secs_f64);

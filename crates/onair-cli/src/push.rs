@@ -1,6 +1,7 @@
 //! `onair push URL [--source test|image:PATH|camera[:ID]] [--microphone [ID]] [--preset WxH]
 //! [--portrait] [--fps N] [--bitrate K] [--min-bitrate K] [--audio speech|default|music|none]
-//! [--codec h264|h265] [--encoder openh264|x264|x265|nvenc|vaapi|qsv|auto] [--seconds N]`
+//! [--codec h264|h265] [--encoder openh264|x264|x265|nvenc|vaapi|qsv|auto] [--seconds N]
+//! [--record-local out.mp4]`
 //!
 //! `--codec h265` pushes HEVC over Enhanced RTMP to a server that announces `hvc1`, and H.264
 //! (with a warning) to one that does not.
@@ -62,6 +63,10 @@ pub struct PushArgs {
     /// Stop after this many seconds (default: run until interrupted).
     #[arg(long)]
     pub seconds: Option<f64>,
+    /// Record what is pushed into this MP4 (the encoded stream, fragmented: a crash leaves a
+    /// playable file; the file must not exist).
+    #[arg(long)]
+    pub record_local: Option<std::path::PathBuf>,
 }
 
 #[derive(Default)]
@@ -86,6 +91,12 @@ impl V2TXLivePusherObserver for Printer {
     }
     fn on_warning(&self, code: V2TXLiveCode, message: &str, _extra: &str) {
         eprintln!("\nwarning {}: {message}", code.name());
+    }
+    fn on_local_record_begin(&self, code: i32, path: &str) {
+        eprintln!("local recording begin {code}: {path}");
+    }
+    fn on_local_record_complete(&self, code: i32, path: &str) {
+        eprintln!("local recording complete {code}: {path}");
     }
     fn on_push_status_update(&self, status: PushStatus, message: &str, _extra: &str) {
         eprintln!("status {status:?}: {message}");
@@ -175,6 +186,12 @@ pub fn run(args: &PushArgs) -> ExitCode {
     pusher.set_observer(Some(printer.clone()));
     if let Err(e) = pusher.start_push(&args.url) {
         return usage(e.to_string());
+    }
+    if let Some(path) = &args.record_local {
+        if let Err(e) = pusher.start_local_recording(&onair::LocalRecordingParams::new(path)) {
+            let _ = pusher.stop_push();
+            return usage(format!("--record-local {}: {e}", path.display()));
+        }
     }
     if let Some(used) = pusher.video_encoder_backend_in_use() {
         eprintln!(

@@ -4,7 +4,8 @@
 //! with its openh264 backend ([`video_encoder`]) and FFmpeg's (libx264, libx265, NVENC, VA-API,
 //! QSV: [`ffmpeg_encoder`]), H.264 and AAC decoding on FFmpeg ([`video_decoder`],
 //! [`audio_decoder`]), AAC encoding ([`audio_encoder`]), colour conversion, rotation, mirror and
-//! scaling ([`convert`]), and the counter-stamped test pattern with its tone ([`test_pattern`]).
+//! scaling ([`convert`]), MP4 from FLV tags for recordings ([`mp4_writer`]), and the
+//! counter-stamped test pattern with its tone ([`test_pattern`]).
 
 pub mod any_decoder;
 pub mod audio_decoder;
@@ -15,6 +16,7 @@ pub mod ffmpeg_encoder;
 mod ffmpeg_util;
 pub mod flv_tags;
 pub mod mjpeg_decoder;
+pub mod mp4_writer;
 pub mod test_pattern;
 pub mod video_decoder;
 pub mod video_encoder;
@@ -29,6 +31,7 @@ pub use ffmpeg_encoder::{
 };
 pub use ffmpeg_util::ffmpeg_init;
 pub use mjpeg_decoder::MjpegDecoder;
+pub use mp4_writer::{Mp4Layout, Mp4TagWriter, Mp4Tracks, Mp4Writer, TagOutcome};
 pub use test_pattern::{read_stamp, Stamp, TestPattern, Tone};
 pub use video_decoder::{FfmpegH264Decoder, VideoDecoder};
 pub use video_encoder::{

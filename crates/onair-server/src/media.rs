@@ -9,8 +9,7 @@ use bytes::Bytes;
 use onair_codec::convert::{from_i420, to_encoder_i420};
 use onair_codec::StillDecoder;
 use onair_core::{PixelFormat, Size, Timestamp};
-use onair_flv::enhanced::{video_packet, FourCc, CODEC_HEVC_LEGACY};
-use onair_flv::{ExVideoTag, FlvDemuxer, OnMetaData, TagType};
+use onair_flv::{video_payload, FlvDemuxer, OnMetaData, TagType, VideoPayload};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
@@ -111,64 +110,6 @@ pub fn scan_flv(path: &Path) -> ServerResult<FlvScan> {
         valid_len,
         duration_offset,
     })
-}
-
-/// A video body as the screenshot decoder and the MP4 remux need it, legacy (AVC, HEVC id 12)
-/// or Enhanced RTMP.
-pub(crate) enum VideoPayload {
-    /// A decoder configuration record (avcC, hvcC, av1C, vpcC).
-    Config { codec: FourCc, record: Bytes },
-    /// One coded frame.
-    Coded {
-        codec: FourCc,
-        keyframe: bool,
-        composition_time_ms: i32,
-        data: Bytes,
-    },
-}
-
-pub(crate) fn video_payload(body: &Bytes) -> Option<VideoPayload> {
-    let first = *body.first()?;
-    if first & 0x80 != 0 {
-        let t = ExVideoTag::parse(body).ok()?;
-        return match t.packet_type {
-            video_packet::SEQUENCE_START => Some(VideoPayload::Config {
-                codec: t.codec,
-                record: t.payload,
-            }),
-            video_packet::CODED_FRAMES | video_packet::CODED_FRAMES_X => {
-                Some(VideoPayload::Coded {
-                    codec: t.codec,
-                    keyframe: t.frame_type == 1,
-                    composition_time_ms: t.composition_time_ms,
-                    data: t.payload,
-                })
-            }
-            _ => None,
-        };
-    }
-    let codec = match first & 0x0f {
-        onair_flv::video::CODEC_AVC => *b"avc1",
-        CODEC_HEVC_LEGACY => *b"hvc1",
-        _ => return None,
-    };
-    if body.len() < 5 {
-        return None;
-    }
-    let cts = (u32::from(body[2]) << 16) | (u32::from(body[3]) << 8) | u32::from(body[4]);
-    match body[1] {
-        0 => Some(VideoPayload::Config {
-            codec,
-            record: body.slice(5..),
-        }),
-        1 => Some(VideoPayload::Coded {
-            codec,
-            keyframe: first >> 4 == 1,
-            composition_time_ms: ((cts << 8) as i32) >> 8,
-            data: body.slice(5..),
-        }),
-        _ => None,
-    }
 }
 
 /// A decoded, scaled screenshot.

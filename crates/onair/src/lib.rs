@@ -12,12 +12,14 @@ mod control;
 mod cpu;
 pub mod error;
 pub mod frame;
+pub mod local_record;
 pub mod player;
 pub mod pusher;
 mod session;
 
 pub use error::{LiveError, LiveResult};
 pub use frame::{V2TXLiveAudioFrame, V2TXLiveVideoFrame};
+pub use local_record::{record_code, LocalRecordingParams, RecordMode};
 pub use onair_codec::{list_video_encoders, VideoEncoderBackend, VideoEncoderInfo};
 pub use onair_core::{
     Alignment, AudioFrame, AudioQuality, BufferType, MirrorType, PixelFormat, PlayerStatistics,

@@ -114,6 +114,8 @@ pub(crate) struct Shared {
     pub(crate) rx_audio_bytes: AtomicU64,
     /// The receive side has given up (reconnects exhausted or a fatal error).
     pub(crate) ended: AtomicBool,
+    /// The newest headers and the local recording: every tag received passes here.
+    pub(crate) tap: crate::local_record::Tap,
 }
 
 impl Shared {
@@ -458,6 +460,66 @@ impl V2TXLivePlayer {
         Ok(())
     }
 
+    /// Records what this player receives into an MP4 (LiteAV `startLocalRecording`): the
+    /// received stream remuxed, no second encode, fragmented so that a crash leaves a playable
+    /// file; it starts with the current GOP (from the last keyframe received). Reports `on_local_record_begin` (its code also
+    /// when refused), `on_local_recording` every `interval_ms`, `on_local_record_complete`.
+    /// REFUSED unless playing (and -6 while recording); INVALID_PARAMETER for a name without
+    /// `.mp4` (-2) or an existing file (-7); FAILED otherwise (-8 no permission, -1).
+    pub fn start_local_recording(&self, params: &crate::LocalRecordingParams) -> LiveResult {
+        use crate::local_record::{record_code, refusal, LocalRecorder, RecordEvent};
+        crate::local_record::check_params(params)?;
+        let session = lock(&self.inner.session);
+        let s = session
+            .as_ref()
+            .ok_or_else(|| LiveError::refused("start_local_recording needs an active play"))?;
+        let path = params.file_path.display().to_string();
+        let begin = |code| {
+            s.shared
+                .emit(PlayerEvent::Record(RecordEvent::Begin(code, path.clone())))
+        };
+        if s.shared.tap.is_recording() {
+            let (code, e) = refusal(
+                record_code::ALREADY_RECORDING,
+                "a local recording is already running".into(),
+            );
+            begin(code);
+            return Err(e);
+        }
+        let events = s.shared.events.clone();
+        match LocalRecorder::start(params, s.shared.tap.start_tags(), move |e| {
+            events.emit(PlayerEvent::Record(e))
+        }) {
+            Ok(r) => {
+                s.shared.tap.set_recorder(Some(r));
+                begin(record_code::OK);
+                Ok(())
+            }
+            Err((code, e)) => {
+                begin(code);
+                Err(e)
+            }
+        }
+    }
+
+    /// Ends the local recording (`on_local_record_complete` follows); nothing to do when none
+    /// runs. `stop_play` ends it too.
+    pub fn stop_local_recording(&self) -> LiveResult {
+        let session = lock(&self.inner.session);
+        let Some(s) = session.as_ref() else {
+            return Ok(());
+        };
+        if let Some(r) = s.shared.tap.set_recorder(None) {
+            let path = r.path().display().to_string();
+            if let Some(code) = r.stop() {
+                s.shared.emit(PlayerEvent::Record(
+                    crate::local_record::RecordEvent::Complete(code, path),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Starts playing `url`: rtmp:// or rtmps:// (an app instance and a query in the stream
     /// name are kept: `rtmp://host/app/inst/stream?k=v`), or any http(s):// URL whose body is
     /// FLV, whatever its path and query. Returns once connecting has started; progress arrives
@@ -492,6 +554,7 @@ impl V2TXLivePlayer {
             rx_video_bytes: AtomicU64::new(0),
             rx_audio_bytes: AtomicU64::new(0),
             ended: AtomicBool::new(false),
+            tap: crate::local_record::Tap::default(),
         });
         let mut callbacks = Threads::default();
         {
@@ -546,6 +609,17 @@ impl V2TXLivePlayer {
             callbacks,
             callbacks_stop,
         } = s;
+        if let Some(r) = shared.tap.set_recorder(None) {
+            // Delivered here, before the stop returns.
+            let path = r.path().display().to_string();
+            let observer = lock(&self.inner.observer).clone();
+            if let (Some(code), Some(o)) = (r.stop(), observer) {
+                let me = self.handle();
+                shared
+                    .gate
+                    .deliver(|| o.on_local_record_complete(&me, code, &path));
+            }
+        }
         shared.stop.stop();
         {
             // Under the buffer lock, so the media thread cannot miss the wake-up.

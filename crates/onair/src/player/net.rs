@@ -137,6 +137,7 @@ impl Receiver {
             };
             match tag {
                 Ok(tag) => {
+                    self.shared.tap.tap(&tag);
                     if let Some(p) = self.packet(tag, warned) {
                         plan.on_media();
                         self.shared.buffer().push(p, Instant::now());
@@ -296,7 +297,7 @@ fn video_payload(body: &Bytes) -> Result<Option<Payload>, VideoTagError> {
 }
 
 /// A sequence header's record as a config; AVC's and HEVC's are parsed for their NAL length
-/// size.
+/// size (an AVC record that does not parse is malformed).
 fn config(fourcc: [u8; 4], record: Bytes) -> Result<Payload, VideoTagError> {
     let malformed = |e: onair_flv::FlvError| VideoTagError::Malformed(e.to_string());
     let nal_length = match fourcc {
@@ -305,11 +306,10 @@ fn config(fourcc: [u8; 4], record: Bytes) -> Result<Payload, VideoTagError> {
                 .map_err(malformed)?
                 .nal_length_size,
         ),
-        onair_flv::enhanced::FOURCC_HEVC => Some(
-            onair_flv::HevcDecoderConfig::parse(&record)
-                .map_err(malformed)?
-                .nal_length_size,
-        ),
+        // The decoder has the last word on an hvcC onair cannot read (then no SEI is read).
+        onair_flv::enhanced::FOURCC_HEVC => onair_flv::HevcDecoderConfig::parse(&record)
+            .ok()
+            .map(|c| c.nal_length_size),
         _ => None,
     };
     Ok(Payload::VideoConfig(super::jitter::VideoConfig {

@@ -77,6 +77,21 @@ pub trait V2TXLivePlayerObserver: Send + Sync {
     fn on_receive_sei_message(&self, player: &V2TXLivePlayer, payload_type: u32, data: &[u8]) {
         let _ = (player, payload_type, data);
     }
+    /// `start_local_recording` began (code 0) or was refused (-1 failed, -2 not `.mp4`, -6
+    /// already recording, -7 the file exists, -8 no permission).
+    fn on_local_record_begin(&self, player: &V2TXLivePlayer, code: i32, storage_path: &str) {
+        let _ = (player, code, storage_path);
+    }
+    /// Milliseconds of media in the recording so far, every `interval_ms`.
+    fn on_local_recording(&self, player: &V2TXLivePlayer, duration_ms: u64, storage_path: &str) {
+        let _ = (player, duration_ms, storage_path);
+    }
+    /// The recording ended (`stop_local_recording`, or `stop_play`, before it returns): 0 a
+    /// complete file, -1 failed, -2 the resolution changed (the file holds what came before),
+    /// -3 shorter than a second (no file is left).
+    fn on_local_record_complete(&self, player: &V2TXLivePlayer, code: i32, storage_path: &str) {
+        let _ = (player, code, storage_path);
+    }
 }
 
 /// The event queue between the player's threads and its callback thread.
@@ -94,6 +109,7 @@ pub(crate) enum PlayerEvent {
     Statistics(PlayerStatistics),
     Snapshot(Option<VideoFrame>),
     Sei(u32, bytes::Bytes),
+    Record(crate::local_record::RecordEvent),
 }
 
 impl crate::session::Event for PlayerEvent {
@@ -120,6 +136,15 @@ impl PlayerEvent {
             Self::Statistics(s) => o.on_statistics_update(p, s),
             Self::Snapshot(f) => o.on_snapshot_complete(p, f.as_ref()),
             Self::Sei(t, d) => o.on_receive_sei_message(p, *t, d),
+            Self::Record(r) => {
+                use crate::local_record::RecordEvent as R;
+                match r {
+                    R::Begin(c, path) => o.on_local_record_begin(p, *c, path),
+                    R::Progress(ms, path) => o.on_local_recording(p, *ms, path),
+                    R::Complete(c, path) => o.on_local_record_complete(p, *c, path),
+                    R::Warning(m) => o.on_warning(p, V2TXLiveCode::ErrorFailed, m, ""),
+                }
+            }
         }
     }
 }

@@ -23,6 +23,7 @@ pub use process::ProcessVideoFrame;
 
 use crate::error::{LiveError, LiveResult};
 use crate::frame::{V2TXLiveAudioFrame, V2TXLiveVideoFrame};
+use crate::local_record::LocalRecordingParams;
 use crate::session::{CallbackGate, Threads};
 use observer::PusherEvent;
 pub use onair_capture::{list_cameras, list_microphones, CameraInfo, MicrophoneInfo};
@@ -790,14 +791,84 @@ impl V2TXLivePusher {
         Ok(())
     }
 
+    /// Records what this push sends into an MP4 (LiteAV `startLocalRecording`): no second
+    /// encode, the encoded stream remuxed, fragmented so that a crash leaves a playable file,
+    /// whether the server is reachable or not. Reports `on_local_record_begin` (its code also
+    /// when refused), `on_local_recording` every `interval_ms`, `on_local_record_complete`.
+    /// REFUSED unless pushing (and -6 while recording); INVALID_PARAMETER for a name without
+    /// `.mp4` (-2) or an existing file (-7); FAILED otherwise (-8 no permission, -1).
+    pub fn start_local_recording(&self, params: &LocalRecordingParams) -> LiveResult {
+        crate::local_record::check_params(params)?;
+        let session = lock(&self.session);
+        let s = session
+            .as_ref()
+            .ok_or_else(|| LiveError::refused("start_local_recording needs an active push"))?;
+        let path = params.file_path.display().to_string();
+        let begin = |code| {
+            s.events.emit(PusherEvent::Record(
+                crate::local_record::RecordEvent::Begin(code, path.clone()),
+            ))
+        };
+        if s.net.tap.is_recording() {
+            let (code, e) = crate::local_record::refusal(
+                crate::local_record::record_code::ALREADY_RECORDING,
+                "a local recording is already running".into(),
+            );
+            begin(code);
+            return Err(e);
+        }
+        let events = s.events.clone();
+        match crate::local_record::LocalRecorder::start(params, s.net.tap.start_tags(), move |e| {
+            events.emit(PusherEvent::Record(e))
+        }) {
+            Ok(r) => {
+                s.net.tap.set_recorder(Some(r));
+                begin(crate::local_record::record_code::OK);
+                Ok(())
+            }
+            Err((code, e)) => {
+                begin(code);
+                Err(e)
+            }
+        }
+    }
+
+    /// Ends the local recording (`on_local_record_complete` follows); nothing to do when none
+    /// runs. `stop_push` ends it too.
+    pub fn stop_local_recording(&self) -> LiveResult {
+        let session = lock(&self.session);
+        let Some(s) = session.as_ref() else {
+            return Ok(());
+        };
+        if let Some(r) = s.net.tap.set_recorder(None) {
+            let path = r.path().display().to_string();
+            if let Some(code) = r.stop() {
+                s.events.emit(PusherEvent::Record(
+                    crate::local_record::RecordEvent::Complete(code, path),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Stops pushing: every thread is joined and the socket closed before this returns, and no
     /// callback arrives afterwards. Callable from any thread, inside any callback of this
-    /// pusher included (the calling thread then ends on its own once its callback returns).
+    /// pusher included (the calling thread then ends on its own once its callback returns). A
+    /// local recording ends first, its `on_local_record_complete` delivered on this thread.
     pub fn stop_push(&self) -> LiveResult {
         let gate = lock(&self.gate).clone();
         let session = lock(&self.session).take();
         match (session, gate) {
-            (Some(s), _) => pipeline::stop(s, &self.routes),
+            (Some(s), _) => {
+                if let Some(r) = s.net.tap.set_recorder(None) {
+                    let path = r.path().display().to_string();
+                    let observer = lock(&self.observer).clone();
+                    if let (Some(code), Some(o)) = (r.stop(), observer) {
+                        s.gate.deliver(|| o.on_local_record_complete(code, &path));
+                    }
+                }
+                pipeline::stop(s, &self.routes)
+            }
             // Another thread is stopping this push: wait for the callbacks it waits for.
             (None, Some(gate)) => {
                 gate.close();

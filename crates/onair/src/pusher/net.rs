@@ -11,7 +11,6 @@ use crate::control::reconnect::{Failure, Next, Reconnect};
 use crate::cpu::CpuSample;
 use onair_core::{legacy_event, PushStatus, PusherStatistics, V2TXLiveCode};
 use onair_flv::FlvTag;
-use onair_rtmp::send_queue::{classify, TagClass};
 use onair_rtmp::{RtmpError, RtmpPublisher, SendQueueConfig, TransportConfig};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -39,20 +38,14 @@ impl Default for ReconnectPolicy {
 #[derive(Debug, Default)]
 pub(crate) struct Net {
     publisher: Mutex<Option<RtmpPublisher>>,
-    headers: Mutex<Headers>,
+    /// The header cache (re-sent after every reconnect) and the local recording.
+    pub(crate) tap: crate::local_record::Tap,
     /// Tags that found no live connection (while connecting or reconnecting).
     pub(crate) dropped_while_offline: AtomicU64,
     /// The size of the frames the encoder got last (width << 32 | height).
     encoded_size: AtomicU64,
     /// HEVC was refused: its tags are dropped, onMetaData says H.264.
     hevc_refused: std::sync::atomic::AtomicBool,
-}
-
-#[derive(Debug, Default)]
-struct Headers {
-    metadata: Option<FlvTag>,
-    video: Option<FlvTag>,
-    audio: Option<FlvTag>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -74,14 +67,8 @@ impl Net {
                 _ => {}
             }
         }
-        if classify(&tag) == TagClass::Header {
-            let mut h = lock(&self.headers);
-            match tag.tag_type {
-                onair_flv::TagType::Video => h.video = Some(tag.clone()),
-                onair_flv::TagType::Audio => h.audio = Some(tag.clone()),
-                _ => h.metadata = Some(tag.clone()),
-            }
-        }
+        // Recorded whether connected or not; headers kept for reconnects.
+        self.tap.tap(&tag);
         match lock(&self.publisher).as_ref() {
             Some(p) if p.send(tag).is_ok() => {}
             _ => {
@@ -107,17 +94,17 @@ impl Net {
     /// onMetaData from now on (the video stage switches encoders on its next frame).
     fn refuse_hevc(&self) {
         self.hevc_refused.store(true, Ordering::Release);
-        let mut h = lock(&self.headers);
-        h.video = None;
-        if let Some(m) = h.metadata.as_mut() {
-            m.data = h264_metadata(&m.data);
-        }
+        self.tap.edit_headers(|h| {
+            h.video = None;
+            if let Some(m) = h.metadata.as_mut() {
+                m.data = h264_metadata(&m.data);
+            }
+        });
     }
 
     fn install(&self, p: RtmpPublisher) {
-        let h = lock(&self.headers);
-        for t in [&h.metadata, &h.video, &h.audio].into_iter().flatten() {
-            let _ = p.send(t.clone());
+        for t in self.tap.headers().tags() {
+            let _ = p.send(t);
         }
         *lock(&self.publisher) = Some(p);
     }

@@ -57,6 +57,21 @@ pub trait V2TXLivePusherObserver: Send + Sync {
     fn on_process_video_frame(&self, frame: ProcessVideoFrame<'_>) {
         let _ = frame;
     }
+    /// `start_local_recording` began (code 0) or was refused (-1 failed, -2 not `.mp4`, -6
+    /// already recording, -7 the file exists, -8 no permission).
+    fn on_local_record_begin(&self, code: i32, storage_path: &str) {
+        let _ = (code, storage_path);
+    }
+    /// Milliseconds of media in the recording so far, every `interval_ms`.
+    fn on_local_recording(&self, duration_ms: u64, storage_path: &str) {
+        let _ = (duration_ms, storage_path);
+    }
+    /// The recording ended (`stop_local_recording`, or `stop_push`, before it returns): 0 a
+    /// complete file, -1 failed, -2 the resolution changed (the file holds what came before),
+    /// -3 shorter than a second (no file is left).
+    fn on_local_record_complete(&self, code: i32, storage_path: &str) {
+        let _ = (code, storage_path);
+    }
 }
 
 /// The event queue between the pipeline and the callback thread.
@@ -70,6 +85,7 @@ pub(crate) enum PusherEvent {
     Statistics(PusherStatistics),
     Snapshot(Option<VideoFrame>),
     Volume(u32),
+    Record(crate::local_record::RecordEvent),
 }
 
 impl crate::session::Event for PusherEvent {
@@ -92,6 +108,15 @@ impl PusherEvent {
             Self::Statistics(s) => o.on_statistics_update(s),
             Self::Snapshot(f) => o.on_snapshot_complete(f.as_ref()),
             Self::Volume(v) => o.on_microphone_volume_update(*v),
+            Self::Record(r) => {
+                use crate::local_record::RecordEvent as R;
+                match r {
+                    R::Begin(c, p) => o.on_local_record_begin(*c, p),
+                    R::Progress(ms, p) => o.on_local_recording(*ms, p),
+                    R::Complete(c, p) => o.on_local_record_complete(*c, p),
+                    R::Warning(m) => o.on_warning(V2TXLiveCode::ErrorFailed, m, ""),
+                }
+            }
         }
     }
 }
