@@ -113,7 +113,7 @@ fn ffmpeg_publishes_ffprobe_reads_back_and_mid_gop_players_start_at_once() {
     let upstream = nginx.url("");
     let upstream = upstream.trim_end_matches('/').to_string();
     let (server, sink) = start(dir.path(), |c| {
-        c.record = RecordFormat::None;
+        c.record = RecordFormat::None.into();
         c.forward = Some(upstream.clone());
     });
     // 4 s GOPs (25 fps, -g 100): a player joining between keyframes must not wait for the next.
@@ -216,7 +216,7 @@ fn unsigned_and_expired_pushes_are_refused_when_a_key_is_set() {
     let dir = tempfile::tempdir().unwrap();
     let (server, sink) = start(dir.path(), |c| {
         c.push_key = Some(PUSH_KEY.into());
-        c.record = RecordFormat::None;
+        c.record = RecordFormat::None.into();
         c.screenshot_interval = None;
     });
     // The spec's vector.
@@ -260,7 +260,7 @@ fn a_ban_cuts_the_publisher_within_a_second_and_unban_lets_it_back() {
     let dir = tempfile::tempdir().unwrap();
     let (server, sink) = start(dir.path(), |c| {
         c.api_key = Some(API_KEY.into());
-        c.record = RecordFormat::None;
+        c.record = RecordFormat::None.into();
         c.screenshot_interval = None;
     });
     let url = format!("{}/live/ban", server.rtmp_base());
@@ -345,7 +345,7 @@ fn probed_duration(server: &LiveServer, row: &Value) -> f64 {
 fn recording_splits_at_the_maximum_duration_and_survives_a_killed_publisher() {
     let dir = tempfile::tempdir().unwrap();
     let (server, sink) = start(dir.path(), |c| {
-        c.record = RecordFormat::Flv;
+        c.record = RecordFormat::Flv.into();
         c.segment_max = Duration::from_secs(4);
         c.screenshot_interval = None;
     });
@@ -425,7 +425,7 @@ fn recording_splits_at_the_maximum_duration_and_survives_a_killed_publisher() {
 fn an_interruption_closes_the_segment_and_mp4_recordings_play() {
     let dir = tempfile::tempdir().unwrap();
     let (server, sink) = start(dir.path(), |c| {
-        c.record = RecordFormat::Mp4;
+        c.record = RecordFormat::Mp4.into();
         c.screenshot_interval = None;
     });
     let url = format!("{}/live/cut", server.rtmp_base());
@@ -452,7 +452,7 @@ fn screenshots_callbacks_tape_tasks_and_the_api_contract() {
     let dir = tempfile::tempdir().unwrap();
     let (server, sink) = start(dir.path(), |c| {
         c.api_key = Some(API_KEY.into());
-        c.record = RecordFormat::None;
+        c.record = RecordFormat::None.into();
     });
     let _ff = ffmpeg_publish(
         &format!("{}/live/shot", server.rtmp_base()),
@@ -684,7 +684,7 @@ fn play_signing_channel_manager_and_play_statistics() {
     let dir = tempfile::tempdir().unwrap();
     let (server, sink) = start(dir.path(), |c| {
         c.play_key = Some(PUSH_KEY.into());
-        c.record = RecordFormat::None;
+        c.record = RecordFormat::None.into();
         c.screenshot_interval = None;
     });
     let _ff = ffmpeg_publish(

@@ -149,7 +149,7 @@ fn demo(args: &DemoArgs) -> Result<bool, String> {
     config.rtmp_addr = "127.0.0.1:0".into();
     config.http_addr = "127.0.0.1:0".into();
     config.push_key = Some(demo_key());
-    config.record = RecordFormat::Flv;
+    config.record = RecordFormat::Flv.into();
     let server = LiveServer::start(config).map_err(|e| e.to_string())?;
     let push_url = server.push_url("live", "demo", Duration::from_secs(3600));
     let play_url = format!("{}/live/demo.flv", server.http_base());

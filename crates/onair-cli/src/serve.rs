@@ -1,9 +1,9 @@
 //! `onair serve [--rtmp ADDR] [--http ADDR] [--data-dir DIR] [--push-key K] [--api-key K]
-//! [--callback URL] [--record flv|mp4|none] [--segment-minutes N]`: runs the embedded live
+//! [--callback URL] [--record flv|mp4|hls|aac|none[,...]] [--segment-minutes N] [--resume-timeout-seconds S] [--no-hls]`: runs the embedded live
 //! server until Ctrl-C, then stops it cleanly (recordings finalised).
 
 use clap::Args;
-use onair_server::{LiveServer, RecordFormat, ServerConfig};
+use onair_server::{LiveServer, RecordFormats, ServerConfig};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -35,9 +35,20 @@ pub struct ServeArgs {
     /// Key signing the callbacks (default: the API key, else the push key).
     #[arg(long)]
     pub callback_key: Option<String>,
-    /// Record every push: flv, mp4 or none (Live_Tape_Start still records on demand).
+    /// Record every push: flv, mp4, hls, aac or none, or a comma list (`flv,hls`);
+    /// Live_Tape_Start still records on demand.
     #[arg(long, default_value = "flv")]
     pub record: String,
+    /// HLS recording: an interruption shorter than this continues the same playlist, a longer
+    /// one starts a new playlist (0-1800 s).
+    #[arg(long, default_value_t = 30)]
+    pub resume_timeout_seconds: u64,
+    /// Turn HLS live (`/<app>/<stream>.m3u8`) off.
+    #[arg(long)]
+    pub no_hls: bool,
+    /// Shortest HLS segment in seconds: segments are cut at the first keyframe past it.
+    #[arg(long, default_value_t = 2.0)]
+    pub hls_fragment_seconds: f64,
     /// Longest recording segment, minutes (1-120).
     #[arg(long, default_value_t = 30)]
     pub segment_minutes: u64,
@@ -56,7 +67,7 @@ pub struct ServeArgs {
 
 /// Runs `onair serve`.
 pub fn run(args: &ServeArgs) -> ExitCode {
-    let record: RecordFormat = match args.record.parse() {
+    let record: RecordFormats = match args.record.parse() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("{e}");
@@ -80,6 +91,23 @@ pub fn run(args: &ServeArgs) -> ExitCode {
     config.callback_key = args.callback_key.clone();
     config.record = record;
     config.segment_max = Duration::from_secs(args.segment_minutes * 60);
+    if args.resume_timeout_seconds > 1800 {
+        eprintln!(
+            "--resume-timeout-seconds {}: expected 0 to 1800",
+            args.resume_timeout_seconds
+        );
+        return ExitCode::from(2);
+    }
+    config.resume_timeout = Duration::from_secs(args.resume_timeout_seconds);
+    config.hls = !args.no_hls;
+    if !(0.5..=60.0).contains(&args.hls_fragment_seconds) {
+        eprintln!(
+            "--hls-fragment-seconds {}: expected 0.5 to 60",
+            args.hls_fragment_seconds
+        );
+        return ExitCode::from(2);
+    }
+    config.hls_fragment = Duration::from_secs_f64(args.hls_fragment_seconds);
     config.merge_window_ms = args.merge_ms;
     config.screenshot_interval =
         (args.screenshot_seconds > 0).then(|| Duration::from_secs(args.screenshot_seconds));

@@ -18,6 +18,7 @@ pub mod flv_tags;
 pub mod mjpeg_decoder;
 pub mod mp4_writer;
 pub mod test_pattern;
+pub mod ts_writer;
 pub mod video_decoder;
 pub mod video_encoder;
 
@@ -33,6 +34,7 @@ pub use ffmpeg_util::ffmpeg_init;
 pub use mjpeg_decoder::MjpegDecoder;
 pub use mp4_writer::{Mp4Layout, Mp4TagWriter, Mp4Tracks, Mp4Writer, TagOutcome};
 pub use test_pattern::{read_stamp, Stamp, TestPattern, Tone};
+pub use ts_writer::TsMuxer;
 pub use video_decoder::{FfmpegH264Decoder, VideoDecoder};
 pub use video_encoder::{
     DecoderConfig, EncodedVideo, EncoderOptions, OpenH264Encoder, VideoEncoder,

@@ -114,6 +114,93 @@ fn set_params(
     Ok(())
 }
 
+/// Adds the video and audio streams (stream copies, 1/1000 time base) to `output`; returns
+/// their indices. Shared by the MP4 and MPEG-TS writers.
+pub(crate) fn add_tracks(
+    output: &mut ff::format::context::Output,
+    video: Option<&VideoTrack>,
+    audio: Option<&AudioTrack>,
+    err: &dyn Fn(ff::Error) -> CodecError,
+) -> CodecResult<(Option<usize>, Option<usize>)> {
+    let mut n = 0;
+    let (mut video_index, mut audio_index) = (None, None);
+    if let Some(v) = video {
+        let id = video_codec_id(v.codec).ok_or_else(|| {
+            CodecError::Unsupported(format!(
+                "video {} has no MP4 mapping",
+                fourcc_name(&v.codec)
+            ))
+        })?;
+        // VP9's vpcC is built by the muxer from the parameters, not from extradata.
+        let extradata = if &v.codec == b"vp09" {
+            &[][..]
+        } else {
+            &v.record[..]
+        };
+        let mut ost = output
+            .add_stream(ff::encoder::find(ff::codec::Id::None))
+            .map_err(err)?;
+        set_params(
+            &mut ost,
+            ff::ffi::AVMediaType::AVMEDIA_TYPE_VIDEO,
+            id,
+            extradata,
+            |p| {
+                p.width = v.width as i32;
+                p.height = v.height as i32;
+                if id == ff::codec::Id::HEVC {
+                    // `hvc1` (parameter sets in the hvcC), not the muxer's default `hev1`.
+                    p.codec_tag = u32::from_le_bytes(*b"hvc1");
+                }
+            },
+        )?;
+        ost.set_time_base((1, 1000));
+        video_index = Some(n);
+        n += 1;
+    }
+    if let Some(a) = audio {
+        let (id, rate, channels) = match a.codec {
+            FOURCC_AAC => {
+                let asc = AudioSpecificConfig::parse(&a.record)
+                    .map_err(|e| CodecError::InvalidInput(e.to_string()))?;
+                (ff::codec::Id::AAC, asc.sample_rate, asc.channels.max(1))
+            }
+            // OpusHead: channel count at byte 9.
+            FOURCC_OPUS => (
+                ff::codec::Id::OPUS,
+                48_000,
+                a.record.get(9).copied().unwrap_or(2),
+            ),
+            other => {
+                return Err(CodecError::Unsupported(format!(
+                    "audio {} has no MP4 mapping",
+                    fourcc_name(&other)
+                )))
+            }
+        };
+        let mut ost = output
+            .add_stream(ff::encoder::find(ff::codec::Id::None))
+            .map_err(err)?;
+        set_params(
+            &mut ost,
+            ff::ffi::AVMediaType::AVMEDIA_TYPE_AUDIO,
+            id,
+            &a.record,
+            |p| {
+                p.sample_rate = rate as i32;
+                // SAFETY: `ch_layout` belongs to these parameters; a default layout for a
+                // channel count needs no allocation.
+                unsafe {
+                    ff::ffi::av_channel_layout_default(&mut p.ch_layout, i32::from(channels))
+                };
+            },
+        )?;
+        ost.set_time_base((1, 1000));
+        audio_index = Some(n);
+    }
+    Ok((video_index, audio_index))
+}
+
 /// An MP4 file being written.
 pub struct Mp4Writer {
     path: PathBuf,
@@ -150,82 +237,7 @@ impl Mp4Writer {
             )));
         }
         let mut output = ff::format::output_as(path, "mp4").map_err(err)?;
-        let mut n = 0;
-        let (mut video_index, mut audio_index) = (None, None);
-        if let Some(v) = video {
-            let id = video_codec_id(v.codec).ok_or_else(|| {
-                CodecError::Unsupported(format!(
-                    "video {} has no MP4 mapping",
-                    fourcc_name(&v.codec)
-                ))
-            })?;
-            // VP9's vpcC is built by the muxer from the parameters, not from extradata.
-            let extradata = if &v.codec == b"vp09" {
-                &[][..]
-            } else {
-                &v.record[..]
-            };
-            let mut ost = output
-                .add_stream(ff::encoder::find(ff::codec::Id::None))
-                .map_err(err)?;
-            set_params(
-                &mut ost,
-                ff::ffi::AVMediaType::AVMEDIA_TYPE_VIDEO,
-                id,
-                extradata,
-                |p| {
-                    p.width = v.width as i32;
-                    p.height = v.height as i32;
-                    if id == ff::codec::Id::HEVC {
-                        // `hvc1` (parameter sets in the hvcC), not the muxer's default `hev1`.
-                        p.codec_tag = u32::from_le_bytes(*b"hvc1");
-                    }
-                },
-            )?;
-            ost.set_time_base((1, 1000));
-            video_index = Some(n);
-            n += 1;
-        }
-        if let Some(a) = audio {
-            let (id, rate, channels) = match a.codec {
-                FOURCC_AAC => {
-                    let asc = AudioSpecificConfig::parse(&a.record)
-                        .map_err(|e| CodecError::InvalidInput(e.to_string()))?;
-                    (ff::codec::Id::AAC, asc.sample_rate, asc.channels.max(1))
-                }
-                // OpusHead: channel count at byte 9.
-                FOURCC_OPUS => (
-                    ff::codec::Id::OPUS,
-                    48_000,
-                    a.record.get(9).copied().unwrap_or(2),
-                ),
-                other => {
-                    return Err(CodecError::Unsupported(format!(
-                        "audio {} has no MP4 mapping",
-                        fourcc_name(&other)
-                    )))
-                }
-            };
-            let mut ost = output
-                .add_stream(ff::encoder::find(ff::codec::Id::None))
-                .map_err(err)?;
-            set_params(
-                &mut ost,
-                ff::ffi::AVMediaType::AVMEDIA_TYPE_AUDIO,
-                id,
-                &a.record,
-                |p| {
-                    p.sample_rate = rate as i32;
-                    // SAFETY: `ch_layout` belongs to these parameters; a default layout for a
-                    // channel count needs no allocation.
-                    unsafe {
-                        ff::ffi::av_channel_layout_default(&mut p.ch_layout, i32::from(channels))
-                    };
-                },
-            )?;
-            ost.set_time_base((1, 1000));
-            audio_index = Some(n);
-        }
+        let (video_index, audio_index) = add_tracks(&mut output, video, audio, &err)?;
         let mut opts = ff::Dictionary::new();
         match layout {
             Mp4Layout::Faststart => opts.set("movflags", "faststart"),

@@ -228,7 +228,7 @@ fn get_status(shared: &Shared, p: &Params) -> ApiResult {
     let name = p.channel()?;
     let st = channel_status(shared, &name)?;
     Ok(ok(
-        json!([{"channel_id": name, "rate_type": 0, "recv_type": 1, "status": st}]),
+        json!([{"channel_id": name, "rate_type": 0, "recv_type": if shared.config.hls { 3 } else { 1 }, "status": st}]),
     ))
 }
 

@@ -6,8 +6,8 @@ use crate::error::{ServerError, ServerResult};
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// The container recordings are written in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A container recordings are written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum RecordFormat {
     /// No automatic recording (Live_Tape_Start still records, as FLV).
@@ -16,31 +16,115 @@ pub enum RecordFormat {
     Flv,
     /// MP4 segments (recorded as FLV, remuxed when the segment closes).
     Mp4,
+    /// One HLS playlist (MPEG-TS segments) per push, resumed across interruptions shorter
+    /// than the resumption timeout; no length limit (seed 002).
+    Hls,
+    /// Audio only: AAC in ADTS (`.aac`), segmented like FLV.
+    Aac,
 }
 
 impl std::str::FromStr for RecordFormat {
     type Err = ServerError;
     fn from_str(s: &str) -> ServerResult<Self> {
-        match s.to_ascii_lowercase().as_str() {
+        match s.trim().to_ascii_lowercase().as_str() {
             "none" => Ok(Self::None),
             "flv" => Ok(Self::Flv),
             "mp4" => Ok(Self::Mp4),
+            "hls" => Ok(Self::Hls),
+            "aac" => Ok(Self::Aac),
             _ => Err(ServerError::Config(format!(
-                "record format {s:?}: expected flv, mp4 or none"
+                "record format {s:?}: expected flv, mp4, hls, aac or none (a comma list allowed)"
             ))),
         }
     }
 }
 
 impl RecordFormat {
-    /// The file extension of finished segments.
+    /// The file extension of finished recordings (`m3u8` for HLS's playlist).
     pub fn extension(self) -> &'static str {
         match self {
             Self::Mp4 => "mp4",
+            Self::Hls => "m3u8",
+            Self::Aac => "aac",
             _ => "flv",
         }
     }
+
+    /// The name the recording callback's `file_format` carries.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Flv => "flv",
+            Self::Mp4 => "mp4",
+            Self::Hls => "hls",
+            Self::Aac => "aac",
+        }
+    }
 }
+
+/// The formats every push is recorded in (`--record flv,hls`); empty means none.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecordFormats(Vec<RecordFormat>);
+
+impl RecordFormats {
+    /// No automatic recording.
+    pub fn none() -> Self {
+        Self(Vec::new())
+    }
+
+    /// Whether nothing is recorded.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether `f` is among them.
+    pub fn contains(&self, f: RecordFormat) -> bool {
+        self.0.contains(&f)
+    }
+
+    /// The formats written from FLV segments (FLV, MP4, AAC), in order.
+    pub fn segmented(&self) -> Vec<RecordFormat> {
+        self.0
+            .iter()
+            .copied()
+            .filter(|f| matches!(f, RecordFormat::Flv | RecordFormat::Mp4 | RecordFormat::Aac))
+            .collect()
+    }
+}
+
+impl From<RecordFormat> for RecordFormats {
+    fn from(f: RecordFormat) -> Self {
+        match f {
+            RecordFormat::None => Self::none(),
+            f => Self(vec![f]),
+        }
+    }
+}
+
+impl std::str::FromStr for RecordFormats {
+    type Err = ServerError;
+    /// `flv`, `mp4,hls`, `none`...: duplicates collapse; `none` with another format is an error.
+    fn from_str(s: &str) -> ServerResult<Self> {
+        let mut out = Vec::new();
+        let mut none = false;
+        for part in s.split(',') {
+            match part.parse::<RecordFormat>()? {
+                RecordFormat::None => none = true,
+                f if !out.contains(&f) => out.push(f),
+                _ => {}
+            }
+        }
+        if none && !out.is_empty() {
+            return Err(ServerError::Config(format!(
+                "record formats {s:?}: none cannot be combined with a format"
+            )));
+        }
+        Ok(Self(out))
+    }
+}
+
+/// Longest HLS resumption timeout (seed 002: 0-1800 s).
+pub const MAX_RESUME_TIMEOUT: Duration = Duration::from_secs(1800);
 
 /// Everything the server needs to start. Build with [`ServerConfig::new`] and the setters,
 /// then [`ServerConfig::validate`] (done by `LiveServer::start`).
@@ -62,8 +146,17 @@ pub struct ServerConfig {
     pub callback_url: Option<String>,
     /// Key that signs callbacks (defaults to the API key, then to the push key).
     pub callback_key: Option<String>,
-    /// Automatic recording of every published stream.
-    pub record: RecordFormat,
+    /// Automatic recording of every published stream, in each of these formats.
+    pub record: RecordFormats,
+    /// HLS recording: an interruption shorter than this continues the same playlist (seed
+    /// 002's 续录等待时长, 0-1800 s); a longer one starts a new playlist.
+    pub resume_timeout: Duration,
+    /// HLS live at `/<app>/<stream>.m3u8` (Live_Channel_GetStatus reports `recv_type` 3).
+    pub hls: bool,
+    /// Shortest HLS segment: a segment is cut at the first keyframe past this.
+    pub hls_fragment: Duration,
+    /// Segments a live HLS playlist lists.
+    pub hls_window: usize,
     /// Longest recording segment (the seeds allow 1-120 min; shorter values are for tests).
     pub segment_max: Duration,
     /// Screenshot cadence (the seeds' 10 s); `None` turns screenshots off.
@@ -93,7 +186,11 @@ impl ServerConfig {
             api_key: None,
             callback_url: None,
             callback_key: None,
-            record: RecordFormat::Flv,
+            record: RecordFormat::Flv.into(),
+            resume_timeout: Duration::from_secs(30),
+            hls: true,
+            hls_fragment: Duration::from_secs(2),
+            hls_window: 6,
             segment_max: Duration::from_secs(30 * 60),
             screenshot_interval: Some(Duration::from_secs(10)),
             forward: None,
@@ -120,6 +217,26 @@ impl ServerConfig {
             return Err(ServerError::Config(format!(
                 "segment length {:?}: expected 1 s to 120 min",
                 self.segment_max
+            )));
+        }
+        if self.resume_timeout > MAX_RESUME_TIMEOUT {
+            return Err(ServerError::Config(format!(
+                "resumption timeout {:?}: expected 0 to 1800 s",
+                self.resume_timeout
+            )));
+        }
+        if self.hls_fragment < Duration::from_millis(500)
+            || self.hls_fragment > Duration::from_secs(60)
+        {
+            return Err(ServerError::Config(format!(
+                "HLS fragment {:?}: expected 0.5 to 60 s",
+                self.hls_fragment
+            )));
+        }
+        if !(2..=100).contains(&self.hls_window) {
+            return Err(ServerError::Config(format!(
+                "HLS window {} segments: expected 2 to 100",
+                self.hls_window
             )));
         }
         if let Some(i) = self.screenshot_interval {
@@ -190,5 +307,16 @@ mod tests {
         assert!(c.validate().is_err());
         assert_eq!("MP4".parse::<RecordFormat>().unwrap(), RecordFormat::Mp4);
         assert!("avi".parse::<RecordFormat>().is_err());
+        let f: RecordFormats = "flv, hls,flv".parse().unwrap();
+        assert!(f.contains(RecordFormat::Hls) && f.contains(RecordFormat::Flv));
+        assert_eq!(f.segmented(), vec![RecordFormat::Flv]);
+        assert!("none".parse::<RecordFormats>().unwrap().is_empty());
+        assert!("none,mp4".parse::<RecordFormats>().is_err());
+        c.resume_timeout = Duration::from_secs(1801);
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("0 to 1800 s"));
     }
 }

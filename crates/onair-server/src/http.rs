@@ -1,4 +1,6 @@
-//! The HTTP side (hyper): HTTP-FLV play at `/<app>/<stream>.flv`, the management API at
+//! The HTTP side (hyper): HTTP-FLV play at `/<app>/<stream>.flv`, HLS live at
+//! `/<app>/<stream>.m3u8` (segments `/<app>/<stream>-<seq>.ts`, see [`crate::hls`]), the
+//! management API at
 //! `/common_access` (the seeds' path) and `/api`, recordings at `/record/<file>` and screenshots
 //! at `/screenshot/<file>`. HTTP-FLV bodies start with the FLV header and the hub's start burst
 //! (metadata, sequence headers, GOP cache), then stream live tags, each encoded once and shared
@@ -73,7 +75,7 @@ async fn route(
     match path.as_str() {
         "/" => text(
             StatusCode::OK,
-            "onair live server: /<app>/<stream>.flv (HTTP-FLV), /common_access?interface=... (API), /record/<file>, /screenshot/<file>",
+            "onair live server: /<app>/<stream>.flv (HTTP-FLV), /<app>/<stream>.m3u8 (HLS), /common_access?interface=... (API), /record/<file>, /screenshot/<file>",
         ),
         "/common_access" | "/api" => {
             let reply = crate::api::handle(shared, &query);
@@ -87,6 +89,16 @@ async fn route(
             if let Some(file) = path.strip_prefix("/screenshot/") {
                 return serve_file(&shared.shot_dir, file).await;
             }
+            if let Some(stream) = path.strip_suffix(".m3u8") {
+                if let Some(name) = app_stream(stream) {
+                    return hls_playlist(shared, name, &query).await;
+                }
+            }
+            if let Some(stream) = path.strip_suffix(".ts") {
+                if let Some((name, seq)) = app_stream(stream).and_then(|s| s.rsplit_once('-')) {
+                    return hls_segment(shared, name, seq, &query);
+                }
+            }
             if let Some(stream) = path.strip_suffix(".flv") {
                 let mut parts = stream.trim_start_matches('/').split('/');
                 if let (Some(_app), Some(name), None) = (parts.next(), parts.next(), parts.next()) {
@@ -96,6 +108,78 @@ async fn route(
             }
             text(StatusCode::NOT_FOUND, "not found")
         }
+    }
+}
+
+/// `stream` of `/<app>/<stream>`.
+fn app_stream(path: &str) -> Option<&str> {
+    let mut parts = path.trim_start_matches('/').split('/');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(_app), Some(name), None) if !name.is_empty() => Some(name),
+        _ => None,
+    }
+}
+
+fn with_headers(mut r: Response<Body>, cache: &'static str) -> Response<Body> {
+    let h = r.headers_mut();
+    h.insert(
+        hyper::header::CACHE_CONTROL,
+        hyper::header::HeaderValue::from_static(cache),
+    );
+    h.insert(
+        hyper::header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        hyper::header::HeaderValue::from_static("*"),
+    );
+    r
+}
+
+fn play_key(name: &str, query: &str) -> String {
+    if query.is_empty() {
+        name.to_string()
+    } else {
+        format!("{name}?{query}")
+    }
+}
+
+async fn hls_playlist(shared: &Arc<Shared>, stream: &str, query: &str) -> Response<Body> {
+    let name = match shared.authorize_play(&play_key(stream, query)) {
+        Ok(n) => n,
+        Err(e) => return text(StatusCode::FORBIDDEN, &e),
+    };
+    let Some(live) = shared.hls_live(&name) else {
+        return text(StatusCode::NOT_FOUND, &format!("stream {name} is not live"));
+    };
+    // A playlist asked for right after the push started waits for its first segment.
+    let wait = shared.config.hls_fragment * 3;
+    let l = live.clone();
+    let ready = tokio::task::spawn_blocking(move || l.wait_first(wait))
+        .await
+        .unwrap_or(false);
+    match live.playlist(stream, query).filter(|_| ready) {
+        Some(p) => with_headers(
+            full(StatusCode::OK, "application/vnd.apple.mpegurl", p),
+            "no-cache",
+        ),
+        None => text(
+            StatusCode::NOT_FOUND,
+            &format!("stream {name} has no HLS segment yet"),
+        ),
+    }
+}
+
+fn hls_segment(shared: &Arc<Shared>, stream: &str, seq: &str, query: &str) -> Response<Body> {
+    let name = match shared.authorize_play(&play_key(stream, query)) {
+        Ok(n) => n,
+        Err(e) => return text(StatusCode::FORBIDDEN, &e),
+    };
+    let data = seq
+        .parse::<u64>()
+        .ok()
+        .and_then(|seq| shared.hls_live(&name)?.segment(seq));
+    match data {
+        // A segment never changes once listed.
+        Some(d) => with_headers(full(StatusCode::OK, "video/mp2t", d), "max-age=60"),
+        None => text(StatusCode::NOT_FOUND, "no such segment"),
     }
 }
 
@@ -184,6 +268,9 @@ async fn serve_file(dir: &std::path::Path, name: &str) -> Response<Body> {
     let content_type = match path.extension().and_then(|e| e.to_str()) {
         Some("flv") => "video/x-flv",
         Some("mp4") => "video/mp4",
+        Some("m3u8") => "application/vnd.apple.mpegurl",
+        Some("ts") => "video/mp2t",
+        Some("aac") => "audio/aac",
         Some("jpg") => "image/jpeg",
         _ => "application/octet-stream",
     };

@@ -52,6 +52,15 @@ pub struct MediaTag {
 /// A shared tag.
 pub type Tag = Arc<MediaTag>;
 
+/// Who holds a tap, so one kind can be closed without the others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TapKind {
+    /// Recorders (FLV/MP4/AAC segments, HLS recording).
+    Record,
+    /// The live HLS segmenter.
+    HlsLive,
+}
+
 impl MediaTag {
     fn new(tag_type: TagType, timestamp: u32, data: Bytes) -> Self {
         Self {
@@ -228,7 +237,7 @@ pub struct Stream {
     gop: Vec<Tag>,
     gop_bytes: usize,
     subscribers: Vec<Subscriber>,
-    taps: Vec<crossbeam_channel::Sender<Tag>>,
+    taps: Vec<(TapKind, crossbeam_channel::Sender<Tag>)>,
     rates: RateMeter,
     bytes_out: Arc<AtomicU64>,
     dropped_players: u64,
@@ -381,14 +390,15 @@ impl Stream {
         });
         self.dropped_players += dropped;
         for tag in tags {
-            self.taps.retain(|tap| match tap.try_send(tag.clone()) {
-                Ok(()) => true,
-                Err(crossbeam_channel::TrySendError::Full(_)) => {
-                    tracing::warn!(stream = %self.name, "recorder behind: a tag was dropped");
-                    true
-                }
-                Err(crossbeam_channel::TrySendError::Disconnected(_)) => false,
-            });
+            self.taps
+                .retain(|(_, tap)| match tap.try_send(tag.clone()) {
+                    Ok(()) => true,
+                    Err(crossbeam_channel::TrySendError::Full(_)) => {
+                        tracing::warn!(stream = %self.name, "recorder behind: a tag was dropped");
+                        true
+                    }
+                    Err(crossbeam_channel::TrySendError::Disconnected(_)) => false,
+                });
         }
     }
 }
@@ -586,9 +596,14 @@ impl Hub {
         })
     }
 
-    /// Adds a lossless-as-possible tap (a recorder): it gets the start burst now, then every
-    /// tag. Returns `None` when the stream is not live.
-    pub fn tap(&self, name: &str, capacity: usize) -> Option<crossbeam_channel::Receiver<Tag>> {
+    /// Adds a lossless-as-possible tap (a recorder, the HLS segmenter): it gets the start
+    /// burst now, then every tag. Returns `None` when the stream is not live.
+    pub fn tap(
+        &self,
+        name: &str,
+        capacity: usize,
+        kind: TapKind,
+    ) -> Option<crossbeam_channel::Receiver<Tag>> {
         let stream = self.get(name)?;
         let mut s = lock(&stream);
         s.publisher.as_ref()?;
@@ -598,14 +613,14 @@ impl Hub {
         for t in burst.tags {
             let _ = tx.try_send(t);
         }
-        s.taps.push(tx);
+        s.taps.push((kind, tx));
         Some(rx)
     }
 
-    /// Closes a stream's taps (the recorders finish their segment).
-    pub fn close_taps(&self, name: &str) {
+    /// Closes a stream's taps of one kind (the recorders finish their segment).
+    pub fn close_taps(&self, name: &str, kind: TapKind) {
         if let Some(stream) = self.get(name) {
-            lock(&stream).taps.clear();
+            lock(&stream).taps.retain(|(k, _)| *k != kind);
         }
     }
 

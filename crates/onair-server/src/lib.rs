@@ -25,15 +25,17 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod forward;
+pub mod hls;
 pub mod http;
 pub mod hub;
 pub mod media;
 pub mod mp4;
 pub mod record;
+pub mod record_hls;
 pub mod rtmp_server;
 pub mod server;
 
-pub use config::{RecordFormat, ServerConfig};
+pub use config::{RecordFormat, RecordFormats, ServerConfig};
 pub use error::{ServerError, ServerResult};
 
 use callback::Notifier;
@@ -114,7 +116,7 @@ impl LiveServer {
             segment_max: config.segment_max,
             url_base: format!("http://{http_addr}/record/"),
         });
-        let repaired = record::repair_open(&record, config.record)?;
+        let repaired = record::repair_open(&record, &config.record.segmented())?;
         if repaired > 0 {
             tracing::info!(
                 repaired,

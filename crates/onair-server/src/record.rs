@@ -3,7 +3,9 @@
 //! and the sequence headers, timestamps rebased to 0. It closes at the first keyframe past the
 //! maximum duration, when the push ends or is interrupted (a killed publisher included), and
 //! when the recording is stopped. Closing flushes and syncs the file, patches the duration,
-//! remuxes to MP4 when asked, stores the row and sends the event-100 callback. The file is
+//! remuxes to each format asked for (MP4, AAC; the FLV is kept when FLV is one of them),
+//! stores a row and sends the event-100 callback per file. HLS recording is
+//! [`crate::record_hls`]. The file is
 //! flushed every second, so a server crash loses at most a second; [`repair_open`] finalises
 //! such segments at the next start.
 
@@ -13,13 +15,13 @@ use crate::db::{Db, RecordingRow};
 use crate::error::{ServerError, ServerResult};
 use crate::hub::Tag;
 use crate::media::{patch_duration, recording_script, scan_flv};
-use crate::mp4::remux_to_mp4;
+use crate::mp4::{remux_to_aac, remux_to_mp4};
 use crate::unix_now;
 use onair_flv::OnMetaData;
 use onair_flv::{FlvHeader, FlvTag, TagType};
 use serde_json::json;
 use std::io::{BufWriter, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -46,17 +48,22 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    /// Starts recording `channel` from `rx` in `format`.
+    /// Starts recording `channel` from `rx` in `formats` (FLV, MP4, AAC).
     pub fn start(
         ctx: Arc<RecordContext>,
         channel: &str,
-        format: RecordFormat,
+        formats: Vec<RecordFormat>,
         rx: crossbeam_channel::Receiver<Tag>,
     ) -> ServerResult<Self> {
+        if formats.is_empty() {
+            // HLS alone: nothing segmented to write; the value only marks the stream as
+            // recording.
+            return Ok(Self { thread: None });
+        }
         let channel = channel.to_string();
         let thread = std::thread::Builder::new()
             .name(format!("onair-record-{channel}"))
-            .spawn(move || run(&ctx, &channel, format, &rx))
+            .spawn(move || run(&ctx, &channel, &formats, &rx))
             .map_err(|e| ServerError::io("recorder thread", e))?;
         Ok(Self {
             thread: Some(thread),
@@ -84,7 +91,7 @@ struct Segment {
 fn run(
     ctx: &RecordContext,
     channel: &str,
-    format: RecordFormat,
+    format: &[RecordFormat],
     rx: &crossbeam_channel::Receiver<Tag>,
 ) {
     let mut seg: Option<Segment> = None;
@@ -197,7 +204,7 @@ fn open(
     })
 }
 
-fn close(ctx: &RecordContext, channel: &str, format: RecordFormat, seg: Segment) {
+fn close(ctx: &RecordContext, channel: &str, format: &[RecordFormat], seg: Segment) {
     let duration_ms = u64::from(seg.last_ts.saturating_sub(seg.base_ts));
     let result = seg
         .file
@@ -226,34 +233,70 @@ fn close(ctx: &RecordContext, channel: &str, format: RecordFormat, seg: Segment)
     finish(ctx, format, seg.path, row);
 }
 
-/// Remuxes when asked, stores the row, sends the callback.
-fn finish(ctx: &RecordContext, format: RecordFormat, flv: PathBuf, mut row: RecordingRow) {
-    let mut path = flv.clone();
-    if format == RecordFormat::Mp4 {
-        let mp4 = flv.with_extension("mp4");
-        match remux_to_mp4(&flv, &mp4) {
-            Ok(()) => {
-                let _ = std::fs::remove_file(&flv);
-                path = mp4;
+/// Remuxes to each format asked for, stores a row per file, sends the callbacks. The FLV is
+/// removed unless FLV is one of the formats or a remux failed (then it is announced instead).
+fn finish(ctx: &RecordContext, formats: &[RecordFormat], flv: PathBuf, row: RecordingRow) {
+    let mut files = Vec::new();
+    let mut keep_flv = formats.contains(&RecordFormat::Flv) || formats.is_empty();
+    for f in formats {
+        let (out, result) = match f {
+            RecordFormat::Mp4 => {
+                let p = flv.with_extension("mp4");
+                let r = remux_to_mp4(&flv, &p);
+                (p, r)
             }
-            Err(e) => tracing::error!(channel = %row.channel_id, "MP4 remux failed, FLV kept: {e}"),
+            RecordFormat::Aac => {
+                let p = flv.with_extension("aac");
+                let r = remux_to_aac(&flv, &p);
+                (p, r)
+            }
+            _ => continue,
+        };
+        match result {
+            Ok(()) => files.push((out, f.name())),
+            Err(e) => {
+                tracing::error!(channel = %row.channel_id, "{} remux failed, FLV kept: {e}", f.name());
+                keep_flv = true;
+            }
         }
     }
+    if keep_flv {
+        files.insert(0, (flv.clone(), "flv"));
+    } else {
+        let _ = std::fs::remove_file(&flv);
+    }
+    for (i, (path, format)) in files.into_iter().enumerate() {
+        let mut r = row.clone();
+        if i > 0 {
+            match ctx
+                .db
+                .recording_opened(&r.channel_id, &r.file_name, format, r.start_time)
+            {
+                Ok(id) => r.id = id,
+                Err(e) => {
+                    tracing::error!(channel = %r.channel_id, "recording row not stored: {e}");
+                    continue;
+                }
+            }
+        }
+        announce(ctx, &path, r, format);
+    }
+}
+
+/// Stores a finished recording's row and sends its event-100 callback.
+pub(crate) fn announce(ctx: &RecordContext, path: &Path, mut row: RecordingRow, format: &str) {
     row.file_name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    row.format = path
-        .extension()
-        .map(|e| e.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    row.size = std::fs::metadata(&path)
-        .map(|m| m.len() as i64)
-        .unwrap_or(0);
+    row.format = format.to_string();
+    if row.size == 0 {
+        row.size = std::fs::metadata(path).map(|m| m.len() as i64).unwrap_or(0);
+    }
     if let Err(e) = ctx.db.recording_closed(&row) {
         tracing::error!(channel = %row.channel_id, "recording row not stored: {e}");
     }
-    tracing::info!(channel = %row.channel_id, file = %row.file_name, duration_ms = row.duration_ms, "recording segment closed");
+    tracing::info!(channel = %row.channel_id, file = %row.file_name, duration_ms = row.duration_ms, "recording closed");
     let video_id = row
         .file_name
         .rsplit_once('.')
@@ -277,11 +320,15 @@ fn finish(ctx: &RecordContext, format: RecordFormat, flv: PathBuf, mut row: Reco
 
 /// Finalises segments a crash left open: truncates to the last complete tag, patches the
 /// duration, remuxes when the format asks, stores the row.
-pub fn repair_open(ctx: &RecordContext, format: RecordFormat) -> ServerResult<usize> {
+pub fn repair_open(ctx: &RecordContext, formats: &[RecordFormat]) -> ServerResult<usize> {
     let open = ctx.db.open_recordings()?;
     let n = open.len();
     for mut row in open {
         let path = ctx.dir.join(&row.file_name);
+        if row.format == "hls" {
+            crate::record_hls::repair(ctx, &path, row);
+            continue;
+        }
         let scan = match scan_flv(&path) {
             Ok(s) => s,
             Err(e) => {
@@ -306,7 +353,7 @@ pub fn repair_open(ctx: &RecordContext, format: RecordFormat) -> ServerResult<us
         row.duration_ms = scan.duration_ms as i64;
         row.end_time = row.start_time + (scan.duration_ms / 1000) as i64;
         tracing::info!(file = %row.file_name, "segment left open by a crash finalised");
-        finish(ctx, format, path, row);
+        finish(ctx, formats, path, row);
     }
     Ok(n)
 }

@@ -4,10 +4,13 @@
 //! housekeeping task applies tape tasks and takes screenshots on the absolute-time cadence.
 
 use crate::callback::{event, Notifier};
-use crate::config::{RecordFormat, ServerConfig};
+use crate::config::{RecordFormat, RecordFormats, ServerConfig};
 use crate::db::{Db, ScreenshotRow};
+use crate::hls::HlsLive;
+use crate::hub::TapKind;
 use crate::hub::{lock, Hub, PublishHandle, PublishRefusal};
 use crate::record::{RecordContext, Recorder};
+use crate::record_hls::HlsRecordings;
 use crate::unix_now;
 use serde_json::json;
 use std::collections::HashMap;
@@ -97,6 +100,10 @@ pub struct Shared {
     /// Bound HTTP address.
     pub http_addr: SocketAddr,
     recorders: Mutex<HashMap<String, Recorder>>,
+    /// HLS recordings, live and parked (waiting for the push to resume).
+    pub hls_records: Arc<HlsRecordings>,
+    /// Live HLS windows by stream name (ended ones until the stream is published again).
+    hls: Mutex<HashMap<String, Arc<HlsLive>>>,
     shots: Mutex<HashMap<String, ShotSchedule>>,
     rt: tokio::runtime::Handle,
 }
@@ -116,7 +123,11 @@ impl Shared {
     ) -> Self {
         let hub = Hub::new(config.player_queue_tags, config.player_drop_after)
             .with_merge_window(config.merge_window_ms);
+        let hls_records =
+            HlsRecordings::new(record.clone(), config.hls_fragment, config.resume_timeout);
         Self {
+            hls_records,
+            hls: Mutex::new(HashMap::new()),
             config,
             hub,
             db,
@@ -196,6 +207,7 @@ impl Shared {
             );
         }
         self.sync_recording(&name);
+        self.start_hls(&name);
         if let Some(base) = &self.config.forward {
             crate::forward::spawn(&self.rt, self.clone(), base.clone(), name.clone());
         }
@@ -209,6 +221,7 @@ impl Shared {
         self.hub.unpublish(&handle);
         lock(&self.shots).remove(&name);
         self.stop_recording(&name).await;
+        self.hub.close_taps(&name, TapKind::HlsLive);
         let now = unix_now();
         if let Err(e) = self.db.push_ended(&name, now) {
             tracing::error!(stream = %name, "push end not stored: {e}");
@@ -260,27 +273,34 @@ impl Shared {
         Ok(name)
     }
 
-    /// Whether `name` should be recording now (automatic recording or a tape task).
-    fn should_record(&self, name: &str) -> Option<RecordFormat> {
-        if self.config.record != RecordFormat::None {
-            return Some(self.config.record);
+    /// The formats `name` should be recording in now (automatic recording or a tape task).
+    fn should_record(&self, name: &str) -> Option<RecordFormats> {
+        if !self.config.record.is_empty() {
+            return Some(self.config.record.clone());
         }
         match self.db.tape_active(name, unix_now()) {
-            Ok(true) => Some(RecordFormat::Flv),
+            Ok(true) => Some(RecordFormat::Flv.into()),
             _ => None,
         }
     }
 
-    /// Starts or stops the recorder of a live stream to match configuration and tape tasks.
+    /// Starts or stops the recorders of a live stream to match configuration and tape tasks.
     pub fn sync_recording(&self, name: &str) {
         let want = self.should_record(name);
         let running = lock(&self.recorders).contains_key(name);
         match (want, running) {
-            (Some(format), false) => {
-                let Some(rx) = self.hub.tap(name, RECORD_TAP_TAGS) else {
+            (Some(formats), false) => {
+                if formats.contains(RecordFormat::Hls) {
+                    if let Some(rx) = self.hub.tap(name, RECORD_TAP_TAGS, TapKind::Record) {
+                        self.hls_records.record(name, rx);
+                    }
+                }
+                let Some(rx) = self.hub.tap(name, RECORD_TAP_TAGS, TapKind::Record) else {
                     return;
                 };
-                match Recorder::start(self.record.clone(), name, format, rx) {
+                // Segmented formats share one FLV recorder (with HLS alone it starts no thread
+                // and only marks the stream as recording).
+                match Recorder::start(self.record.clone(), name, formats.segmented(), rx) {
                     Ok(r) => {
                         lock(&self.recorders).insert(name.to_string(), r);
                     }
@@ -288,7 +308,7 @@ impl Shared {
                 }
             }
             (None, true) => {
-                self.hub.close_taps(name);
+                self.hub.close_taps(name, TapKind::Record);
                 if let Some(r) = lock(&self.recorders).remove(name) {
                     self.rt.spawn_blocking(move || r.join());
                 }
@@ -297,21 +317,58 @@ impl Shared {
         }
     }
 
-    /// Stops the recorder of `name` and waits for its segment to be finalised.
+    /// Stops the recorders of `name` and waits for the FLV segment to be finalised (an HLS
+    /// recording parks, waiting for the push to resume).
     pub async fn stop_recording(&self, name: &str) {
-        self.hub.close_taps(name);
+        self.hub.close_taps(name, TapKind::Record);
         let r = lock(&self.recorders).remove(name);
         if let Some(r) = r {
             let _ = tokio::task::spawn_blocking(move || r.join()).await;
         }
     }
 
-    /// Stops every recorder (shutdown).
+    /// Stops every recorder and closes every HLS recording (shutdown).
     pub async fn stop_all_recordings(&self) {
         let names: Vec<String> = lock(&self.recorders).keys().cloned().collect();
         for n in names {
             self.stop_recording(&n).await;
         }
+        let live: Vec<Arc<HlsLive>> = lock(&self.hls).drain().map(|(_, h)| h).collect();
+        let hls = self.hls_records.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            hls.shutdown();
+            for h in live {
+                h.join();
+            }
+        })
+        .await;
+    }
+
+    /// Starts the live HLS window of a stream just published (when HLS is on).
+    fn start_hls(&self, name: &str) {
+        if !self.config.hls {
+            return;
+        }
+        let Some(rx) = self.hub.tap(name, RECORD_TAP_TAGS, TapKind::HlsLive) else {
+            return;
+        };
+        match HlsLive::start(name, rx, self.config.hls_fragment, self.config.hls_window) {
+            Ok(h) => {
+                let mut map = lock(&self.hls);
+                // Ended windows of other streams are forgotten here, so the map holds the
+                // live streams and the last publish of each name at most once.
+                map.retain(|_, h| !h.ended());
+                if let Some(old) = map.insert(name.to_string(), h) {
+                    self.rt.spawn_blocking(move || old.join());
+                }
+            }
+            Err(e) => tracing::error!(stream = %name, "HLS not started: {e}"),
+        }
+    }
+
+    /// The live HLS window of `name`, if it was published since the start.
+    pub fn hls_live(&self, name: &str) -> Option<Arc<HlsLive>> {
+        lock(&self.hls).get(name).cloned()
     }
 
     /// `http://host:port` of the HTTP side.
@@ -462,7 +519,7 @@ pub async fn housekeeping(shared: Arc<Shared>, mut shutdown: watch::Receiver<boo
             shared.take_screenshot(name, push_time, shot_time);
         }
         n += 1;
-        if n % 10 == 0 && shared.config.record == RecordFormat::None {
+        if n % 10 == 0 && shared.config.record.is_empty() {
             for live in shared.hub.live() {
                 shared.sync_recording(&live.name);
             }

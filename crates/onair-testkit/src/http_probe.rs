@@ -10,6 +10,12 @@ use std::time::{Duration, Instant};
 
 /// GETs `url` (`http://host:port/path?query`); returns the status code and the body.
 pub fn http_get(url: &str) -> std::io::Result<(u16, Vec<u8>)> {
+    http_get_with_head(url).map(|(status, _, body)| (status, body))
+}
+
+/// GETs `url`; returns the status code, the response head (status line and headers) and the
+/// body.
+pub fn http_get_with_head(url: &str) -> std::io::Result<(u16, String, Vec<u8>)> {
     let rest = url
         .strip_prefix("http://")
         .ok_or_else(|| std::io::Error::other(format!("not an http:// URL: {url}")))?;
@@ -33,7 +39,7 @@ pub fn http_get(url: &str) -> std::io::Result<(u16, Vec<u8>)> {
         .nth(1)
         .and_then(|c| c.parse().ok())
         .ok_or_else(|| std::io::Error::other(format!("bad status line: {head}")))?;
-    Ok((status, raw[split + 4..].to_vec()))
+    Ok((status, head.into_owned(), raw[split + 4..].to_vec()))
 }
 
 /// GETs `url` and returns the status as soon as the response head arrives (for endless

@@ -536,7 +536,7 @@ pub fn embedded_server(data_dir: &Path) -> onair_server::LiveServer {
     let mut c = onair_server::ServerConfig::new(data_dir);
     c.rtmp_addr = "127.0.0.1:0".into();
     c.http_addr = "127.0.0.1:0".into();
-    c.record = onair_server::RecordFormat::None;
+    c.record = onair_server::RecordFormat::None.into();
     c.screenshot_interval = None;
     onair_server::LiveServer::start(c).expect("start the embedded server")
 }
