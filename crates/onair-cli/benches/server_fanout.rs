@@ -269,6 +269,8 @@ fn main() {
             &[
                 "--record",
                 "none",
+                // Like for like: the nginx-rtmp peer has HLS off.
+                "--no-hls",
                 "--screenshot-seconds",
                 "0",
                 "--merge-ms",
