@@ -134,12 +134,24 @@ fn hls_live_plays_in_ffmpeg_in_order_and_its_latency_is_reported() {
         "{} stamped pictures in 10 s at 30 fps",
         counters.len()
     );
-    let in_order = counters.windows(2).filter(|p| p[1] == p[0] + 1).count();
-    assert_eq!(
-        in_order,
-        counters.len() - 1,
-        "every picture in order, none missing: {:?}",
-        counters.windows(2).find(|p| p[1] != p[0] + 1)
+    // In order, never back; a gap may only come from the pusher itself dropping a frame
+    // under load (at most 2%), never from a lost segment (60 pictures).
+    let steps: Vec<u32> = counters
+        .windows(2)
+        .map(|p| p[1].wrapping_sub(p[0]))
+        .collect();
+    assert!(
+        steps.iter().all(|&d| (1..=10).contains(&d)),
+        "pictures out of order or a segment lost: {:?}",
+        counters
+            .windows(2)
+            .find(|p| !(1..=10).contains(&p[1].wrapping_sub(p[0])))
+    );
+    let gaps = steps.iter().filter(|&&d| d != 1).count();
+    assert!(
+        gaps * 50 <= steps.len(),
+        "{gaps} gaps in {} steps",
+        steps.len()
     );
     latency.sort_by(f64::total_cmp);
     eprintln!(
