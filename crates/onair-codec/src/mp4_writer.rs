@@ -55,12 +55,12 @@ pub enum Mp4Layout {
 
 /// Strictly increasing DTS per track, PTS never before DTS.
 #[derive(Debug, Default)]
-struct Clock {
+pub(crate) struct Clock {
     last: Option<i64>,
 }
 
 impl Clock {
-    fn stamp(&mut self, dts: i64, cts: i64) -> (i64, i64) {
+    pub(crate) fn stamp(&mut self, dts: i64, cts: i64) -> (i64, i64) {
         let dts = match self.last {
             Some(l) if dts <= l => l + 1,
             _ => dts,

@@ -8,7 +8,7 @@
 //! Timestamps are the FLV's milliseconds, made strictly increasing per track, as in MP4.
 
 use crate::error::{CodecError, CodecResult};
-use crate::mp4_writer::{add_tracks, AudioTrack, VideoTrack};
+use crate::mp4_writer::{add_tracks, AudioTrack, Clock, VideoTrack};
 use ffmpeg_next as ff;
 
 /// An MPEG-TS stream cut into segments held in memory.
@@ -16,7 +16,7 @@ pub struct TsMuxer {
     output: ff::format::context::Output,
     video: Option<(usize, ff::Rational)>,
     audio: Option<(usize, ff::Rational)>,
-    last_dts: [Option<i64>; 2],
+    clocks: [Clock; 2],
     /// A segment is open (the context's `pb` is a dynamic buffer).
     open: bool,
     header_written: bool,
@@ -69,7 +69,7 @@ impl TsMuxer {
             output,
             video: v.map(|i| (i, ff::Rational(1, 1000))),
             audio: a.map(|i| (i, ff::Rational(1, 1000))),
-            last_dts: [None, None],
+            clocks: [Clock::default(), Clock::default()],
             open: false,
             header_written: false,
         })
@@ -167,15 +167,11 @@ impl TsMuxer {
         if data.is_empty() || !self.open {
             return Ok(());
         }
-        let dts = match self.last_dts[slot] {
-            Some(l) if dts <= l => l + 1,
-            _ => dts,
-        };
-        self.last_dts[slot] = Some(dts);
+        let (dts, pts) = self.clocks[slot].stamp(dts, cts);
         let mut packet = ff::Packet::copy(data);
         packet.set_stream(index);
         packet.set_dts(Some(dts));
-        packet.set_pts(Some(dts + cts.max(0)));
+        packet.set_pts(Some(pts));
         if key {
             packet.set_flags(ff::packet::Flags::KEY);
         }
