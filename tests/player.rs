@@ -142,6 +142,9 @@ impl V2TXLivePlayerObserver for Seen {
             .push(image.map(|f| (f.width(), f.height(), f.format())));
         self.note("snapshot".into());
     }
+    fn on_stream_switched(&self, _: &V2TXLivePlayer, url: &str, code: i32) {
+        self.note(format!("switched {url} {code}"));
+    }
     fn on_receive_sei_message(&self, _: &V2TXLivePlayer, t: u32, data: &[u8]) {
         self.sei.lock().unwrap().push((t, data.to_vec()));
         self.note(format!("sei {t}"));
@@ -571,6 +574,126 @@ fn resolution_change_stall_and_pause() {
     assert!(
         stats.iter().any(|s| s.video_total_block_time >= 1500),
         "{stats:?}"
+    );
+}
+
+/// `switch_stream` (issue 20) from an RTMP stream to an HTTP-FLV stream of another size
+/// pushed later (so its stamps' counters are offset from the first's): the first plays until
+/// the second's keyframe, no rendered picture is black (each carries a readable stamp), the
+/// pictures go from A to B exactly once with each stream's stamps rising, the timeline runs
+/// on, one resolution change is reported and `on_stream_switched` says 0. Before that, a
+/// switch to a stream that does not exist reports -2 and A plays on.
+#[test]
+fn switch_stream_goes_from_a_to_b_once_without_a_black_frame() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = onair_testkit::peers::embedded_server(dir.path());
+    let valid = Duration::from_secs(600);
+    let _a = pusher(
+        &server.push_url("live", "switch-a", valid),
+        VideoResolution::R640x360,
+        25,
+    );
+    let seen = Arc::new(Seen::default());
+    let p = player(&seen, PixelFormat::I420);
+    assert_eq!(
+        p.switch_stream("rtmp://127.0.0.1/live/x").unwrap_err().code,
+        V2TXLiveCode::ErrorRefused,
+        "not playing"
+    );
+    p.start_play(&format!("{}/live/switch-a", server.rtmp_base()))
+        .unwrap();
+    let limit = Duration::from_secs(20);
+    assert!(seen.wait_frames(25, limit), "{:?}", seen.events());
+    // B starts a second of pictures later than A: its counters are about 25 lower.
+    let _b = pusher(
+        &server.push_url("live", "switch-b", valid),
+        VideoResolution::R320x180,
+        25,
+    );
+    onair_testkit::peers::wait_live_flv(server.http_addr().port(), "switch-b", limit);
+    assert_eq!(
+        p.switch_stream("ftp://127.0.0.1/live/x").unwrap_err().code,
+        V2TXLiveCode::ErrorInvalidParameter
+    );
+    let missing = format!("{}/live/nobody.flv", server.http_base());
+    p.switch_stream(&missing).unwrap();
+    assert!(
+        seen.wait_event(&format!("switched {missing} -2"), 0, limit)
+            .is_some(),
+        "{:?}",
+        seen.events()
+    );
+    let before = seen.frames().len();
+    assert!(seen.wait_frames(before + 10, limit), "A plays on");
+    let b_url = format!("{}/live/switch-b.flv", server.http_base());
+    p.switch_stream(&b_url).unwrap();
+    assert!(
+        seen.wait_event(&format!("switched {b_url} 0"), 0, limit)
+            .is_some(),
+        "{:?}",
+        seen.events()
+    );
+    let n = seen.frames().len();
+    assert!(seen.wait_frames(n + 50, limit));
+    stop_and_check(&p, &seen);
+
+    let frames = seen.frames();
+    let a_size = (640, 360);
+    let b_size = (320, 180);
+    for (i, f) in frames.iter().enumerate() {
+        assert!(
+            f.stamp.is_some(),
+            "picture {i} ({}x{}) has no readable stamp: black or torn",
+            f.width,
+            f.height
+        );
+        assert!([a_size, b_size].contains(&(f.width, f.height)));
+    }
+    let switch_at = frames
+        .iter()
+        .position(|f| (f.width, f.height) == b_size)
+        .expect("B was rendered");
+    assert!(
+        frames[switch_at..]
+            .iter()
+            .all(|f| (f.width, f.height) == b_size),
+        "the pictures went back to A after the switch"
+    );
+    let counters =
+        |fs: &[Rendered]| -> Vec<u32> { fs.iter().map(|f| f.stamp.unwrap().counter).collect() };
+    let (a, b) = (
+        counters(&frames[..switch_at]),
+        counters(&frames[switch_at..]),
+    );
+    assert!(a.windows(2).all(|w| w[0] < w[1]), "A's stamps: {a:?}");
+    assert!(b.windows(2).all(|w| w[0] < w[1]), "B's stamps: {b:?}");
+    assert!(
+        b[0] + 10 < a[a.len() - 1],
+        "B's counters run behind A's: A ends at {}, B starts at {}",
+        a[a.len() - 1],
+        b[0]
+    );
+    assert!(
+        frames.windows(2).all(|w| w[0].pts_us < w[1].pts_us),
+        "the playout timeline runs on across the switch"
+    );
+    let gap = frames[switch_at].at - frames[switch_at - 1].at;
+    assert!(
+        gap < Duration::from_millis(500),
+        "{gap:?} without a picture at the switch"
+    );
+    let events = seen.events();
+    let sizes: Vec<&String> = events
+        .iter()
+        .filter(|e| e.starts_with("resolution"))
+        .collect();
+    assert_eq!(sizes, ["resolution 640x360", "resolution 320x180"]);
+    eprintln!(
+        "switch: A {} pictures (last stamp {}), B {} (first stamp {}), {gap:?} between them",
+        a.len(),
+        a[a.len() - 1],
+        b.len(),
+        b[0]
     );
 }
 

@@ -1,5 +1,6 @@
 //! `onair play URL [--seconds N] [--cache speed|auto|smooth] [--frames-dir DIR]
-//! [--stats-json FILE] [--last-frame PNG] [--json] [--record-local out.mp4]`: plays an RTMP or HTTP-FLV stream through
+//! [--stats-json FILE] [--last-frame PNG] [--json] [--record-local out.mp4]
+//! [--switch-to URL2 [--switch-after S]]`: plays an RTMP or HTTP-FLV stream through
 //! `V2TXLivePlayer`, prints a statistics line every 2 s, writes the last picture as PNG (every
 //! picture with `--frames-dir`) and a summary: frames, first-frame time, stalls, and the
 //! glass-to-glass latency and frame-counter check when the stream carries the test pattern's
@@ -46,6 +47,12 @@ pub struct PlayArgs {
     /// file must not exist).
     #[arg(long)]
     pub record_local: Option<PathBuf>,
+    /// Switch to this stream (`switch_stream`: no black frame) after `--switch-after` seconds.
+    #[arg(long)]
+    pub switch_to: Option<String>,
+    /// Seconds of play before `--switch-to` (default 5).
+    #[arg(long, default_value_t = 5.0)]
+    pub switch_after: f64,
 }
 
 /// What the observer records.
@@ -63,6 +70,8 @@ struct Record {
     latencies_ms: Vec<f64>,
     stalls: u64,
     block_warnings: u64,
+    /// Successful `--switch-to` switches (each may count one stamp out of order).
+    switches: u64,
     errors: Vec<String>,
     warnings: Vec<String>,
     last_stats: Option<PlayerStatistics>,
@@ -113,6 +122,13 @@ impl V2TXLivePlayerObserver for Watcher {
     }
     fn on_connected(&self, _p: &V2TXLivePlayer, _extra: &str) {
         eprintln!("connected");
+    }
+    fn on_stream_switched(&self, _p: &V2TXLivePlayer, url: &str, code: i32) {
+        eprintln!("\nswitched {code}: {url}");
+        let mut r = self.record();
+        if code == 0 {
+            r.switches += 1;
+        }
     }
     fn on_video_loading(&self, _p: &V2TXLivePlayer, _extra: &str) {
         self.record().stalls += 1;
@@ -239,12 +255,29 @@ pub fn run(args: &PlayArgs) -> ExitCode {
             return usage(format!("--record-local {}: {e}", path.display()));
         }
     }
+    if !(args.switch_after >= 0.0 && args.switch_after.is_finite()) {
+        let _ = player.stop_play();
+        return usage(format!(
+            "--switch-after {}: expected seconds >= 0",
+            args.switch_after
+        ));
+    }
     let start = Instant::now();
     let limit = args.seconds.map(Duration::from_secs_f64);
+    let mut switch_to = args.switch_to.as_deref();
     while !watcher.failed.load(Ordering::Acquire)
         && !interrupted.load(Ordering::Acquire)
         && limit.is_none_or(|l| start.elapsed() < l)
     {
+        if let Some(url) = switch_to {
+            if start.elapsed().as_secs_f64() >= args.switch_after {
+                switch_to = None;
+                if let Err(e) = player.switch_stream(url) {
+                    let _ = player.stop_play();
+                    return usage(format!("--switch-to {url}: {e}"));
+                }
+            }
+        }
         std::thread::sleep(Duration::from_millis(20));
     }
     let _ = player.stop_play();
@@ -316,6 +349,7 @@ pub fn run(args: &PlayArgs) -> ExitCode {
         "height": r.size.1,
         "first_frame_ms": r.first_frame.map(|d| d.as_secs_f64() * 1000.0),
         "stalls": r.stalls,
+        "switches": r.switches,
         "video_block_warnings": r.block_warnings,
         "audio_frames": audio_frames.load(Ordering::Relaxed),
         "latency": latency,

@@ -190,6 +190,56 @@ fn onair_play_cli_writes_frames_png_and_a_json_summary() {
     );
 }
 
+/// `onair play --switch-to`: an RTMP stream, then after 2 s an HTTP-FLV stream of another
+/// size (`switch_stream`): one switch reported with code 0, the last picture is the second
+/// stream's, and every picture carries a readable stamp (none black).
+#[test]
+fn onair_play_switch_to_ends_on_the_second_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = onair_testkit::peers::embedded_server(dir.path());
+    let valid = Duration::from_secs(600);
+    let _a = pusher(
+        &server.push_url("live", "cli-a", valid),
+        VideoResolution::R320x180,
+        25,
+    );
+    let _b = pusher(
+        &server.push_url("live", "cli-b", valid),
+        VideoResolution::R640x360,
+        25,
+    );
+    let http = server.http_addr().port();
+    for name in ["cli-a", "cli-b"] {
+        onair_testkit::peers::wait_live_flv(http, name, Duration::from_secs(20));
+    }
+    let (json, last) = (dir.path().join("summary.json"), dir.path().join("last.png"));
+    let out = Command::new(onair())
+        .args(["play", &format!("{}/live/cli-a", server.rtmp_base())])
+        .args([
+            "--switch-to",
+            &format!("{}/live/cli-b.flv", server.http_base()),
+        ])
+        .args(["--switch-after", "2", "--seconds", "5", "--stats-json"])
+        .arg(&json)
+        .arg("--last-frame")
+        .arg(&last)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("switched 0: http://"), "{stderr}");
+    assert!(stderr.contains("video 640x360"), "{stderr}");
+    let summary: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(summary["switches"], 1, "{summary}");
+    assert_eq!(summary["width"], 640, "{summary}");
+    assert_eq!(
+        summary["frames"], summary["latency"]["samples"],
+        "{summary}"
+    );
+    let img = image::open(&last).unwrap();
+    assert_eq!((img.width(), img.height()), (640, 360));
+}
+
 #[test]
 fn onair_serve_sign_push_and_play_commands() {
     let onair = onair();

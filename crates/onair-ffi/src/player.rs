@@ -109,6 +109,26 @@ pub unsafe extern "C" fn onair_player_start_play(
     }
 }
 
+/// Switches to another stream without a black frame (LiteAV `switchStream`): the playing
+/// stream goes on until the new one's first keyframe; `on_stream_switched` reports the
+/// outcome (0, -1 timeout, -2 refused by the server, -3 other). REFUSED unless playing,
+/// INVALID_PARAMETER for NULL or a URL `onair_player_start_play` refuses.
+///
+/// # Safety
+/// `player` is NULL or a live handle; `url` is NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn onair_player_switch_stream(
+    player: *mut OnairPlayer,
+    url: *const c_char,
+) -> OnairCode {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        with("onair_player_switch_stream", player, |p| {
+            p.switch_stream(text(url, "url")?)
+        })
+    }
+}
+
 /// Stops playing: threads joined, socket closed, no callback afterwards.
 ///
 /// # Safety

@@ -79,6 +79,10 @@ pub struct OnairPlayerObserver {
             data_size: u32,
         ),
     >,
+    /// `onair_player_switch_stream` ended: 0 the new stream plays, -1 it had no keyframe
+    /// within 10 s, -2 the server refused it, -3 another failure (the old stream plays on).
+    pub on_stream_switched:
+        Option<unsafe extern "C" fn(user_data: *mut c_void, url: *const c_char, code: i32)>,
 }
 
 /// The Rust observer a C player runs with: forwards to the table in its slot.
@@ -228,6 +232,16 @@ impl onair::V2TXLivePlayerObserver for CPlayerObserver {
                 };
                 // SAFETY: the app's callback; the samples live until it returns.
                 unsafe { f(ud, &view) }
+            }
+        });
+    }
+
+    fn on_stream_switched(&self, _: &V2TXLivePlayer, url: &str, code: i32) {
+        self.slot.with(|t, UserData(ud)| {
+            if let Some(f) = t.on_stream_switched {
+                let u = c_string(url);
+                // SAFETY: the app's callback; the string lives until it returns.
+                unsafe { f(ud, c_ptr(&u), code) }
             }
         });
     }

@@ -115,6 +115,7 @@ fn every_function_refuses_null() {
     // Player: NULL handle.
     expect_invalid!(seen, onair_player_set_observer(nl, null(), null_mut()));
     expect_invalid!(seen, onair_player_start_play(nl, url));
+    expect_invalid!(seen, onair_player_switch_stream(nl, url));
     expect_invalid!(seen, onair_player_stop_play(nl));
     expect_invalid!(seen, onair_player_is_playing(nl));
     expect_invalid!(seen, onair_player_pause_audio(nl));
@@ -159,6 +160,7 @@ fn every_function_refuses_null() {
     );
     expect_invalid!(with_handle, onair_pusher_set_property(p, key, null()));
     expect_invalid!(with_handle, onair_player_start_play(l, null()));
+    expect_invalid!(with_handle, onair_player_switch_stream(l, null()));
     expect_invalid!(
         with_handle,
         onair_player_set_property(l, null(), c"3".as_ptr())

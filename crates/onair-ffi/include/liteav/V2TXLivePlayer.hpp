@@ -1,8 +1,8 @@
 // onair's LiteAV-compatible C++ API: V2TXLivePlayer with LiteAV's names and signatures,
 // header-only over onair's C API. Link with -lonair (pkg-config onair).
 //
-// Not in onair yet: render views (setRenderView, setRenderRotation, setRenderFillMode) and
-// switchStream answer V2TXLIVE_ERROR_NOT_SUPPORTED; showDebugView does nothing.
+// Not in onair yet: render views (setRenderView, setRenderRotation, setRenderFillMode)
+// answer V2TXLIVE_ERROR_NOT_SUPPORTED; showDebugView does nothing.
 #ifndef ONAIR_LITEAV_V2TXLIVEPLAYER_HPP
 #define ONAIR_LITEAV_V2TXLIVEPLAYER_HPP
 
@@ -105,6 +105,7 @@ class Player final : public liteav::V2TXLivePlayer {
             table.on_render_video_frame = &Player::render;
             table.on_playout_audio_frame = &Player::audio;
             table.on_receive_sei_message = &Player::sei;
+            table.on_stream_switched = &Player::switched;
             onair_player_set_observer(handle_, &table, this);
         }
     }
@@ -120,7 +121,7 @@ class Player final : public liteav::V2TXLivePlayer {
     int32_t resumeVideo() override { return onair_player_resume_video(handle_); }
     int32_t setPlayoutVolume(int32_t volume) override { return onair_player_set_playout_volume(handle_, volume); }
     int32_t setCacheParams(float minTime, float maxTime) override { return onair_player_set_cache_params(handle_, minTime, maxTime); }
-    int32_t switchStream(const char* /*newUrl*/) override { return liteav::V2TXLIVE_ERROR_NOT_SUPPORTED; }
+    int32_t switchStream(const char* newUrl) override { return onair_player_switch_stream(handle_, newUrl); }
     int32_t enableVolumeEvaluation(int32_t intervalMs) override { return onair_player_enable_volume_evaluation(handle_, intervalMs); }
     int32_t snapshot() override { return onair_player_snapshot(handle_); }
     int32_t enableObserveVideoFrame(bool enable, liteav::V2TXLivePixelFormat pixelFormat,
@@ -155,6 +156,7 @@ class Player final : public liteav::V2TXLivePlayer {
     static void videoLoading(void* self, const char* extra) { me(self)->observer_->onVideoLoading(me(self), const_cast<char*>(extra)); }
     static void audioLoading(void* self, const char* extra) { me(self)->observer_->onAudioLoading(me(self), const_cast<char*>(extra)); }
     static void volume(void* self, int32_t v) { me(self)->observer_->onPlayoutVolumeUpdate(me(self), v); }
+    static void switched(void* self, const char* url, int32_t code) { me(self)->observer_->onStreamSwitched(me(self), url, code); }
     static void statistics(void* self, const OnairPlayerStatistics* s) {
         liteav::V2TXLivePlayerStatistics out;
         out.appCpu = s->app_cpu;

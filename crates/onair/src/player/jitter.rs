@@ -20,6 +20,9 @@
 //!   (about 21 ms) at most every 250 ms (below 10% faster playout) until the excess is gone.
 //! - **Discontinuities** (a publisher restarting at 0, a 32-bit wrap) are re-timed onto the
 //!   running timeline. The buffer is bounded in bytes and in duration.
+//! - **Switches** (`switch_stream`): the first packet of the new stream is placed right after
+//!   the newest media queued, whatever its own time, so what is queued of the old stream
+//!   plays out first and the new one follows without a gap.
 
 use bytes::Bytes;
 use onair_flv::AudioSpecificConfig;
@@ -124,6 +127,8 @@ pub(crate) struct BufferCounters {
     pub dropped_audio: u64,
     /// Timestamp discontinuities re-timed.
     pub discontinuities: u64,
+    /// Switches to another stream spliced in.
+    pub switches: u64,
     /// Time the clock spent frozen in underruns longer than 60 ms, µs.
     pub underrun_us: u64,
 }
@@ -147,6 +152,8 @@ pub(crate) struct JitterBuffer {
     /// Decoder reorder delay reported by the video decoder, µs.
     video_lag: i64,
     awaiting_keyframe: bool,
+    /// The next media packet starts another stream (`switched`).
+    splice: bool,
     jitter_us: f64,
     last_arrival: Option<(Instant, i64)>,
     last_soft: Option<Instant>,
@@ -169,6 +176,7 @@ impl JitterBuffer {
             audio_duration: 21_333,
             video_lag: 0,
             awaiting_keyframe: true,
+            splice: false,
             jitter_us: 0.0,
             last_arrival: None,
             last_soft: None,
@@ -200,6 +208,14 @@ impl JitterBuffer {
         self.last_arrival = None;
     }
 
+    /// The next packets come from another stream (`switch_stream`): video waits for a
+    /// keyframe, and the first media packet is placed right after the newest media queued.
+    pub(crate) fn switched(&mut self) {
+        self.awaiting_keyframe = true;
+        self.splice = true;
+        self.last_arrival = None;
+    }
+
     /// Adds a packet that arrived at `now`. `dts` is the stream's own (ms-resolution) time.
     pub(crate) fn push(&mut self, mut packet: Packet, now: Instant) {
         let is_audio = matches!(packet.payload, Payload::Audio(_) | Payload::AudioConfig(_));
@@ -228,7 +244,14 @@ impl JitterBuffer {
             self.awaiting_keyframe = false;
         }
         let mut ts = packet.dts + self.offset;
-        if let Some(newest) = self.newest_any() {
+        if std::mem::take(&mut self.splice) {
+            if let Some(newest) = self.newest_any() {
+                let shift = newest + self.video_interval.min(self.audio_duration) - ts;
+                self.offset += shift;
+                ts += shift;
+            }
+            self.counters.switches += 1;
+        } else if let Some(newest) = self.newest_any() {
             if ts < newest - JUMP_BACK_US || ts > newest + JUMP_FORWARD_US {
                 let shift = newest + self.video_interval.min(self.audio_duration) - ts;
                 self.offset += shift;
@@ -639,6 +662,42 @@ mod tests {
         let due = b.take_video(t0 + Duration::from_secs(1), 0);
         let dts: Vec<i64> = due.iter().map(|p| p.dts).collect();
         assert!(dts.windows(2).all(|w| w[0] < w[1]), "{dts:?}");
+    }
+
+    #[test]
+    fn a_switched_stream_follows_what_is_queued_whatever_its_time() {
+        let t0 = Instant::now();
+        let mut b = JitterBuffer::new(params(1.0, 5.0));
+        for i in 0..10 {
+            b.push(video(50_000 + i * 40, i == 0), t0);
+            b.push(audio(50_000 + i * 40), t0);
+        }
+        b.update(t0);
+        b.switched();
+        // The new stream is only 300 ms ahead: a plain discontinuity would not be seen.
+        b.push(video(50_660, false), t0);
+        b.push(video(50_700, true), t0);
+        b.push(audio(50_690), t0);
+        b.push(video(50_740, false), t0);
+        assert_eq!(b.counters().switches, 1);
+        assert_eq!(b.counters().discontinuities, 0);
+        assert_eq!(
+            b.counters().dropped_video,
+            1,
+            "the inter frame before the keyframe"
+        );
+        let due = b.take_video(t0 + Duration::from_secs(2), 0);
+        let dts: Vec<i64> = due.iter().map(|p| p.dts / 1000).collect();
+        // The old stream's 10 pictures, then the new one's keyframe one frame interval
+        // (40 ms, as long as an audio frame here) after the newest queued media.
+        assert_eq!(dts[9], 50_360);
+        assert_eq!(&dts[10..], [50_400, 50_440]);
+        let audio: Vec<i64> = b
+            .take_audio(t0 + Duration::from_secs(2), 0)
+            .iter()
+            .map(|p| p.dts / 1000)
+            .collect();
+        assert_eq!(audio.last(), Some(&50_390), "{audio:?}");
     }
 
     #[test]

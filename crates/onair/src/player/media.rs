@@ -226,8 +226,15 @@ impl Media<'_> {
         let (keyframe, cts, data) = match p.payload {
             Payload::VideoConfig(c) => {
                 if self.video.config.as_ref() != Some(&c) {
-                    // A new configuration (or codec): the next picture starts a new decoder.
-                    self.video.decoder = None;
+                    // A new configuration (or codec, or stream after `switch_stream`): the
+                    // pictures the old decoder still holds are shown first, and the next
+                    // picture starts a new decoder.
+                    if let Some(mut old) = self.video.decoder.take() {
+                        match old.flush() {
+                            Ok(frames) => frames.into_iter().for_each(|f| self.keep_ready(f)),
+                            Err(e) => tracing::debug!("flushing the old video decoder: {e}"),
+                        }
+                    }
                     self.video.config = Some(c);
                 }
                 return;
@@ -282,15 +289,20 @@ impl Media<'_> {
                         }
                     }
                     self.video.last_pts = Some(out_pts);
-                    if self.video.ready.len() >= MAX_READY {
-                        self.video.ready.pop_front();
-                        self.counts.stale += 1;
-                    }
-                    self.video.ready.push_back(f);
+                    self.keep_ready(f);
                 }
             }
             Err(e) => self.report_video_error(e.to_string()),
         }
+    }
+
+    /// Queues a decoded picture for its presentation time (bounded: the oldest goes).
+    fn keep_ready(&mut self, f: VideoFrame) {
+        if self.video.ready.len() >= MAX_READY {
+            self.video.ready.pop_front();
+            self.counts.stale += 1;
+        }
+        self.video.ready.push_back(f);
     }
 
     fn report_video_error(&mut self, message: String) {

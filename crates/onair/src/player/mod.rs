@@ -17,6 +17,7 @@ mod jitter;
 mod media;
 mod net;
 mod observer;
+mod switch;
 
 pub use observer::V2TXLivePlayerObserver;
 
@@ -116,6 +117,8 @@ pub(crate) struct Shared {
     pub(crate) ended: AtomicBool,
     /// The newest headers and the local recording: every tag received passes here.
     pub(crate) tap: crate::local_record::Tap,
+    /// `switch_stream` requests for the receive task.
+    pub(crate) switches: switch::SwitchRequests,
 }
 
 impl Shared {
@@ -526,12 +529,7 @@ impl V2TXLivePlayer {
     /// through the observer. INVALID_PARAMETER for other schemes and for HLS playlists
     /// (`.m3u8`), REFUSED when already playing.
     pub fn start_play(&self, url: &str) -> LiveResult {
-        let parsed = StreamUrl::parse(url)?;
-        if !parsed.is_rtmp() && parsed.stream.ends_with(".m3u8") {
-            return Err(LiveError::invalid(format!(
-                "{url}: HLS playlists are not played; use the stream's HTTP-FLV or RTMP URL"
-            )));
-        }
+        check_play_url(url)?;
         let mut slot = lock(&self.inner.session);
         if slot.is_some() {
             return Err(LiveError::refused("already playing; call stop_play first"));
@@ -555,6 +553,7 @@ impl V2TXLivePlayer {
             rx_audio_bytes: AtomicU64::new(0),
             ended: AtomicBool::new(false),
             tap: crate::local_record::Tap::default(),
+            switches: switch::SwitchRequests::default(),
         });
         let mut callbacks = Threads::default();
         {
@@ -586,6 +585,25 @@ impl V2TXLivePlayer {
             callbacks,
             callbacks_stop,
         });
+        Ok(())
+    }
+
+    /// Switches to another stream without a black frame (LiteAV `switchStream`, e.g. another
+    /// quality level or a co-host's stream; RTMP and HTTP-FLV in any mix). The new URL is
+    /// connected beside the playing one, which keeps playing until the new stream's first
+    /// keyframe; from there the new stream continues the same playout timeline (one
+    /// `on_video_resolution_changed` when its size differs). `on_stream_switched(url, code)`
+    /// reports the outcome: 0 switched, -1 no keyframe within 10 s, -2 the server refused
+    /// the stream, -3 another failure (the old stream then plays on). A newer call replaces
+    /// a switch still under way; reconnects after a switch go to the new URL. REFUSED unless
+    /// playing, INVALID_PARAMETER for URLs `start_play` refuses.
+    pub fn switch_stream(&self, url: &str) -> LiveResult {
+        check_play_url(url)?;
+        let session = lock(&self.inner.session);
+        let s = session
+            .as_ref()
+            .ok_or_else(|| LiveError::refused("switch_stream needs an active play"))?;
+        s.shared.switches.request(url.to_string());
         Ok(())
     }
 
@@ -634,6 +652,17 @@ impl V2TXLivePlayer {
         callbacks.join();
         Ok(())
     }
+}
+
+/// A URL the player can play: RTMP(S) or HTTP(S)-FLV, not an HLS playlist.
+fn check_play_url(url: &str) -> LiveResult {
+    let parsed = StreamUrl::parse(url)?;
+    if !parsed.is_rtmp() && parsed.stream.ends_with(".m3u8") {
+        return Err(LiveError::invalid(format!(
+            "{url}: HLS playlists are not played; use the stream's HTTP-FLV or RTMP URL"
+        )));
+    }
+    Ok(())
 }
 
 impl Drop for V2TXLivePlayer {

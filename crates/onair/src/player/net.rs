@@ -1,10 +1,13 @@
 //! The player's receive side: connect (RTMP or HTTP-FLV by the URL), turn FLV tags into
 //! jitter-buffer packets, reconnect on loss per the reconnect policy (attempts count only
 //! connections that delivered no media, so a server that accepts and then sends nothing
-//! still ends in ERROR_DISCONNECTED), on a single-threaded tokio runtime of its own.
+//! still ends in ERROR_DISCONNECTED), on a single-threaded tokio runtime of its own. It also
+//! carries out `switch_stream` (see `switch`): the new connection is prepared beside the
+//! playing one and replaces it at its first keyframe; reconnects then go to the new URL.
 
 use super::jitter::{Packet, Payload};
 use super::observer::PlayerEvent;
+use super::switch::{prepare, switch_code, Prepared, SwitchFailure};
 use super::Shared;
 use crate::control::reconnect::{Failure, Next, Reconnect};
 use crate::pusher::ReconnectPolicy;
@@ -12,9 +15,14 @@ use bytes::Bytes;
 use onair_core::V2TXLiveCode;
 use onair_flv::{AudioTag, FlvTag, TagType, VideoData, VideoTag};
 use onair_rtmp::{PlaySession, RtmpError, TransportConfig};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+/// A switch being prepared: dropping it cancels it.
+type PendingSwitch = Pin<Box<dyn Future<Output = Result<Prepared, SwitchFailure>>>>;
 
 pub(crate) struct Receiver {
     pub(crate) url: String,
@@ -54,19 +62,28 @@ impl Receiver {
     /// stopped or when it gives up.
     async fn supervise(&self) {
         let stop = &self.shared.stop;
-        let mut plan = Reconnect::new(self.reconnect, &self.url);
+        let mut url = self.url.clone();
+        let mut plan = Reconnect::new(self.reconnect, &url);
         let mut warned = Warned::default();
         loop {
             let connect = tokio::select! {
                 _ = stop.stopped() => return,
-                r = PlaySession::connect(&self.url, &self.transport) => r,
+                r = PlaySession::connect(&url, &self.transport) => r,
+                new = self.shared.switches.next() => {
+                    // Not playing anything yet: the new URL simply replaces the old one.
+                    self.adopt(&mut url, &mut plan, new);
+                    continue;
+                }
             };
             let lost = match connect {
                 Ok(session) => {
                     plan.on_connected();
                     self.shared.emit(PlayerEvent::Connected);
                     self.shared.buffer().reconnected();
-                    match self.receive(session, &mut warned, &mut plan).await {
+                    match self
+                        .receive(session, &mut warned, &mut plan, &mut url)
+                        .await
+                    {
                         None => return,
                         Some(e) => e,
                     }
@@ -85,6 +102,7 @@ impl Receiver {
                     tokio::select! {
                         _ = stop.stopped() => return,
                         _ = tokio::time::sleep_until(at.into()) => {}
+                        new = self.shared.switches.next() => self.adopt(&mut url, &mut plan, new),
                     }
                 }
                 Next::Fatal => {
@@ -112,6 +130,16 @@ impl Receiver {
         }
     }
 
+    /// A switch requested while no connection plays: the next connect goes to `new` with a
+    /// fresh reconnect plan (its own txTime).
+    fn adopt(&self, url: &mut String, plan: &mut Reconnect, new: String) {
+        tracing::info!("switch_stream to {new} while not connected: connecting to it instead");
+        *plan = Reconnect::new(self.reconnect, &new);
+        self.shared
+            .emit(PlayerEvent::Switched(new.clone(), switch_code::OK));
+        *url = new;
+    }
+
     fn fail(&self, code: V2TXLiveCode, message: String) {
         let code = if code == V2TXLiveCode::ErrorFailed {
             V2TXLiveCode::ErrorDisconnected
@@ -123,29 +151,80 @@ impl Receiver {
     }
 
     /// Reads one connection until it fails (`Some`) or the player stops (`None`); media
-    /// arriving tells the reconnect plan the connection was good.
+    /// arriving tells the reconnect plan the connection was good. A switch request prepares
+    /// the new connection beside this one and replaces it at its start point (`url` and
+    /// `plan` then follow the new stream); a failed switch leaves this one playing.
     async fn receive(
         &self,
         mut session: PlaySession,
         warned: &mut Warned,
         plan: &mut Reconnect,
+        url: &mut String,
     ) -> Option<RtmpError> {
+        let mut pending: Option<(String, PendingSwitch)> = None;
         loop {
-            let tag = tokio::select! {
+            tokio::select! {
                 _ = self.shared.stop.stopped() => return None,
-                t = session.next_tag() => t,
-            };
-            match tag {
-                Ok(tag) => {
-                    self.shared.tap.tap(&tag);
-                    if let Some(p) = self.packet(tag, warned) {
-                        plan.on_media();
-                        self.shared.buffer().push(p, Instant::now());
-                        self.shared.wake.notify_all();
+                new = self.shared.switches.next() => {
+                    // A newer request replaces one still being prepared (dropping cancels it).
+                    let job = Box::pin(prepare(new.clone(), self.transport.clone()));
+                    pending = Some((new, job));
+                }
+                done = async {
+                    match pending.as_mut() {
+                        Some((_, job)) => job.await,
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    let new_url = pending.take().map(|(u, _)| u).unwrap_or_default();
+                    match done {
+                        Ok(ready) => {
+                            tracing::info!("switched from {url} to {}", ready.url);
+                            // The old connection closes here, at the new stream's start point.
+                            session = ready.session;
+                            *plan = Reconnect::new(self.reconnect, &ready.url);
+                            plan.on_connected();
+                            self.shared.buffer().switched();
+                            for tag in ready.tags {
+                                self.accept(tag, warned, plan);
+                            }
+                            *url = ready.url;
+                            self.shared.emit(PlayerEvent::Switched(url.clone(), switch_code::OK));
+                        }
+                        Err(e) => {
+                            tracing::warn!("{}", e.message);
+                            self.shared.emit(PlayerEvent::Warning(
+                                V2TXLiveCode::ErrorFailed,
+                                e.message,
+                            ));
+                            self.shared.emit(PlayerEvent::Switched(new_url, e.code));
+                        }
                     }
                 }
-                Err(e) => return Some(e),
+                t = session.next_tag() => match t {
+                    Ok(tag) => self.accept(tag, warned, plan),
+                    Err(e) => {
+                        if let Some((new, _)) = pending.take() {
+                            // The old stream is gone while the new one was being prepared:
+                            // the reconnect goes straight to the stream asked for.
+                            tracing::info!("play connection lost during a switch; reconnecting to {new}");
+                            *plan = Reconnect::new(self.reconnect, &new);
+                            *url = new;
+                        }
+                        return Some(e);
+                    }
+                },
             }
+        }
+    }
+
+    /// One received tag: to the local recording and, as a packet, to the jitter buffer.
+    fn accept(&self, tag: FlvTag, warned: &mut Warned, plan: &mut Reconnect) {
+        self.shared.tap.tap(&tag);
+        if let Some(p) = self.packet(tag, warned) {
+            plan.on_media();
+            self.shared.buffer().push(p, Instant::now());
+            self.shared.wake.notify_all();
         }
     }
 
@@ -221,7 +300,7 @@ impl Receiver {
 
 /// Why a video tag gives no packet.
 #[derive(Debug)]
-enum VideoTagError {
+pub(super) enum VideoTagError {
     Malformed(String),
     Unsupported(String),
 }
@@ -229,7 +308,7 @@ enum VideoTagError {
 /// A video tag body as a packet: legacy AVC (codec id 7) and HEVC (id 12, as Chinese CDNs and
 /// SRS send it), or Enhanced RTMP (`avc1`, `hvc1`, `av01`, `vp09`). `None` for what carries no
 /// picture (end of sequence, metadata, command frames).
-fn video_payload(body: &Bytes) -> Result<Option<Payload>, VideoTagError> {
+pub(super) fn video_payload(body: &Bytes) -> Result<Option<Payload>, VideoTagError> {
     use onair_flv::enhanced::{
         video_packet, ExVideoTag, CODEC_HEVC_LEGACY, FOURCC_AV1, FOURCC_AVC, FOURCC_HEVC,
         FOURCC_VP9,

@@ -92,6 +92,11 @@ pub trait V2TXLivePlayerObserver: Send + Sync {
     fn on_local_record_complete(&self, player: &V2TXLivePlayer, code: i32, storage_path: &str) {
         let _ = (player, code, storage_path);
     }
+    /// `switch_stream(url)` ended: 0 the new stream plays, -1 it had no keyframe within
+    /// 10 s, -2 the server refused it, -3 another failure (the old stream plays on).
+    fn on_stream_switched(&self, player: &V2TXLivePlayer, url: &str, code: i32) {
+        let _ = (player, url, code);
+    }
 }
 
 /// The event queue between the player's threads and its callback thread.
@@ -110,6 +115,8 @@ pub(crate) enum PlayerEvent {
     Snapshot(Option<VideoFrame>),
     Sei(u32, bytes::Bytes),
     Record(crate::local_record::RecordEvent),
+    /// `switch_stream`'s outcome: the URL and LiteAV's code.
+    Switched(String, i32),
 }
 
 impl crate::session::Event for PlayerEvent {
@@ -127,6 +134,7 @@ impl PlayerEvent {
             Self::Error(c, m) => o.on_error(p, *c, m, ""),
             Self::Warning(c, m) => o.on_warning(p, *c, m, ""),
             Self::Resolution(w, h) => o.on_video_resolution_changed(p, *w, *h),
+            Self::Switched(url, code) => o.on_stream_switched(p, url, *code),
             Self::Connected => o.on_connected(p, ""),
             Self::VideoPlaying(first) => o.on_video_playing(p, *first, ""),
             Self::AudioPlaying(first) => o.on_audio_playing(p, *first, ""),

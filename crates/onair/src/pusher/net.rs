@@ -67,9 +67,12 @@ impl Net {
                 _ => {}
             }
         }
-        // Recorded whether connected or not; headers kept for reconnects.
+        // Recorded whether connected or not; headers kept for reconnects. The publisher slot
+        // is locked first: a header taken here is either in the set `install` re-sends or
+        // sent on the connection it installed, never lost between the two.
+        let publisher = lock(&self.publisher);
         self.tap.tap(&tag);
-        match lock(&self.publisher).as_ref() {
+        match publisher.as_ref() {
             Some(p) if p.send(tag).is_ok() => {}
             _ => {
                 self.dropped_while_offline.fetch_add(1, Ordering::Relaxed);
@@ -103,10 +106,13 @@ impl Net {
     }
 
     fn install(&self, p: RtmpPublisher) {
+        // Under the slot's lock, so no header can be tapped between the re-send and the
+        // connection taking over (see `send`).
+        let mut slot = lock(&self.publisher);
         for t in self.tap.headers().tags() {
             let _ = p.send(t);
         }
-        *lock(&self.publisher) = Some(p);
+        *slot = Some(p);
     }
 
     /// The live connection's send-queue statistics, if connected.
