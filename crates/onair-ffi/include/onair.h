@@ -299,6 +299,11 @@ typedef struct OnairPlayerObserver {
                                  int32_t payload_type,
                                  const uint8_t *data,
                                  uint32_t data_size);
+  /**
+   * `onair_player_switch_stream` ended: 0 the new stream plays, -1 it had no keyframe
+   * within 10 s, -2 the server refused it, -3 another failure (the old stream plays on).
+   */
+  void (*on_stream_switched)(void *user_data, const char *url, int32_t code);
 } OnairPlayerObserver;
 
 /**
@@ -842,6 +847,17 @@ OnairCode onair_player_set_observer(struct OnairPlayer *player,
  * `player` is NULL or a live handle; `url` is NULL or a NUL-terminated string.
  */
 OnairCode onair_player_start_play(struct OnairPlayer *player, const char *url);
+
+/**
+ * Switches to another stream without a black frame (LiteAV `switchStream`): the playing
+ * stream goes on until the new one's first keyframe; `on_stream_switched` reports the
+ * outcome (0, -1 timeout, -2 refused by the server, -3 other). REFUSED unless playing,
+ * INVALID_PARAMETER for NULL or a URL `onair_player_start_play` refuses.
+ *
+ * # Safety
+ * `player` is NULL or a live handle; `url` is NULL or a NUL-terminated string.
+ */
+OnairCode onair_player_switch_stream(struct OnairPlayer *player, const char *url);
 
 /**
  * Stops playing: threads joined, socket closed, no callback afterwards.

@@ -65,6 +65,7 @@ impl Receiver {
         let mut url = self.url.clone();
         let mut plan = Reconnect::new(self.reconnect, &url);
         let mut warned = Warned::default();
+        let mut tap_clock = TapClock::default();
         loop {
             let connect = tokio::select! {
                 _ = stop.stopped() => return,
@@ -81,7 +82,7 @@ impl Receiver {
                     self.shared.emit(PlayerEvent::Connected);
                     self.shared.buffer().reconnected();
                     match self
-                        .receive(session, &mut warned, &mut plan, &mut url)
+                        .receive(session, &mut warned, &mut tap_clock, &mut plan, &mut url)
                         .await
                     {
                         None => return,
@@ -158,6 +159,7 @@ impl Receiver {
         &self,
         mut session: PlaySession,
         warned: &mut Warned,
+        tap_clock: &mut TapClock,
         plan: &mut Reconnect,
         url: &mut String,
     ) -> Option<RtmpError> {
@@ -185,8 +187,9 @@ impl Receiver {
                             *plan = Reconnect::new(self.reconnect, &ready.url);
                             plan.on_connected();
                             self.shared.buffer().switched();
+                            tap_clock.switched();
                             for tag in ready.tags {
-                                self.accept(tag, warned, plan);
+                                self.accept(tag, warned, tap_clock, plan);
                             }
                             *url = ready.url;
                             self.shared.emit(PlayerEvent::Switched(url.clone(), switch_code::OK));
@@ -202,7 +205,7 @@ impl Receiver {
                     }
                 }
                 t = session.next_tag() => match t {
-                    Ok(tag) => self.accept(tag, warned, plan),
+                    Ok(tag) => self.accept(tag, warned, tap_clock, plan),
                     Err(e) => {
                         if let Some((new, _)) = pending.take() {
                             // The old stream is gone while the new one was being prepared:
@@ -218,9 +221,16 @@ impl Receiver {
         }
     }
 
-    /// One received tag: to the local recording and, as a packet, to the jitter buffer.
-    fn accept(&self, tag: FlvTag, warned: &mut Warned, plan: &mut Reconnect) {
-        self.shared.tap.tap(&tag);
+    /// One received tag: to the local recording (on one timeline across switches) and, as a
+    /// packet, to the jitter buffer.
+    fn accept(
+        &self,
+        tag: FlvTag,
+        warned: &mut Warned,
+        tap_clock: &mut TapClock,
+        plan: &mut Reconnect,
+    ) {
+        self.shared.tap.tap(&tap_clock.retime(&tag));
         if let Some(p) = self.packet(tag, warned) {
             plan.on_media();
             self.shared.buffer().push(p, Instant::now());
@@ -295,6 +305,36 @@ impl Receiver {
             }
             _ => None,
         }
+    }
+}
+
+/// The timeline of the tags handed to the local recording: after `switch_stream` the new
+/// stream's tags are shifted to follow the old one's (one frame after its newest), so a
+/// recording of the same size runs on instead of stepping back in time.
+#[derive(Debug, Default)]
+struct TapClock {
+    newest: Option<u32>,
+    shift: i64,
+    splice: bool,
+}
+
+impl TapClock {
+    fn switched(&mut self) {
+        self.splice = true;
+    }
+
+    fn retime(&mut self, tag: &FlvTag) -> FlvTag {
+        let own = i64::from(tag.timestamp_ms);
+        if std::mem::take(&mut self.splice) {
+            if let Some(n) = self.newest {
+                self.shift = i64::from(n) + 20 - own;
+            }
+        }
+        let ts = (own + self.shift).clamp(0, i64::from(u32::MAX)) as u32;
+        self.newest = Some(self.newest.map_or(ts, |n| n.max(ts)));
+        let mut out = tag.clone();
+        out.timestamp_ms = ts;
+        out
     }
 }
 
@@ -401,6 +441,20 @@ fn config(fourcc: [u8; 4], record: Bytes) -> Result<Payload, VideoTagError> {
 #[cfg(test)]
 mod video_tag_tests {
     use super::*;
+
+    #[test]
+    fn the_recording_timeline_runs_on_across_a_switch() {
+        let mut c = TapClock::default();
+        let t = |ms| FlvTag::new(TagType::Video, ms, Bytes::new());
+        assert_eq!(c.retime(&t(5_000)).timestamp_ms, 5_000);
+        assert_eq!(c.retime(&t(5_040)).timestamp_ms, 5_040);
+        c.switched();
+        // The new stream's own clock is behind (or ahead): it continues after 5 040.
+        assert_eq!(c.retime(&t(100)).timestamp_ms, 5_060);
+        assert_eq!(c.retime(&t(140)).timestamp_ms, 5_100);
+        c.switched();
+        assert_eq!(c.retime(&t(900_000)).timestamp_ms, 5_120);
+    }
 
     fn payload(body: &[u8]) -> Result<Option<Payload>, VideoTagError> {
         video_payload(&Bytes::copy_from_slice(body))
