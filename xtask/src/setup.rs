@@ -158,27 +158,31 @@ fn install_npm_peers(root: &Path) -> Result<(), String> {
         .current_dir(&peers))
 }
 
-/// The FFmpeg 9 static build from PyPI's imageio-ffmpeg, in `tests/peers/venv`: Debian's
-/// FFmpeg 5.1 has no Enhanced RTMP (HEVC, AV1 and Opus over RTMP).
-fn install_ffmpeg9(root: &Path) -> Result<(), String> {
+/// The PyPI peers, in `tests/peers/venv`: FFmpeg 9's static build from imageio-ffmpeg
+/// (Debian's FFmpeg 5.1 has no Enhanced RTMP: HEVC, AV1 and Opus over RTMP) and Tencent's
+/// `tls-sig-api-v2` (the UserSig reference).
+fn install_pypi_peers(root: &Path) -> Result<(), String> {
     let venv = root.join("tests").join("peers").join("venv");
     let python = venv.join("bin").join("python");
     let present = Command::new(&python)
-        .args(["-c", "import imageio_ffmpeg, os, sys; sys.exit(0 if os.path.exists(imageio_ffmpeg.get_ffmpeg_exe()) else 1)"])
+        .args(["-c", "import imageio_ffmpeg, os, sys, TLSSigAPIv2; sys.exit(0 if os.path.exists(imageio_ffmpeg.get_ffmpeg_exe()) else 1)"])
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success());
     if present {
-        println!("==> FFmpeg 9 (imageio-ffmpeg): present");
+        println!("==> FFmpeg 9 (imageio-ffmpeg) and tls-sig-api-v2: present");
         return Ok(());
     }
-    println!("==> installing FFmpeg 9 (PyPI imageio-ffmpeg) into tests/peers/venv");
+    println!(
+        "==> installing FFmpeg 9 (PyPI imageio-ffmpeg) and tls-sig-api-v2 into tests/peers/venv"
+    );
     run(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
     run(Command::new(venv.join("bin").join("pip")).args([
         "install",
         "--quiet",
         "--disable-pip-version-check",
         "imageio-ffmpeg",
+        "tls-sig-api-v2",
     ]))
 }
 
@@ -186,5 +190,5 @@ fn install_ffmpeg9(root: &Path) -> Result<(), String> {
 pub fn install_missing(root: &Path) -> Result<(), String> {
     install_apt()?;
     install_npm_peers(root)?;
-    install_ffmpeg9(root)
+    install_pypi_peers(root)
 }

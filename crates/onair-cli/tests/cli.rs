@@ -240,6 +240,99 @@ fn onair_play_switch_to_ends_on_the_second_stream() {
     assert_eq!((img.width(), img.height()), (640, 360));
 }
 
+/// `onair sign --usersig` against Tencent's reference, PyPI `tls-sig-api-v2`, both ways: the
+/// package recomputes the signature of onair's UserSig from its fields (the package has no
+/// verifier of its own: its signing function is the judge), and a UserSig the package minted
+/// verifies with `onair sign --usersig --verify`; a wrong key, user or a tampered sig do not.
+#[test]
+fn usersig_agrees_with_tls_sig_api_v2_both_ways() {
+    const KEY: &str = "5bd2850fff3ecb11d7c805251c51ee463a25727bddc2385f3fa8bfee1bb93b5e";
+    let sign = |extra: &[&str]| {
+        Command::new(onair())
+            .args([
+                "sign",
+                "--usersig",
+                "--sdkappid",
+                "1400000000",
+                "--key",
+                KEY,
+            ])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = sign(&["--user", "xiaojun", "--expire", "86400"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ours = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .unwrap()
+        .to_string();
+    // The package judges ours: decode it as Tencent documents, re-sign the same fields.
+    let judged = onair_testkit::peers::tls_sig_api_v2(
+        r#"
+import base64, json, sys, zlib, TLSSigAPIv2
+sig, key = sys.argv[1], sys.argv[2]
+raw = sig.replace('*', '+').replace('-', '/').replace('_', '=')
+doc = json.loads(zlib.decompress(base64.b64decode(raw)))
+api = TLSSigAPIv2.TLSSigAPIv2(doc['TLS.sdkappid'], key)
+again = api._TLSSigAPIv2__hmacsha256(doc['TLS.identifier'], doc['TLS.time'], doc['TLS.expire'])
+print(json.dumps({'same': bytes.decode(again) == doc['TLS.sig'], 'doc': doc}))
+"#,
+        &[&ours, KEY],
+    );
+    let judged: Value = serde_json::from_str(judged.trim()).unwrap();
+    assert_eq!(judged["same"], true, "{judged}");
+    assert_eq!(judged["doc"]["TLS.identifier"], "xiaojun");
+    assert_eq!(judged["doc"]["TLS.sdkappid"], 1_400_000_000u64);
+    assert_eq!(judged["doc"]["TLS.expire"], 86_400);
+    assert_eq!(judged["doc"]["TLS.ver"], "2.0");
+    // The package's own UserSig, checked by onair.
+    let theirs = onair_testkit::peers::tls_sig_api_v2(
+        "import sys, TLSSigAPIv2\nprint(TLSSigAPIv2.TLSSigAPIv2(1400000000, sys.argv[1]).gen_sig('xiaojun', 3600))",
+        &[KEY],
+    );
+    let theirs = theirs.trim();
+    let ok = sign(&["--user", "xiaojun", "--verify", theirs]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(String::from_utf8_lossy(&ok.stdout).starts_with("valid: user xiaojun of 1400000000"));
+    let wrong_user = sign(&["--user", "someone", "--verify", theirs]);
+    assert_eq!(wrong_user.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&wrong_user.stderr).contains("TLS.identifier"));
+    let wrong_key = Command::new(onair())
+        .args([
+            "sign",
+            "--usersig",
+            "--sdkappid",
+            "1400000000",
+            "--key",
+            "other",
+        ])
+        .args(["--user", "xiaojun", "--verify", theirs])
+        .output()
+        .unwrap();
+    assert_eq!(wrong_key.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&wrong_key.stderr).contains("signature does not match"));
+    let mut tampered = theirs.to_string();
+    tampered.insert(10, 'A');
+    assert_eq!(
+        sign(&["--user", "xiaojun", "--verify", &tampered])
+            .status
+            .code(),
+        Some(1)
+    );
+    // Without what it needs: a usage error.
+    assert_eq!(sign(&[]).status.code(), Some(2));
+}
+
 #[test]
 fn onair_serve_sign_push_and_play_commands() {
     let onair = onair();

@@ -3,7 +3,7 @@
 //! Transport: onair's own sans-I/O RTMP engine ([`engine`], RTMP 1.0 §5-7 and Enhanced RTMP,
 //! see `docs/rtmp.md`), RTMP publish and play on tokio around its client session ([`session`]), RTMPS through rustls ([`io`]), HTTP-FLV play over reqwest
 //! ([`player`]), the send queue with its drop policy ([`send_queue`]), URL parsing ([`url`]) and
-//! the tx / API signatures ([`sign`]). Every failure is a typed [`RtmpError`] with its V2TXLive
+//! the tx / API signatures ([`sign`]) and Tencent's UserSig ([`usersig`]). Every failure is a typed [`RtmpError`] with its V2TXLive
 //! code.
 
 pub mod config;
@@ -16,6 +16,7 @@ pub mod send_queue;
 pub mod session;
 pub mod sign;
 pub mod url;
+pub mod usersig;
 
 pub use config::TransportConfig;
 pub use error::RtmpError;

@@ -58,6 +58,34 @@ pub fn ffmpeg9() -> PathBuf {
     }
 }
 
+/// Runs `script` with the venv's Python, where `cargo xtask setup` installed PyPI's
+/// `tls-sig-api-v2` (module `TLSSigAPIv2`); `args` become `sys.argv[1..]`. Returns stdout;
+/// panics with stderr when it fails, and with the install command when the module is missing.
+pub fn tls_sig_api_v2(script: &str, args: &[&str]) -> String {
+    let python = crate::workspace_root().join("tests/peers/venv/bin/python");
+    let present = Command::new(&python)
+        .args(["-c", "import TLSSigAPIv2"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        present,
+        "tls-sig-api-v2 is not installed: run `cargo xtask setup` (it pip-installs it into \
+         tests/peers/venv)"
+    );
+    let out = Command::new(&python)
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("run the venv's python");
+    assert!(
+        out.status.success(),
+        "python with tls-sig-api-v2 failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// Runs `tool args`; panics with its stderr when it fails.
 pub fn run(tool: &str, args: &[&str]) -> Output {
     let out = Command::new(require(tool))
