@@ -78,10 +78,13 @@ fn hls_live_plays_in_ffmpeg_in_order_and_its_latency_is_reported() {
     .1;
     assert_eq!(status["output"][0]["recv_type"], 3, "{status}");
 
-    // FFmpeg reads the live playlist for 10 s; each picture is timed as it comes out.
+    // FFmpeg reads the live playlist for 10 s; each picture is timed as it comes out, once
+    // (`-fps_mode passthrough`: rawvideo output would otherwise be constant-rate, and a frame
+    // the pusher dropped under load would come out as a repeated picture).
     let (w, h) = (640usize, 360usize);
     let mut ff = Command::new(require("ffmpeg"))
         .args(["-v", "warning", "-i", &m3u8, "-t", "10"])
+        .args(["-fps_mode", "passthrough"])
         .args(["-f", "rawvideo", "-pix_fmt", "yuv420p", "-"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
