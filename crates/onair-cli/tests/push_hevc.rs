@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 const TARGET_KBPS: f64 = 1800.0;
 const READ_SECONDS: u32 = 10;
 
-/// The tests of this file each run an x265 or x264 push: one at a time, so that the 720p30
+/// The tests of this file each run an x265 or x264 push: one at a time, so that the 540p30
 /// HEVC push does not share this machine's two cores with another encoder.
 static ONE_ENCODER: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
@@ -106,7 +106,7 @@ fn h265_push_into_onair_serve_is_hevc_for_ffmpeg9_and_onair_play() {
     let url = format!("rtmp://127.0.0.1:{}/live/hevc", serve.rtmp);
     let flv = format!("http://127.0.0.1:{}/live/hevc.flv", serve.http);
     let push = Command::new(onair())
-        .args(["push", &url, "--codec", "h265", "--preset", "1280x720"])
+        .args(["push", &url, "--codec", "h265", "--preset", "960x540"])
         .args(["--fps", "30", "--bitrate", "1800", "--min-bitrate", "1800"])
         .args(["--seconds", "24"])
         .stdout(Stdio::null())
@@ -138,7 +138,7 @@ fn h265_push_into_onair_serve_is_hevc_for_ffmpeg9_and_onair_play() {
         assert_eq!(v["codec_name"], "hevc", "{how}: {probe}");
         assert_eq!(
             (v["width"].as_u64(), v["height"].as_u64()),
-            (Some(1280), Some(720)),
+            (Some(960), Some(540)),
             "{how}"
         );
         assert_eq!(v["r_frame_rate"], "30/1", "{how}: {v}");
@@ -148,7 +148,7 @@ fn h265_push_into_onair_serve_is_hevc_for_ffmpeg9_and_onair_play() {
         // of this binary share the two cores is the bench's measure (push_vs_ffmpeg's HEVC
         // rows), not this test's: here the stream only has to be a live 30 fps stream.
         assert!(
-            (decoded as usize).abs_diff(packets) <= 2 && decoded * 100 >= expected * 80,
+            (decoded as usize).abs_diff(packets) <= 2 && decoded * 100 >= expected * 90,
             "{how}: {decoded} pictures decoded of {packets} packets read \
              (expected about {expected}): {stderr}"
         );
@@ -177,7 +177,7 @@ fn h265_push_into_onair_serve_is_hevc_for_ffmpeg9_and_onair_play() {
     println!("onair play: {summary}");
     assert_eq!(
         (summary["width"].as_u64(), summary["height"].as_u64()),
-        (Some(1280), Some(720))
+        (Some(960), Some(540))
     );
     let (rendered, expected) = (num(&c["rendered"]), num(&c["expected"]));
     assert!(
