@@ -833,6 +833,12 @@ fn hevc_pictures_and_sei_arrive_through_the_embedded_server() {
         push.set_video_codec(VideoCodec::H264).unwrap_err().code,
         V2TXLiveCode::ErrorRefused
     );
+    // Played once live: a 404 before the publish arrives is a fatal StreamNotFound.
+    onair_testkit::peers::wait_live_flv(
+        server.http_addr().port(),
+        "hevc-sei",
+        Duration::from_secs(20),
+    );
     let seen = Arc::new(Seen::default());
     let p = player(&seen, PixelFormat::I420);
     p.enable_receive_sei_message(true, 242).unwrap();
