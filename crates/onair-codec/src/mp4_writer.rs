@@ -571,15 +571,19 @@ impl Mp4TagWriter {
         Ok(())
     }
 
-    /// Writes what is held and the index. `Ok(false)` when no track ever became known (no file
-    /// was written).
-    pub fn finish(mut self) -> CodecResult<bool> {
+    /// Writes what is held (tags still waiting for a second track's configuration included)
+    /// and the index. Returns the milliseconds of media in the file, `None` when no track ever
+    /// became known (no file was written).
+    pub fn finish(mut self) -> CodecResult<Option<u64>> {
         if self.writer.is_none() {
             self.start()?;
         }
         match self.writer.take() {
-            Some(w) => w.finish().map(|()| true),
-            None => Ok(false),
+            Some(w) => {
+                let ms = w.duration_ms();
+                w.finish().map(|()| Some(ms))
+            }
+            None => Ok(None),
         }
     }
 }
@@ -608,6 +612,36 @@ mod tests {
             assert!(std::fs::metadata(&p).unwrap().len() > 100);
             let _ = std::fs::remove_file(&p);
         }
+    }
+
+    /// A video configuration that never comes: the audio held for it is written at `finish`,
+    /// whose duration counts it (a 5 s audio-only push is not "too short").
+    #[test]
+    fn held_tags_count_at_finish() {
+        let asc = AudioSpecificConfig::aac_lc(48_000, 1).unwrap();
+        let p = std::env::temp_dir().join(format!("onair-held-{}.mp4", std::process::id()));
+        let mut w = Mp4TagWriter::new(
+            &p,
+            Mp4Layout::Fragmented,
+            Mp4Tracks {
+                video: true,
+                audio: true,
+            },
+        );
+        let audio = |ts: u32, body: &[u8]| FlvTag {
+            tag_type: TagType::Audio,
+            timestamp_ms: ts,
+            data: Bytes::from([&[0xAF], body].concat()),
+        };
+        w.push(audio(0, &[&[0x00], &asc.raw[..]].concat())).unwrap();
+        for i in 0..240 {
+            w.push(audio(i * 21, &[0x01, 0x21, 0x10, 0x04, 0x60, 0x8c, 0x1c]))
+                .unwrap();
+        }
+        assert!(!w.started(), "still waiting for the video configuration");
+        assert_eq!(w.finish().unwrap(), Some(239 * 21));
+        assert!(std::fs::metadata(&p).unwrap().len() > 1000);
+        let _ = std::fs::remove_file(&p);
     }
 
     #[test]

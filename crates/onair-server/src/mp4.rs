@@ -57,7 +57,7 @@ pub fn remux_to_mp4(flv: &Path, mp4: &Path) -> ServerResult<()> {
     if let Some(e) = failure {
         return Err(e);
     }
-    if !writer.finish().map_err(err)? {
+    if writer.finish().map_err(err)?.is_none() {
         return Err(ServerError::Media(format!(
             "remux {}: no audio or video configuration in the file",
             flv.display()

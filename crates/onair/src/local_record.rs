@@ -163,12 +163,11 @@ impl std::fmt::Debug for LocalRecorder {
 }
 
 impl LocalRecorder {
-    /// Creates the file and starts the worker, which first takes `headers` (the session's
-    /// cached onMetaData and sequence headers, and its current GOP). `emit` gets the worker's events (Begin is the
-    /// caller's to send). Refusals carry LiteAV's begin code.
+    /// Creates the file and starts the worker. [`Tap::install`] hands it the session's cached
+    /// onMetaData, sequence headers and current GOP first. `emit` gets the worker's events
+    /// (Begin is the caller's to send). Refusals carry LiteAV's begin code.
     pub(crate) fn start(
         params: &LocalRecordingParams,
-        headers: Vec<FlvTag>,
         emit: impl Fn(RecordEvent) + Send + 'static,
     ) -> Result<Self, (i32, LiveError)> {
         create(&params.file_path)?;
@@ -176,10 +175,8 @@ impl LocalRecorder {
             video: params.record_mode != RecordMode::AudioOnly,
             audio: params.record_mode != RecordMode::VideoOnly,
         };
+        // Room for the headers and a whole GOP on top of the running queue.
         let (tx, rx) = crossbeam_channel::bounded::<FlvTag>(QUEUE_TAGS + GOP_TAGS + 3);
-        for t in headers {
-            let _ = tx.try_send(t);
-        }
         let path = params.file_path.clone();
         let interval = u64::from(params.interval_ms);
         let worker = std::thread::Builder::new()
@@ -294,18 +291,18 @@ fn run(
             emit(RecordEvent::Progress(done, shown.clone()));
         }
     }
-    let duration = writer.duration_ms();
-    let finished = writer.finish();
-    let code = match finished {
+    // The duration is the file's, taken by `finish`: tags held while a track's configuration
+    // never came are written there, not before.
+    let code = match writer.finish() {
         Err(e) => {
             emit(RecordEvent::Warning(format!(
                 "local recording {shown}: {e}"
             )));
             record_code::FAILED
         }
-        Ok(false) => record_code::TOO_SHORT,
-        Ok(true) if duration < MIN_DURATION_MS && code == record_code::OK => record_code::TOO_SHORT,
-        Ok(true) => code,
+        Ok(None) => record_code::TOO_SHORT,
+        Ok(Some(ms)) if ms < MIN_DURATION_MS && code == record_code::OK => record_code::TOO_SHORT,
+        Ok(Some(_)) => code,
     };
     if code == record_code::TOO_SHORT {
         let _ = std::fs::remove_file(path);
@@ -388,8 +385,10 @@ fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Tap {
-    /// One tag of the session.
+    /// One tag of the session. The recorder slot's lock is held throughout, so that a
+    /// recording being installed gets each tag exactly once: in its start set or afterwards.
     pub(crate) fn tap(&self, tag: &FlvTag) {
+        let recorder = lock(&self.recorder);
         if onair_rtmp::send_queue::classify(tag) == onair_rtmp::send_queue::TagClass::Header {
             let mut h = lock(&self.headers);
             match tag.tag_type {
@@ -400,7 +399,7 @@ impl Tap {
         } else {
             lock(&self.gop).add(tag);
         }
-        if let Some(r) = lock(&self.recorder).as_ref() {
+        if let Some(r) = recorder.as_ref() {
             if !r.push(tag) {
                 tracing::warn!(
                     "local recording {}: the disk falls behind, tags are lost",
@@ -415,11 +414,16 @@ impl Tap {
         lock(&self.headers).clone()
     }
 
-    /// What a recording starting now begins with: the headers, then the current GOP.
-    pub(crate) fn start_tags(&self) -> Vec<FlvTag> {
-        let mut tags = self.headers().tags();
-        tags.extend(lock(&self.gop).tags.iter().cloned());
-        tags
+    /// Installs a new recording: it first gets the headers, then the current GOP, then every
+    /// tag tapped after them (none lost, none twice: [`Tap::tap`] holds the same lock).
+    pub(crate) fn install(&self, r: LocalRecorder) {
+        let mut slot = lock(&self.recorder);
+        let headers = self.headers().tags();
+        let gop = lock(&self.gop).tags.clone();
+        for t in headers.iter().chain(&gop) {
+            r.push(t);
+        }
+        *slot = Some(r);
     }
 
     /// Changes the cached headers.
@@ -427,9 +431,9 @@ impl Tap {
         f(&mut lock(&self.headers));
     }
 
-    /// Installs or removes the local recording; returns the one it replaces.
-    pub(crate) fn set_recorder(&self, r: Option<LocalRecorder>) -> Option<LocalRecorder> {
-        std::mem::replace(&mut *lock(&self.recorder), r)
+    /// Removes the local recording, if one runs.
+    pub(crate) fn take_recorder(&self) -> Option<LocalRecorder> {
+        lock(&self.recorder).take()
     }
 
     /// A local recording runs (one that ended on its own is cleared first).
@@ -474,11 +478,51 @@ mod tests {
         assert_eq!(code, record_code::FAILED);
     }
 
+    /// A recording installed while the session taps its first tags gets the AAC configuration
+    /// exactly once, whichever side wins: before the fix the snapshot and the install were two
+    /// steps, and a header tapped between them was in neither (CI's -3 "too short" file).
+    #[test]
+    fn install_racing_the_first_header_keeps_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let asc = onair_flv::AudioSpecificConfig::aac_lc(48_000, 1).unwrap();
+        let config = FlvTag {
+            tag_type: TagType::Audio,
+            timestamp_ms: 0,
+            data: bytes::Bytes::from([&[0xAF, 0x00], &asc.raw[..]].concat()),
+        };
+        for round in 0..40 {
+            let tap = Arc::new(Tap::default());
+            let go = Arc::new(std::sync::Barrier::new(2));
+            let feeder = std::thread::spawn({
+                let (tap, go, config) = (tap.clone(), go.clone(), config.clone());
+                move || {
+                    go.wait();
+                    tap.tap(&config);
+                    for i in 0..60u32 {
+                        tap.tap(&FlvTag {
+                            tag_type: TagType::Audio,
+                            timestamp_ms: i * 21,
+                            data: bytes::Bytes::from_static(&[0xAF, 0x01, 0x21, 0x10, 0x04]),
+                        });
+                    }
+                }
+            });
+            let mut params = LocalRecordingParams::new(dir.path().join(format!("{round}.mp4")));
+            params.record_mode = RecordMode::AudioOnly;
+            let r = LocalRecorder::start(&params, |_| {}).unwrap();
+            go.wait();
+            tap.install(r);
+            feeder.join().unwrap();
+            let code = tap.take_recorder().unwrap().stop();
+            assert_eq!(code, Some(record_code::OK), "round {round}");
+        }
+    }
+
     #[test]
     fn no_media_is_too_short_and_leaves_no_file() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("empty.mp4");
-        let r = LocalRecorder::start(&LocalRecordingParams::new(&p), Vec::new(), |_| {}).unwrap();
+        let r = LocalRecorder::start(&LocalRecordingParams::new(&p), |_| {}).unwrap();
         assert!(p.exists());
         assert_eq!(r.stop(), Some(record_code::TOO_SHORT));
         assert!(!p.exists());

@@ -490,11 +490,9 @@ impl V2TXLivePlayer {
             return Err(e);
         }
         let events = s.shared.events.clone();
-        match LocalRecorder::start(params, s.shared.tap.start_tags(), move |e| {
-            events.emit(PlayerEvent::Record(e))
-        }) {
+        match LocalRecorder::start(params, move |e| events.emit(PlayerEvent::Record(e))) {
             Ok(r) => {
-                s.shared.tap.set_recorder(Some(r));
+                s.shared.tap.install(r);
                 begin(record_code::OK);
                 Ok(())
             }
@@ -512,7 +510,7 @@ impl V2TXLivePlayer {
         let Some(s) = session.as_ref() else {
             return Ok(());
         };
-        if let Some(r) = s.shared.tap.set_recorder(None) {
+        if let Some(r) = s.shared.tap.take_recorder() {
             let path = r.path().display().to_string();
             if let Some(code) = r.stop() {
                 s.shared.emit(PlayerEvent::Record(
@@ -627,7 +625,7 @@ impl V2TXLivePlayer {
             callbacks,
             callbacks_stop,
         } = s;
-        if let Some(r) = shared.tap.set_recorder(None) {
+        if let Some(r) = shared.tap.take_recorder() {
             // Delivered here, before the stop returns.
             let path = r.path().display().to_string();
             let observer = lock(&self.inner.observer).clone();

@@ -818,11 +818,11 @@ impl V2TXLivePusher {
             return Err(e);
         }
         let events = s.events.clone();
-        match crate::local_record::LocalRecorder::start(params, s.net.tap.start_tags(), move |e| {
+        match crate::local_record::LocalRecorder::start(params, move |e| {
             events.emit(PusherEvent::Record(e))
         }) {
             Ok(r) => {
-                s.net.tap.set_recorder(Some(r));
+                s.net.tap.install(r);
                 begin(crate::local_record::record_code::OK);
                 Ok(())
             }
@@ -840,7 +840,7 @@ impl V2TXLivePusher {
         let Some(s) = session.as_ref() else {
             return Ok(());
         };
-        if let Some(r) = s.net.tap.set_recorder(None) {
+        if let Some(r) = s.net.tap.take_recorder() {
             let path = r.path().display().to_string();
             if let Some(code) = r.stop() {
                 s.events.emit(PusherEvent::Record(
@@ -860,7 +860,7 @@ impl V2TXLivePusher {
         let session = lock(&self.session).take();
         match (session, gate) {
             (Some(s), _) => {
-                if let Some(r) = s.net.tap.set_recorder(None) {
+                if let Some(r) = s.net.tap.take_recorder() {
                     let path = r.path().display().to_string();
                     let observer = lock(&self.observer).clone();
                     if let (Some(code), Some(o)) = (r.stop(), observer) {
