@@ -47,6 +47,8 @@ pub const APT_PACKAGES: &[&str] = &[
     "gstreamer1.0-plugins-bad",
     "gstreamer1.0-plugins-ugly",
     "gstreamer1.0-libav",
+    // the browser tests: the console and the watch page in headless Chromium (playwright-core)
+    "chromium",
     // the venv for FFmpeg 9 (imageio-ffmpeg's static build: Enhanced RTMP, x265, SVT-AV1)
     "python3-venv",
 ];
@@ -144,10 +146,10 @@ fn install_apt() -> Result<(), String> {
 
 fn install_npm_peers(root: &Path) -> Result<(), String> {
     let peers = root.join("tests").join("peers");
-    if peers
-        .join("node_modules")
-        .join("node-media-server")
-        .is_dir()
+    let modules = peers.join("node_modules");
+    if ["node-media-server", "playwright-core"]
+        .iter()
+        .all(|m| modules.join(m).is_dir())
     {
         println!("==> npm peers: present");
         return Ok(());

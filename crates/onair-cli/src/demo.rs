@@ -1,7 +1,8 @@
-//! `onair demo [--seconds N] [--out DIR] [--preset WxH] [--fps N] [--json]`: the end-to-end
+//! `onair demo [--seconds N] [--out DIR] [--preset WxH] [--fps N] [--json] [--open]`: the end-to-end
 //! demo on the embedded server. It starts the server on free loopback ports (signed pushes,
 //! recording, screenshots), pushes the stamped test pattern with a 1 kHz tone over RTMP, plays
-//! it back over HTTP-FLV, shows a live statistics line, then writes `snapshot.png` (the last
+//! it back over HTTP-FLV, prints the watch page's URL (`--open` opens it in the default
+//! browser, where the stream plays beside the demo's own player), shows a live statistics line, then writes `snapshot.png` (the last
 //! picture played), `plot.png` (bitrate, fps and glass-to-glass latency over time) and
 //! `summary.json`, and prints the summary. Exit 0 when pictures were played, 1 otherwise,
 //! 2 on bad arguments.
@@ -41,6 +42,9 @@ pub struct DemoArgs {
     /// Print the summary as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Open the watch page (the stream in the browser) in the default browser.
+    #[arg(long)]
+    pub open: bool,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -160,6 +164,13 @@ fn demo(args: &DemoArgs) -> Result<bool, String> {
     );
     eprintln!("push (signed):   {push_url}");
     eprintln!("play (HTTP-FLV): {play_url}");
+    let watch_url = format!(
+        "{}{}",
+        server.http_base(),
+        onair_server::console::watch_path("live", "demo")
+    );
+    eprintln!("watch (browser): {watch_url}");
+    eprintln!("console:         {}/", server.http_base());
 
     let (connected_tx, connected) = crossbeam_channel::bounded(1);
     let push_side = Arc::new(PushSide {
@@ -194,6 +205,11 @@ fn demo(args: &DemoArgs) -> Result<bool, String> {
         return Err(format!("the push did not start within 10 s {errors}"));
     }
     player.start_play(&play_url).map_err(|e| e.to_string())?;
+    if args.open {
+        if let Err(e) = webbrowser::open(&watch_url) {
+            eprintln!("cannot open a browser ({e}); open {watch_url} by hand");
+        }
+    }
 
     let bar = ProgressBar::new(args.seconds);
     bar.set_style(

@@ -1,6 +1,7 @@
 //! `onair serve [--rtmp ADDR] [--http ADDR] [--data-dir DIR] [--push-key K] [--api-key K]
-//! [--callback URL] [--record flv|mp4|hls|aac|none[,...]] [--segment-minutes N] [--resume-timeout-seconds S] [--no-hls]`: runs the embedded live
-//! server until Ctrl-C, then stops it cleanly (recordings finalised).
+//! [--callback URL] [--record flv|mp4|hls|aac|none[,...]] [--segment-minutes N] [--resume-timeout-seconds S] [--no-hls]
+//! [--console-admin]`: runs the embedded live server (with its web console at `/` and watch
+//! pages at `/watch/<app>/<stream>`) until Ctrl-C, then stops it cleanly (recordings finalised).
 
 use clap::Args;
 use onair_server::{LiveServer, RecordFormats, ServerConfig};
@@ -63,6 +64,10 @@ pub struct ServeArgs {
     /// Relay every published stream to `URL/<stream>` (an RTMP CDN or another server).
     #[arg(long)]
     pub forward: Option<String>,
+    /// Let the web console act (ban, cut, record) without an API key. With `--api-key` the
+    /// console asks for the key and can act; without either it is read-only.
+    #[arg(long)]
+    pub console_admin: bool,
 }
 
 /// Runs `onair serve`.
@@ -112,6 +117,7 @@ pub fn run(args: &ServeArgs) -> ExitCode {
     config.screenshot_interval =
         (args.screenshot_seconds > 0).then(|| Duration::from_secs(args.screenshot_seconds));
     config.forward = args.forward.clone();
+    config.console_admin = args.console_admin;
     if let Err(e) = config.validate() {
         eprintln!("{e}");
         return ExitCode::from(2);
@@ -141,6 +147,12 @@ pub fn run(args: &ServeArgs) -> ExitCode {
         "  play     {}/live/test   {}/live/test.flv",
         server.rtmp_base(),
         server.http_base()
+    );
+    println!("  console  {}/", server.http_base());
+    println!(
+        "  watch    {}{}",
+        server.http_base(),
+        onair_server::console::watch_path("live", "test")
     );
     println!(
         "  API      {}",

@@ -3,7 +3,8 @@
 //! 403 "sign invalid"; a good sign whose `t` has passed answers 403 "time expired". Replies are
 //! JSON `{ret, message, output}` with the seeds' codes: 0 success, 1204 invalid input param,
 //! 1301 has not live stream, 10003 query data is empty. `Live_Channel_GetUrls` is onair's
-//! own: it mints signed push URLs and play URLs.
+//! own: it mints signed push URLs and play URLs; so is `Onair_Overview`, the console's read
+//! ([`crate::overview`]).
 
 use crate::db::status;
 use crate::server::{valid_stream_name, Shared};
@@ -195,6 +196,7 @@ fn dispatch(shared: &Shared, params: &Params) -> Reply {
         "Live_Tape_GetFilelist" => tape_filelist(shared, params),
         "Live_Queue_Get" => queue_get(shared, params),
         "Live_Channel_GetUrls" => get_urls(shared, params, now),
+        "Onair_Overview" => db(crate::overview::overview(shared, now)).map(ok),
         "" => Err(fail(
             INVALID_PARAM,
             "invalid input param: interface is required",

@@ -171,6 +171,9 @@ pub struct ServerConfig {
     /// so each player is woken and written to once per frame (less server CPU per player, that
     /// much more audio delay for players). 0, the default, sends every message at once.
     pub merge_window_ms: u32,
+    /// Without an API key the web console is read-only unless this is set (it then shows the
+    /// ban, cut and recording actions). With a key, the console asks for it and can act.
+    pub console_admin: bool,
 }
 
 impl ServerConfig {
@@ -197,6 +200,7 @@ impl ServerConfig {
             player_queue_tags: 512,
             player_drop_after: Duration::from_secs(10),
             merge_window_ms: 0,
+            console_admin: false,
         }
     }
 

@@ -367,6 +367,44 @@ impl Db {
         Ok(rows)
     }
 
+    /// The newest screenshot of a channel.
+    pub fn latest_screenshot(&self, channel: &str) -> ServerResult<Option<ScreenshotRow>> {
+        use rusqlite::OptionalExtension;
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT id, channel_id, file_name, create_time, width, height FROM screenshots WHERE channel_id = ?1 ORDER BY id DESC LIMIT 1",
+                [channel],
+                screenshot_from,
+            )
+            .optional()?)
+    }
+
+    /// The newest `count` complete recordings of a channel, newest first.
+    pub fn recent_recordings(&self, channel: &str, count: i64) -> ServerResult<Vec<RecordingRow>> {
+        let conn = self.conn();
+        let mut st = conn.prepare(&format!(
+            "SELECT {RECORDING_COLS} FROM recordings WHERE channel_id = ?1 AND complete = 1 ORDER BY id DESC LIMIT ?2"
+        ))?;
+        let rows = st
+            .query_map(params![channel, count], recording_from)?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    /// The id of the newest tape task covering `channel` at `now`.
+    pub fn active_tape_task(&self, channel: &str, now: i64) -> ServerResult<Option<i64>> {
+        use rusqlite::OptionalExtension;
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT task_id FROM tape_tasks WHERE channel_id = ?1 AND stopped = 0 AND start_time <= ?2 AND end_time > ?2 ORDER BY task_id DESC LIMIT 1",
+                params![channel, now],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
     /// Creates a tape task.
     pub fn tape_started(&self, channel: &str, start: i64, end: i64) -> ServerResult<i64> {
         let conn = self.conn();

@@ -1,4 +1,5 @@
-//! The HTTP side (hyper): HTTP-FLV play at `/<app>/<stream>.flv`, HLS live at
+//! The HTTP side (hyper): the console at `/` and the watch page at `/watch/<app>/<stream>`
+//! ([`crate::console`]), HTTP-FLV play at `/<app>/<stream>.flv`, HLS live at
 //! `/<app>/<stream>.m3u8` (segments `/<app>/<stream>-<seq>.ts`, see [`crate::hls`]), the
 //! management API at
 //! `/common_access` (the seeds' path) and `/api`, recordings at `/record/<file>` and screenshots
@@ -72,10 +73,24 @@ async fn route(
     }
     let path = req.uri().path().to_string();
     let query = req.uri().query().unwrap_or("").to_string();
+    if let Some(p) = crate::console::page(&path) {
+        let mut r = full(StatusCode::OK, p.content_type, p.body);
+        let h = r.headers_mut();
+        h.insert(
+            hyper::header::CONTENT_SECURITY_POLICY,
+            hyper::header::HeaderValue::from_static(crate::console::CSP),
+        );
+        h.insert(
+            hyper::header::CACHE_CONTROL,
+            hyper::header::HeaderValue::from_static("no-cache"),
+        );
+        return r;
+    }
     match path.as_str() {
-        "/" => text(
+        "/console/config" => full(
             StatusCode::OK,
-            "onair live server: /<app>/<stream>.flv (HTTP-FLV), /<app>/<stream>.m3u8 (HLS), /common_access?interface=... (API), /record/<file>, /screenshot/<file>",
+            "application/json",
+            crate::console::config_json(&shared.config).to_string(),
         ),
         "/common_access" | "/api" => {
             let reply = crate::api::handle(shared, &query);
@@ -102,7 +117,11 @@ async fn route(
             if let Some(stream) = path.strip_suffix(".flv") {
                 let mut parts = stream.trim_start_matches('/').split('/');
                 if let (Some(_app), Some(name), None) = (parts.next(), parts.next(), parts.next()) {
-                    let key = if query.is_empty() { name.to_string() } else { format!("{name}?{query}") };
+                    let key = if query.is_empty() {
+                        name.to_string()
+                    } else {
+                        format!("{name}?{query}")
+                    };
                     return http_flv(shared, &key, shutdown);
                 }
             }

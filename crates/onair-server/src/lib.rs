@@ -22,6 +22,7 @@
 pub mod api;
 pub mod callback;
 pub mod config;
+pub mod console;
 pub mod db;
 pub mod error;
 pub mod forward;
@@ -30,6 +31,7 @@ pub mod http;
 pub mod hub;
 pub mod media;
 pub mod mp4;
+pub mod overview;
 pub mod record;
 pub mod record_hls;
 pub mod rtmp_server;

@@ -16,6 +16,7 @@
 
 use std::path::{Path, PathBuf};
 
+pub mod browser;
 pub mod captures;
 pub mod desktop;
 pub mod http_probe;
