@@ -126,3 +126,278 @@ fn watch_page_plays_the_test_pattern_with_low_latency_and_sound() {
     );
     b.screenshot(&screens().join("watch.png")).unwrap();
 }
+
+/// FFmpeg pushing a 320x240 test source with AAC in real time for up to a minute.
+fn ffmpeg_push(url: &str) -> Child {
+    Command::new(onair_testkit::peers::require("ffmpeg"))
+        .args([
+            "-v",
+            "error",
+            "-re",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=320x240:rate=25",
+        ])
+        .args([
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=44100",
+            "-t",
+            "60",
+        ])
+        .args([
+            "-c:v", "libx264", "-preset", "veryfast", "-g", "25", "-pix_fmt", "yuv420p",
+        ])
+        .args(["-c:a", "aac", "-f", "flv", url])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start ffmpeg")
+}
+
+/// Waits for `child` to exit (up to `limit`); its status and stderr, `None` if it is still
+/// running (then it is killed).
+fn exit_within(mut child: Child, limit: Duration) -> Option<(std::process::ExitStatus, String)> {
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let waiter = std::thread::spawn(move || {
+        let mut err = String::new();
+        if let Some(mut e) = child.stderr.take() {
+            let _ = std::io::Read::read_to_string(&mut e, &mut err);
+        }
+        let status = child.wait().expect("wait for ffmpeg");
+        let _ = tx.send((status, err));
+    });
+    match rx.recv_timeout(limit) {
+        Ok(r) => {
+            let _ = waiter.join();
+            Some(r)
+        }
+        Err(_) => {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            let _ = waiter.join();
+            None
+        }
+    }
+}
+
+/// The row of `channel` in the console with `status` (idle, live, banned).
+fn row(channel: &str, status: &str) -> String {
+    format!("document.querySelector('tr[data-channel=\"{channel}\"][data-status=\"{status}\"]')")
+}
+
+#[test]
+fn console_lists_an_ffmpeg_push_with_its_screenshot_and_bans_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let serve = onair_serve(
+        onair(),
+        dir.path(),
+        &[
+            "--record",
+            "none",
+            "--screenshot-seconds",
+            "2",
+            "--console-admin",
+        ],
+    );
+    let url = format!("rtmp://127.0.0.1:{}/live/cons", serve.rtmp);
+    let mut b = Browser::start();
+    assert_eq!(
+        b.goto(&format!("http://127.0.0.1:{}/", serve.http))
+            .unwrap(),
+        200
+    );
+    b.until(
+        "document.getElementById('notice').textContent.startsWith('No channel')",
+        5_000,
+    )
+    .unwrap();
+
+    let started = Instant::now();
+    let ffmpeg = ffmpeg_push(&url);
+    b.until(&row("cons", "live"), 10_000)
+        .unwrap_or_else(|e| panic!("the console never listed the push: {e}; {:?}", b.log()));
+    let listed = started.elapsed();
+    b.until(
+        "document.querySelector('tr[data-channel=\"cons\"] img.shot')?.naturalWidth > 0",
+        15_000,
+    )
+    .unwrap_or_else(|e| panic!("no screenshot shown: {e}"));
+    let shown = started.elapsed();
+    let cells: Value = b
+        .eval("[...document.querySelectorAll('tr[data-channel=\"cons\"] td')].map(td => td.textContent)")
+        .unwrap();
+    println!("console: listed {listed:?} after FFmpeg's start, screenshot at {shown:?}: {cells}");
+    assert!(
+        listed <= Duration::from_secs(2),
+        "listed {listed:?} after the push started"
+    );
+    let text = cells.to_string();
+    assert!(
+        text.contains("127.0.0.1") && text.contains("320x240"),
+        "{text}"
+    );
+
+    // Recording on demand: record, stop, and the file is listed with a link that serves it.
+    b.click("tr[data-channel=\"cons\"] button[data-action=\"record\"]")
+        .unwrap();
+    b.until("document.querySelector('tr[data-channel=\"cons\"] button[data-action=\"stop recording\"]')", 5_000)
+        .unwrap();
+    b.until("new Promise(r => setTimeout(() => r(true), 3000))", 5_000)
+        .unwrap();
+    b.click("tr[data-channel=\"cons\"] button[data-action=\"stop recording\"]")
+        .unwrap();
+    let link = b
+        .until(
+            "document.querySelector('tr[data-channel=\"cons\"] a[href^=\"/record/\"]')?.href",
+            15_000,
+        )
+        .unwrap_or_else(|e| panic!("the recording is not listed: {e}"));
+    let link = link.as_str().unwrap().to_string();
+    let probe = onair_testkit::peers::ffprobe(&link, false);
+    let duration = onair_testkit::peers::num(&probe["format"]["duration"]);
+    println!("recording {link}: {duration:.1} s");
+    assert!(duration >= 2.0, "{link} holds {duration} s");
+    b.screenshot(&screens().join("console.png")).unwrap();
+
+    // Ban: FFmpeg's push is cut and a new one refused until unbanned.
+    b.click("tr[data-channel=\"cons\"] button[data-action=\"ban\"]")
+        .unwrap();
+    let (status, err) = exit_within(ffmpeg, Duration::from_secs(10))
+        .expect("FFmpeg still pushing 10 s after the ban");
+    println!("FFmpeg after the ban: {status}: {}", err.trim());
+    assert!(!status.success(), "FFmpeg ended well after a ban: {err}");
+    b.until(&row("cons", "banned"), 5_000).unwrap();
+    let (status, err) = exit_within(ffmpeg_push(&url), Duration::from_secs(10))
+        .expect("a banned stream's push was not refused within 10 s");
+    assert!(
+        !status.success(),
+        "pushing a banned stream succeeded: {err}"
+    );
+    assert!(b.eval(&row("cons", "live")).unwrap().is_null());
+
+    b.click("tr[data-channel=\"cons\"] button[data-action=\"unban\"]")
+        .unwrap();
+    b.until(&row("cons", "idle"), 5_000).unwrap();
+    let again = ffmpeg_push(&url);
+    b.until(&row("cons", "live"), 10_000)
+        .expect("pushing after the unban is listed live");
+    drop(Killed(again));
+}
+
+#[test]
+fn console_with_an_api_key_needs_it_to_show_or_do_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = "console-test-key";
+    let serve = onair_serve(
+        onair(),
+        dir.path(),
+        &[
+            "--record",
+            "none",
+            "--screenshot-seconds",
+            "0",
+            "--api-key",
+            key,
+        ],
+    );
+    let ffmpeg = ffmpeg_push(&format!("rtmp://127.0.0.1:{}/live/keyed", serve.rtmp));
+    wait_live_flv(serve.http, "keyed", Duration::from_secs(15));
+    let mut b = Browser::start();
+    assert_eq!(
+        b.goto(&format!("http://127.0.0.1:{}/", serve.http))
+            .unwrap(),
+        200
+    );
+    b.until(
+        "document.getElementById('notice').textContent.includes('API key')",
+        5_000,
+    )
+    .unwrap();
+    let rows = "document.querySelectorAll('#channels tr').length";
+    assert_eq!(b.eval(rows).unwrap(), 0, "data shown without the key");
+    // The page's own API calls without a sign are refused: no ban without the key.
+    let unsigned = "fetch('/common_access?interface=Live_Channel_SetStatus&Param.s.channel_id=keyed&Param.n.status=0').then(r => r.status)";
+    assert_eq!(b.eval(unsigned).unwrap(), 403);
+
+    b.fill("#key", "wrong-key").unwrap();
+    b.click("#keyform button").unwrap();
+    b.until(
+        "document.getElementById('notice').textContent.includes('refused')",
+        5_000,
+    )
+    .unwrap();
+    assert_eq!(b.eval(rows).unwrap(), 0, "data shown with a wrong key");
+
+    b.fill("#key", key).unwrap();
+    b.click("#keyform button").unwrap();
+    b.until(&row("keyed", "live"), 5_000)
+        .unwrap_or_else(|e| panic!("the right key shows nothing: {e}; {:?}", b.log()));
+    b.click("tr[data-channel=\"keyed\"] button[data-action=\"ban\"]")
+        .unwrap();
+    let (status, _) = exit_within(ffmpeg, Duration::from_secs(10))
+        .expect("FFmpeg still pushing 10 s after a signed ban");
+    assert!(!status.success());
+    b.until(&row("keyed", "banned"), 5_000).unwrap();
+}
+
+/// Where WebCodecs is missing (here forced with `?engine=hls`), the watch page plays the
+/// server's HLS in a <video> element: pictures come, their stamps rise; its latency is printed
+/// beside the WebCodecs figure (the README's why).
+#[test]
+fn watch_page_falls_back_to_hls() {
+    let dir = tempfile::tempdir().unwrap();
+    let serve = onair_serve(
+        onair(),
+        dir.path(),
+        &[
+            "--record",
+            "none",
+            "--screenshot-seconds",
+            "0",
+            "--hls-fragment-seconds",
+            "1",
+        ],
+    );
+    let _push = Killed(
+        Command::new(onair())
+            .args([
+                "push",
+                &format!("rtmp://127.0.0.1:{}/live/hlsweb", serve.rtmp),
+            ])
+            .args(["--preset", "640x360", "--fps", "30", "--seconds", "60"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start onair push"),
+    );
+    wait_live_flv(serve.http, "hlsweb", Duration::from_secs(15));
+    let mut b = Browser::start();
+    let url = format!(
+        "http://127.0.0.1:{}/watch/live/hlsweb?engine=hls",
+        serve.http
+    );
+    assert_eq!(b.goto(&url).unwrap(), 200);
+    b.until("onairStats.stamps.length > 120", 40_000)
+        .unwrap_or_else(|e| panic!("HLS painted no stamped pictures: {e}; {:?}", b.log()));
+    assert_eq!(b.eval("onairStats.mode").unwrap(), "hls");
+    let stamps: Vec<(u64, f64)> = b
+        .eval("onairStats.stamps.slice(-60).map(s => [s.counter, s.latencyMs])")
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p[0].as_u64().unwrap(), p[1].as_f64().unwrap()))
+        .collect();
+    assert!(stamps.windows(2).all(|w| w[1].0 > w[0].0), "{stamps:?}");
+    let mut lat: Vec<f64> = stamps.iter().map(|s| s.1).collect();
+    lat.sort_by(f64::total_cmp);
+    println!(
+        "watch page on HLS (1 s fragments): latency p50 {:.0} ms p95 {:.0} ms",
+        quantile(&lat, 0.5),
+        quantile(&lat, 0.95)
+    );
+}

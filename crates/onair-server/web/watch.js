@@ -11,8 +11,14 @@
 const $ = (id) => document.getElementById(id);
 const [, app = '', stream = ''] = location.pathname.split('/').filter(Boolean).slice(0);
 const path = `/${app}/${stream}`;
-const FLV_URL = `${path}.flv${location.search}`;
-const HLS_URL = `${path}.m3u8${location.search}`;
+// The page's query (a signed play URL's txSecret / txTime) goes on to the stream; `engine=hls`
+// is the page's own: it forces the HLS fallback.
+const query = new URLSearchParams(location.search);
+const ENGINE = query.get('engine');
+query.delete('engine');
+const QS = query.toString() ? `?${query}` : '';
+const FLV_URL = `${path}.flv${QS}`;
+const HLS_URL = `${path}.m3u8${QS}`;
 
 // Playout: a picture of presentation time p is painted at anchor + p (performance.now() ms).
 // The first picture sets the anchor START_DELAY_MS ahead; a picture decoded later than
@@ -357,13 +363,41 @@ function fallbackToHls() {
   canvas.hidden = true;
   video.hidden = false;
   video.controls = true;
-  video.src = HLS_URL;
-  video.play().catch(() => {});
-  stats.state = 'HLS (no WebCodecs here)';
-  setInterval(() => {
-    stats.width = video.videoWidth;
-    stats.height = video.videoHeight;
-  }, 500);
+  // The playlist exists once the first segment is cut: wait for it, and start over on errors.
+  const load = async () => {
+    stats.state = 'HLS: waiting for the stream';
+    for (;;) {
+      const r = await fetch(HLS_URL, { cache: 'no-store' }).catch(() => null);
+      if (r && r.ok) break;
+      await new Promise((done) => setTimeout(done, 1000));
+    }
+    video.src = HLS_URL;
+    video.play().catch((e) => note(`HLS: ${e.message}`));
+    stats.state = 'HLS (no WebCodecs here)';
+  };
+  video.onerror = () => {
+    note(`HLS: ${video.error?.message || 'cannot play'}`);
+    setTimeout(load, 1000);
+  };
+  load();
+  // Each picture shown is also copied to the hidden canvas to read a test pattern's stamp.
+  const onPicture = () => {
+    const w = video.videoWidth, h = video.videoHeight;
+    if (w && h) {
+      if (canvas.width !== w || canvas.height !== h) {
+        canvas.width = w;
+        canvas.height = h;
+      }
+      stats.width = w;
+      stats.height = h;
+      ctx.drawImage(video, 0, 0, w, h);
+      stats.painted++;
+      const s = readStamp(ctx, w, h);
+      if (s) stats.stamps.push({ counter: s.counter, latencyMs: Date.now() - s.captureMs });
+    }
+    video.requestVideoFrameCallback(onPicture);
+  };
+  video.requestVideoFrameCallback(onPicture);
 }
 
 // ---------------------------------------------------------------- stats line
@@ -392,7 +426,7 @@ setInterval(() => {
   $('stats').textContent = parts.filter(Boolean).join(' · ');
 }, 500);
 
-if (typeof VideoDecoder === 'function' && typeof AudioDecoder === 'function') {
+if (ENGINE !== 'hls' && typeof VideoDecoder === 'function' && typeof AudioDecoder === 'function') {
   requestAnimationFrame(paint);
   play();
 } else {
