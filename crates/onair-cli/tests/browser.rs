@@ -401,3 +401,69 @@ fn watch_page_falls_back_to_hls() {
         quantile(&lat, 0.95)
     );
 }
+
+/// `onair demo --open` hands the watch page's URL to the default browser ($BROWSER here, a
+/// script that notes it), and that page plays the demo's stream in Chromium while it runs.
+#[test]
+fn demo_open_hands_the_watch_page_to_the_browser_and_it_plays() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let opened = dir.path().join("opened.txt");
+    let fake_browser = dir.path().join("browser.sh");
+    std::fs::write(
+        &fake_browser,
+        format!("#!/bin/sh\necho \"$1\" > '{}'\n", opened.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &fake_browser,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let mut demo = Command::new(onair())
+        .args([
+            "demo",
+            "--seconds",
+            "12",
+            "--preset",
+            "640x360",
+            "--open",
+            "--out",
+        ])
+        .arg(dir.path().join("demo"))
+        .env("BROWSER", &fake_browser)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start onair demo");
+    let mut lines = std::io::BufReader::new(demo.stderr.take().unwrap()).lines();
+    let watch = loop {
+        let line = lines
+            .next()
+            .expect("demo ended before printing the watch URL")
+            .unwrap();
+        if let Some(url) = line.strip_prefix("watch (browser): ") {
+            break url.trim().to_string();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    let demo = Killed(demo);
+    assert!(
+        watch.starts_with("http://127.0.0.1:") && watch.ends_with("/watch/live/demo"),
+        "{watch}"
+    );
+    let mut b = Browser::start();
+    assert_eq!(b.goto(&watch).unwrap(), 200);
+    b.until("onairStats.stamps.length > 60", 15_000)
+        .unwrap_or_else(|e| {
+            panic!(
+                "the demo's watch page painted no stamps: {e}; {:?}",
+                b.log()
+            )
+        });
+    let mut demo = demo;
+    let status = demo.0.wait().unwrap();
+    assert!(status.success(), "demo failed: {status}");
+    let handed = std::fs::read_to_string(&opened).expect("--open did not start $BROWSER");
+    assert_eq!(handed.trim(), watch);
+}

@@ -22,8 +22,8 @@ const HLS_URL = `${path}.m3u8${QS}`;
 
 // Playout: a picture of presentation time p is painted at anchor + p (performance.now() ms).
 // The first picture sets the anchor START_DELAY_MS ahead; a picture decoded later than
-// LATE_SLACK_MS past its slot moves the anchor later (nothing is dropped, the delay grows by what the network
-// held back). Every TUNE_MS the anchor moves earlier by how much sooner than TARGET_EARLY_MS
+// LATE_SLACK_MS past its slot moves the anchor later (nothing is dropped, the delay grows by
+// what the network held back). Every TUNE_MS the anchor moves earlier by how much sooner than TARGET_EARLY_MS
 // before its slot every picture of that period arrived: at once when that is more than
 // CATCH_UP_MS (the server's start burst of old pictures, a network stall that cleared: the
 // pictures in between are skipped), else by at most 10 ms (the delay shrinks back smoothly).
