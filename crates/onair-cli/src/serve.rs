@@ -1,6 +1,8 @@
 //! `onair serve [--rtmp ADDR] [--http ADDR] [--data-dir DIR] [--push-key K] [--api-key K]
 //! [--callback URL] [--record flv|mp4|hls|aac|none[,...]] [--segment-minutes N] [--resume-timeout-seconds S] [--no-hls]
-//! [--console-admin]`: runs the embedded live server (with its web console at `/` and watch
+//! [--console-admin] [--api-rate N] [--max-connections N] [--max-connections-per-ip N]
+//! [--idle-seconds S] [--open-api] [--appid ID] [--stats on|unregistered|stopped]
+//! [--stats-history-days N] [--stats-interval-seconds S]`: runs the embedded live server (with its web console at `/` and watch
 //! pages at `/watch/<app>/<stream>`) until Ctrl-C, then stops it cleanly (recordings finalised).
 
 use clap::Args;
@@ -68,6 +70,38 @@ pub struct ServeArgs {
     /// console asks for the key and can act; without either it is read-only.
     #[arg(long)]
     pub console_admin: bool,
+    /// Management API requests a second per client IP; more are answered 1202 (default: no
+    /// limit).
+    #[arg(long)]
+    pub api_rate: Option<u32>,
+    /// Open connections (RTMP and HTTP together) before new ones are refused.
+    #[arg(long, default_value_t = 10_000)]
+    pub max_connections: usize,
+    /// Open connections from one IP address before its new ones are refused.
+    #[arg(long, default_value_t = 1_000)]
+    pub max_connections_per_ip: usize,
+    /// Close an RTMP connection that neither publishes nor plays, or an HTTP connection that
+    /// sends no request, after this many silent seconds (1-3600).
+    #[arg(long, default_value_t = 30)]
+    pub idle_seconds: u64,
+    /// Serve HTTP on a network-reachable address without an API key (the management API,
+    /// bans included, is then open to anyone who reaches it).
+    #[arg(long)]
+    pub open_api: bool,
+    /// API calls must carry `cmd=<this>` (Tencent's application id): others get "cmd is
+    /// invalid" (and a differing `appid` "appid is invalid").
+    #[arg(long)]
+    pub appid: Option<String>,
+    /// Statistics interfaces: on, unregistered (answer 1000) or stopped (answer 1001).
+    #[arg(long, default_value = "on")]
+    pub stats: onair_server::StatsAccess,
+    /// Days the per-minute statistics history (Get_LivePushStatHistory /
+    /// Get_LivePlayStatHistory) is kept (1-365).
+    #[arg(long, default_value_t = 30)]
+    pub stats_history_days: u32,
+    /// Seconds between statistics history samples (1-3600; Tencent's is a minute).
+    #[arg(long, default_value_t = 60)]
+    pub stats_interval_seconds: u64,
 }
 
 /// Runs `onair serve`.
@@ -118,6 +152,15 @@ pub fn run(args: &ServeArgs) -> ExitCode {
         (args.screenshot_seconds > 0).then(|| Duration::from_secs(args.screenshot_seconds));
     config.forward = args.forward.clone();
     config.console_admin = args.console_admin;
+    config.api_rate = args.api_rate;
+    config.max_connections = args.max_connections;
+    config.max_connections_per_ip = args.max_connections_per_ip;
+    config.idle_timeout = Duration::from_secs(args.idle_seconds);
+    config.open_api = args.open_api;
+    config.appid = args.appid.clone();
+    config.stats = args.stats;
+    config.stats_history_days = args.stats_history_days;
+    config.stats_interval = Duration::from_secs(args.stats_interval_seconds);
     if let Err(e) = config.validate() {
         eprintln!("{e}");
         return ExitCode::from(2);

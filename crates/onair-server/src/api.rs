@@ -22,6 +22,12 @@ pub const NO_LIVE_STREAM: i64 = 1301;
 pub const EMPTY_RESULT: i64 = 10003;
 /// Internal error (the database failed).
 pub const INTERNAL: i64 = 1201;
+/// Statistics are not enabled (`--stats unregistered`).
+pub const STATS_NOT_REGISTERED: i64 = 1000;
+/// Statistics were stopped (`--stats stopped`).
+pub const STATS_STOPPED: i64 = 1001;
+/// Too many requests from this client (`--api-rate`).
+pub const RATE_LIMITED: i64 = 1202;
 
 /// An API reply: HTTP status and JSON body.
 #[derive(Debug, Clone, PartialEq)]
@@ -152,9 +158,37 @@ pub fn check_sign(
     }
 }
 
+/// Answers one API request from `client` at `now`: the rate limit first (1202), then
+/// [`handle`].
+pub fn handle_from(
+    shared: &Shared,
+    query: &str,
+    client: std::net::IpAddr,
+    now: std::time::Instant,
+) -> Reply {
+    if let Some(limit) = &shared.api_rate {
+        if !limit.allow(client, now) {
+            return fail(
+                RATE_LIMITED,
+                "invalid request/request frequency exceeds limit",
+            );
+        }
+    }
+    handle(shared, query)
+}
+
 /// Answers one API request (`query` is the URL's query string).
 pub fn handle(shared: &Shared, query: &str) -> Reply {
     let params = parse(query);
+    if let Some(appid) = shared.config.appid.as_deref() {
+        // Seed 002's front-end errors: the call names another application.
+        if params.0.get("cmd").map(String::as_str) != Some(appid) {
+            return forbidden("cmd is invalid");
+        }
+        if params.0.get("appid").is_some_and(|a| a != appid) {
+            return forbidden("appid is invalid");
+        }
+    }
     if let Err(m) = check_sign(
         shared.config.api_key.as_deref(),
         params.0.get("t").map(String::as_str),
@@ -188,9 +222,20 @@ fn dispatch(shared: &Shared, params: &Params) -> Reply {
         "channel_manager" => channel_manager(shared, params, now),
         "Live_Channel_GetChannelList" => channel_list(shared, params),
         "Live_Channel_GetLiveChannelList" => live_channel_list(shared, params),
+        "Get_LiveStat"
+        | "Get_LivePushStat"
+        | "Get_LivePlayStat"
+        | "Get_LivePushStatHistory"
+        | "Get_LivePlayStatHistory"
+            if shared.config.stats != crate::config::StatsAccess::On =>
+        {
+            Err(stats_refused(shared.config.stats))
+        }
         "Get_LiveStat" => live_stat(shared, params, true, true),
         "Get_LivePushStat" => live_stat(shared, params, true, false),
         "Get_LivePlayStat" => live_stat(shared, params, false, true),
+        "Get_LivePushStatHistory" => push_history(shared, params, now),
+        "Get_LivePlayStatHistory" => play_history(shared, params, now),
         "Live_Tape_Start" => tape_start(shared, params, now),
         "Live_Tape_Stop" => tape_stop(shared, params),
         "Live_Tape_GetFilelist" => tape_filelist(shared, params),
@@ -210,6 +255,16 @@ fn dispatch(shared: &Shared, params: &Params) -> Reply {
 }
 
 type ApiResult = Result<Reply, Reply>;
+
+/// Statistics are not served: seed 002's 1000 or 1001.
+fn stats_refused(access: crate::config::StatsAccess) -> Reply {
+    match access {
+        crate::config::StatsAccess::Stopped => {
+            fail(STATS_STOPPED, "user service for statapi was stopped")
+        }
+        _ => fail(STATS_NOT_REGISTERED, "user is not registered for statapi"),
+    }
+}
 
 fn db<T>(r: crate::error::ServerResult<T>) -> Result<T, Reply> {
     r.map_err(|e| fail(INTERNAL, format!("internal/system error: {e}")))
@@ -367,7 +422,79 @@ fn live_stat(shared: &Shared, p: &Params, push: bool, play: bool) -> ApiResult {
             v
         })
         .collect();
-    Ok(ok(json!({"stream_info": info})))
+    Ok(ok(json!({
+        "stream_info": info,
+        "connections": shared.conns.open_now(),
+        "refused_connections": shared.conns.refused(),
+    })))
+}
+
+/// The history's time range: `start_time` and `end_time` (Unix seconds, Tencent's
+/// `Param.n.*`), within the kept days, end after start.
+fn history_range(shared: &Shared, p: &Params, now: i64) -> Result<(i64, i64), Reply> {
+    let oldest = now - i64::from(shared.config.stats_history_days) * 86_400;
+    let start = p.int("start_time", None, 0..=now)?;
+    let end = p.int("end_time", None, start..=now + 86_400)?;
+    Ok((start.max(oldest), end))
+}
+
+fn push_history(shared: &Shared, p: &Params, now: i64) -> ApiResult {
+    let name = p.channel()?;
+    let (from, to) = history_range(shared, p, now)?;
+    let rows = db(shared.db.stat_samples(Some(&name), from, to))?;
+    if rows.is_empty() {
+        return Err(fail(EMPTY_RESULT, "query data is empty"));
+    }
+    let stat_info: Vec<Value> = rows
+        .iter()
+        .map(|x| {
+            json!({
+                "time": format_time(x.time),
+                "client_ip": x.client_ip,
+                "fps": (x.fps * 10.0).round() / 10.0,
+                "speed": x.kbps.round(),
+            })
+        })
+        .collect();
+    Ok(ok(json!({"stream_id": name, "stat_info": stat_info})))
+}
+
+/// Per mark: players, bandwidth (Mbps) and flux (MB), of one stream or summed over all.
+fn play_history(shared: &Shared, p: &Params, now: i64) -> ApiResult {
+    let name = match p.get("stream_id").or_else(|| p.get("channel_id")) {
+        Some(_) => Some(p.channel()?),
+        None => None,
+    };
+    let (from, to) = history_range(shared, p, now)?;
+    let rows = db(shared.db.stat_samples(name.as_deref(), from, to))?;
+    if rows.is_empty() {
+        return Err(fail(EMPTY_RESULT, "query data is empty"));
+    }
+    let mut by_time: std::collections::BTreeMap<i64, (i64, f64, f64)> = Default::default();
+    for x in &rows {
+        let e = by_time.entry(x.time).or_default();
+        e.0 += x.players;
+        e.1 += x.bandwidth_kbps;
+        e.2 += x.flux_mb;
+    }
+    let stat_info: Vec<Value> = by_time
+        .iter()
+        .map(|(t, (online, kbps, mb))| {
+            json!({
+                "time": format_time(*t),
+                "online": online,
+                "bandwidth": (kbps / 1000.0 * 1000.0).round() / 1000.0,
+                "flux": (mb * 1000.0).round() / 1000.0,
+            })
+        })
+        .collect();
+    let total: f64 = by_time.values().map(|v| v.2).sum();
+    let peak = by_time.values().map(|v| v.1).fold(0.0, f64::max) / 1000.0;
+    Ok(ok(json!({
+        "stream_id": name.unwrap_or_default(),
+        "stat_info": stat_info,
+        "sum_info": {"flux": (total * 1000.0).round() / 1000.0, "peak_bandwidth": (peak * 1000.0).round() / 1000.0},
+    })))
 }
 
 fn tape_start(shared: &Shared, p: &Params, now: i64) -> ApiResult {

@@ -174,6 +174,69 @@ pub struct ServerConfig {
     /// Without an API key the web console is read-only unless this is set (it then shows the
     /// ban, cut and recording actions). With a key, the console asks for it and can act.
     pub console_admin: bool,
+    /// Management API requests a second per client IP; more are answered 1202. `None`: no
+    /// limit.
+    pub api_rate: Option<u32>,
+    /// Open connections (RTMP and HTTP together) before new ones are refused.
+    pub max_connections: usize,
+    /// Open connections from one IP address before its new ones are refused.
+    pub max_connections_per_ip: usize,
+    /// Allow an HTTP listener reachable from the network without an API key (the management
+    /// API, bans included, is then open to anyone who can reach it).
+    pub open_api: bool,
+    /// An RTMP connection that neither publishes nor plays, or an HTTP connection that sends
+    /// no request, is closed after this long without a byte (default 30 s).
+    pub idle_timeout: Duration,
+    /// A publisher that sends no audio or video for this long is cut (default 10 s).
+    pub publish_media_timeout: Duration,
+    /// The application id API calls must name: a call whose `cmd` (or `appid`) differs is
+    /// refused ("cmd is invalid" / "appid is invalid"). `None`: not checked.
+    pub appid: Option<String>,
+    /// Whether the statistics interfaces answer (seed 002's 1000 / 1001 when not).
+    pub stats: StatsAccess,
+    /// How often each live stream's statistics are sampled into the history (a minute).
+    pub stats_interval: Duration,
+    /// Days the statistics history is kept (1-365).
+    pub stats_history_days: u32,
+}
+
+/// Whether `Get_LiveStat`, `Get_LivePushStat` and `Get_LivePlayStat` answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StatsAccess {
+    /// They answer.
+    #[default]
+    On,
+    /// 1000 "user is not registered for statapi".
+    NotRegistered,
+    /// 1001 "user service for statapi was stopped".
+    Stopped,
+}
+
+impl std::str::FromStr for StatsAccess {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "on" => Ok(Self::On),
+            "unregistered" => Ok(Self::NotRegistered),
+            "stopped" => Ok(Self::Stopped),
+            other => Err(format!(
+                "--stats {other:?}: expected on, unregistered (1000) or stopped (1001)"
+            )),
+        }
+    }
+}
+
+/// Whether an HTTP listen address only takes connections from this machine (every address it
+/// names is a loopback one; a name that does not resolve counts as not loopback).
+fn http_is_loopback(addr: &str) -> bool {
+    use std::net::ToSocketAddrs;
+    match addr.to_socket_addrs() {
+        Ok(addrs) => {
+            let addrs: Vec<_> = addrs.collect();
+            !addrs.is_empty() && addrs.iter().all(|a| a.ip().is_loopback())
+        }
+        Err(_) => false,
+    }
 }
 
 impl ServerConfig {
@@ -201,6 +264,16 @@ impl ServerConfig {
             player_drop_after: Duration::from_secs(10),
             merge_window_ms: 0,
             console_admin: false,
+            api_rate: None,
+            max_connections: 10_000,
+            max_connections_per_ip: 1_000,
+            open_api: false,
+            idle_timeout: Duration::from_secs(30),
+            publish_media_timeout: Duration::from_secs(10),
+            appid: None,
+            stats: StatsAccess::On,
+            stats_interval: Duration::from_secs(60),
+            stats_history_days: 30,
         }
     }
 
@@ -256,6 +329,41 @@ impl ServerConfig {
                 self.merge_window_ms,
                 crate::hub::MAX_MERGE_WINDOW_MS
             )));
+        }
+        if self.api_key.is_none() && !self.open_api && !http_is_loopback(&self.http_addr) {
+            return Err(ServerError::Config(format!(
+                "HTTP on {} is reachable from the network and there is no API key: anyone who \
+                 reaches it could ban and cut streams. Set an API key (--api-key), bind to \
+                 127.0.0.1, or pass --open-api to run it open on purpose",
+                self.http_addr
+            )));
+        }
+        if self.api_rate == Some(0) {
+            return Err(ServerError::Config(
+                "API rate 0 requests/s: expected at least 1 (or no limit)".into(),
+            ));
+        }
+        if self.idle_timeout < Duration::from_secs(1)
+            || self.idle_timeout > Duration::from_secs(3600)
+        {
+            return Err(ServerError::Config(format!(
+                "idle timeout {:?}: expected 1 s to 1 h",
+                self.idle_timeout
+            )));
+        }
+        if !(1..=365).contains(&self.stats_history_days)
+            || self.stats_interval < Duration::from_secs(1)
+            || self.stats_interval > Duration::from_secs(3600)
+        {
+            return Err(ServerError::Config(format!(
+                "statistics history: {} days every {:?}: expected 1-365 days, 1 s to 1 h",
+                self.stats_history_days, self.stats_interval
+            )));
+        }
+        if self.max_connections == 0 || self.max_connections_per_ip == 0 {
+            return Err(ServerError::Config(
+                "connection caps must be at least 1".into(),
+            ));
         }
         if !(16..=65_536).contains(&self.player_queue_tags) {
             return Err(ServerError::Config(format!(
@@ -322,5 +430,22 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("0 to 1800 s"));
+    }
+
+    #[test]
+    fn a_network_reachable_api_needs_a_key_or_open_api() {
+        let mut c = ServerConfig::new("/tmp/x");
+        for loopback in ["127.0.0.1:8080", "[::1]:0", "localhost:8080"] {
+            c.http_addr = loopback.into();
+            assert!(c.validate().is_ok(), "{loopback}");
+        }
+        c.http_addr = "0.0.0.0:8080".into();
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("--api-key") && e.contains("--open-api"), "{e}");
+        c.open_api = true;
+        assert!(c.validate().is_ok());
+        c.open_api = false;
+        c.api_key = Some("k".into());
+        assert!(c.validate().is_ok());
     }
 }

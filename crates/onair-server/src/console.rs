@@ -52,12 +52,14 @@ fn is_watch_path(path: &str) -> bool {
     )
 }
 
-/// `/console/config`: `{"signed": bool, "admin": bool, "hls": bool}`.
+/// `/console/config`: `{"signed": bool, "admin": bool, "hls": bool, "appid": string|null}`
+/// (the console sends `cmd` = appid when the server checks it).
 pub fn config_json(config: &ServerConfig) -> serde_json::Value {
     json!({
         "signed": config.api_key.is_some(),
         "admin": config.api_key.is_some() || config.console_admin,
         "hls": config.hls,
+        "appid": config.appid,
     })
 }
 

@@ -128,6 +128,17 @@ CREATE TABLE IF NOT EXISTS screenshots (
     height INTEGER NOT NULL,
     delivered INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS stat_samples (
+    channel_id TEXT NOT NULL,
+    time INTEGER NOT NULL,
+    client_ip TEXT NOT NULL,
+    fps REAL NOT NULL,
+    kbps REAL NOT NULL,
+    players INTEGER NOT NULL,
+    bandwidth_kbps REAL NOT NULL,
+    flux_mb REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS stat_samples_time ON stat_samples (time, channel_id);
 CREATE TABLE IF NOT EXISTS tape_tasks (
     task_id INTEGER PRIMARY KEY AUTOINCREMENT,
     channel_id TEXT NOT NULL,
@@ -363,6 +374,54 @@ impl Db {
         )?;
         let rows = st
             .query_map([channel], screenshot_from)?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    /// Stores statistics samples and forgets those older than `keep_from` (Unix seconds).
+    pub fn stat_samples_taken(
+        &self,
+        samples: &[crate::history::Sample],
+        keep_from: i64,
+    ) -> ServerResult<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        for x in samples {
+            tx.execute(
+                "INSERT INTO stat_samples (channel_id, time, client_ip, fps, kbps, players, bandwidth_kbps, flux_mb) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![x.channel_id, x.time, x.client_ip, x.fps, x.kbps, x.players, x.bandwidth_kbps, x.flux_mb],
+            )?;
+        }
+        tx.execute("DELETE FROM stat_samples WHERE time < ?1", [keep_from])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Statistics samples with `from <= time <= to`, of one channel or of all (`None`), by
+    /// time then channel.
+    pub fn stat_samples(
+        &self,
+        channel: Option<&str>,
+        from: i64,
+        to: i64,
+    ) -> ServerResult<Vec<crate::history::Sample>> {
+        let conn = self.conn();
+        let mut st = conn.prepare(
+            "SELECT channel_id, time, client_ip, fps, kbps, players, bandwidth_kbps, flux_mb FROM stat_samples WHERE time >= ?1 AND time <= ?2 AND (?3 IS NULL OR channel_id = ?3) ORDER BY time, channel_id",
+        )?;
+        let rows = st
+            .query_map(params![from, to, channel], |r| {
+                Ok(crate::history::Sample {
+                    channel_id: r.get(0)?,
+                    time: r.get(1)?,
+                    client_ip: r.get(2)?,
+                    fps: r.get(3)?,
+                    kbps: r.get(4)?,
+                    players: r.get(5)?,
+                    bandwidth_kbps: r.get(6)?,
+                    flux_mb: r.get(7)?,
+                })
+            })?
             .collect::<Result<_, _>>()?;
         Ok(rows)
     }

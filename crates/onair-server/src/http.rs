@@ -27,21 +27,42 @@ use tokio::sync::watch;
 
 type Body = BoxBody<Bytes, Infallible>;
 
+/// The largest request head (request line and headers) read; a longer one is an error.
+const MAX_HEADER_BYTES: usize = 16 << 10;
+
+/// What a connection over the caps gets before it is closed.
+const REFUSED: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: 28\r\n\r\ntoo many connections, retry\n";
+
 /// Serves HTTP until shutdown, then waits (up to 2 s) for open connections.
 pub async fn serve(listener: TcpListener, shared: Arc<Shared>, shutdown: watch::Receiver<bool>) {
     let conn_shutdown = shutdown.clone();
-    let mut conns = accept_until_shutdown(listener, shutdown, "HTTP", move |stream, _peer| {
-        let (shared, shutdown) = (shared.clone(), conn_shutdown.clone());
-        async move {
-            let svc = hyper::service::service_fn(move |req| {
-                let (shared, shutdown) = (shared.clone(), shutdown.clone());
-                async move { Ok::<_, Infallible>(route(&shared, req, shutdown).await) }
-            });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), svc)
-                .await;
-        }
-    })
+    let limits = shared.conns.clone();
+    let idle = shared.config.idle_timeout;
+    let mut conns = accept_until_shutdown(
+        listener,
+        shutdown,
+        "HTTP",
+        limits,
+        REFUSED,
+        move |stream, peer| {
+            let (shared, shutdown) = (shared.clone(), conn_shutdown.clone());
+            async move {
+                let svc = hyper::service::service_fn(move |req| {
+                    let (shared, shutdown) = (shared.clone(), shutdown.clone());
+                    async move { Ok::<_, Infallible>(route(&shared, req, peer, shutdown).await) }
+                });
+                // A client that sends no complete request header within the idle timeout (a silent
+                // connection, or one idle between keep-alive requests) is closed; header size is
+                // capped by max_buf_size. Only GET and HEAD are served: bodies are never read.
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .timer(hyper_util::rt::TokioTimer::new())
+                    .header_read_timeout(idle)
+                    .max_buf_size(MAX_HEADER_BYTES)
+                    .serve_connection(TokioIo::new(stream), svc)
+                    .await;
+            }
+        },
+    )
     .await;
     let _ = tokio::time::timeout(Duration::from_secs(2), async {
         while conns.join_next().await.is_some() {}
@@ -66,6 +87,7 @@ fn text(status: StatusCode, msg: &str) -> Response<Body> {
 async fn route(
     shared: &Arc<Shared>,
     req: Request<Incoming>,
+    peer: std::net::SocketAddr,
     shutdown: watch::Receiver<bool>,
 ) -> Response<Body> {
     if req.method() != hyper::Method::GET && req.method() != hyper::Method::HEAD {
@@ -93,7 +115,16 @@ async fn route(
             crate::console::config_json(&shared.config).to_string(),
         ),
         "/common_access" | "/api" => {
-            let reply = crate::api::handle(shared, &query);
+            // SQLite work: on a blocking thread, not on the async workers.
+            let (s, ip, now) = (shared.clone(), peer.ip(), std::time::Instant::now());
+            let reply = match tokio::task::spawn_blocking(move || {
+                crate::api::handle_from(&s, &query, ip, now)
+            })
+            .await
+            {
+                Ok(r) => r,
+                Err(_) => return text(StatusCode::INTERNAL_SERVER_ERROR, "the API call failed"),
+            };
             let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
             full(status, "application/json", reply.body.to_string())
         }

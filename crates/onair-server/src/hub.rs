@@ -196,6 +196,9 @@ struct RateMeter {
     bytes: u64,
     frames: u64,
     last: Rates,
+    /// Since the publish began (the statistics history takes differences).
+    total_bytes: u64,
+    total_frames: u64,
 }
 
 impl RateMeter {
@@ -205,13 +208,17 @@ impl RateMeter {
             bytes: 0,
             frames: 0,
             last: Rates::default(),
+            total_bytes: 0,
+            total_frames: 0,
         }
     }
 
     fn add(&mut self, tag: &MediaTag, now: Instant) {
         self.bytes += tag.data.len() as u64;
+        self.total_bytes += tag.data.len() as u64;
         if tag.tag_type == TagType::Video && !tag.sequence_header {
             self.frames += 1;
+            self.total_frames += 1;
         }
         let dt = now.duration_since(self.window_start).as_secs_f64();
         if dt >= 1.0 {
@@ -469,6 +476,10 @@ pub struct LiveInfo {
     pub dropped_players: u64,
     /// Video size from the metadata, when announced.
     pub size: Option<(u32, u32)>,
+    /// Media bytes received since the publish began.
+    pub bytes_in: u64,
+    /// Video frames received since the publish began.
+    pub frames_in: u64,
 }
 
 /// All streams.
@@ -647,6 +658,29 @@ impl Hub {
         }
     }
 
+    /// Forgets the streams nobody publishes, plays or taps (and nobody is about to: an entry
+    /// someone just looked up is kept). Returns how many were forgotten. The housekeeping task
+    /// calls it every second, so a server that saw a million stream names keeps none of them.
+    pub fn forget_unused(&self) -> usize {
+        let mut streams = lock(&self.streams);
+        let before = streams.len();
+        streams.retain(|_, st| {
+            // Only the map holds it: no publisher handle, no lookup in flight.
+            if Arc::strong_count(st) > 1 {
+                return true;
+            }
+            let mut s = lock(st);
+            s.subscribers.retain(|x| !x.tx.is_closed());
+            s.publisher.is_some() || !s.subscribers.is_empty() || !s.taps.is_empty()
+        });
+        before - streams.len()
+    }
+
+    /// Streams the hub holds (live, or waited for by RTMP players).
+    pub fn stream_count(&self) -> usize {
+        lock(&self.streams).len()
+    }
+
     /// Live streams, sorted by name.
     pub fn live(&self) -> Vec<LiveInfo> {
         let streams: Vec<_> = lock(&self.streams).values().cloned().collect();
@@ -671,6 +705,8 @@ impl Hub {
                     bytes_out: s.bytes_out.load(Ordering::Relaxed),
                     dropped_players: s.dropped_players,
                     size,
+                    bytes_in: s.rates.total_bytes,
+                    frames_in: s.rates.total_frames,
                 })
             })
             .collect();
@@ -854,5 +890,29 @@ mod tests {
             Err(mpsc::error::TryRecvError::Disconnected)
         ));
         assert!(hub.live().is_empty());
+    }
+
+    #[test]
+    fn streams_nobody_uses_are_forgotten() {
+        let hub = Hub::new(16, Duration::from_secs(10));
+        let p = hub.publish("a", "live", "x", 0).unwrap();
+        let waiting = hub.subscribe("b", SubscriberKind::Rtmp).unwrap();
+        for i in 0..1000 {
+            // Names played once and left: RTMP players create an entry while they wait.
+            drop(hub.subscribe(&format!("gone{i}"), SubscriberKind::Rtmp));
+        }
+        assert_eq!(hub.stream_count(), 1002);
+        assert_eq!(hub.forget_unused(), 1000);
+        assert_eq!(
+            hub.stream_count(),
+            2,
+            "the live one and the waited-for one stay"
+        );
+        hub.unpublish(&p);
+        assert_eq!(hub.forget_unused(), 0, "the publish handle still holds a");
+        drop(p);
+        drop(waiting);
+        assert_eq!(hub.forget_unused(), 2);
+        assert_eq!(hub.stream_count(), 0);
     }
 }

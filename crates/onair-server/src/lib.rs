@@ -22,22 +22,25 @@
 pub mod api;
 pub mod callback;
 pub mod config;
+pub mod conn_limit;
 pub mod console;
 pub mod db;
 pub mod error;
 pub mod forward;
+pub mod history;
 pub mod hls;
 pub mod http;
 pub mod hub;
 pub mod media;
 pub mod mp4;
 pub mod overview;
+pub mod rate_limit;
 pub mod record;
 pub mod record_hls;
 pub mod rtmp_server;
 pub mod server;
 
-pub use config::{RecordFormat, RecordFormats, ServerConfig};
+pub use config::{RecordFormat, RecordFormats, ServerConfig, StatsAccess};
 pub use error::{ServerError, ServerResult};
 
 use callback::Notifier;

@@ -36,14 +36,22 @@ const WRITE_BATCH: usize = 64;
 /// Accepts RTMP connections until shutdown, then waits for every connection to finish.
 pub async fn serve(listener: TcpListener, shared: Arc<Shared>, shutdown: watch::Receiver<bool>) {
     let conn_shutdown = shutdown.clone();
-    let mut conns = accept_until_shutdown(listener, shutdown, "RTMP", move |stream, peer| {
-        let (shared, shutdown) = (shared.clone(), conn_shutdown.clone());
-        async move {
-            if let Err(e) = connection(stream, peer, &shared, shutdown).await {
-                tracing::debug!(%peer, "RTMP connection closed: {e}");
+    let limits = shared.conns.clone();
+    let mut conns = accept_until_shutdown(
+        listener,
+        shutdown,
+        "RTMP",
+        limits,
+        b"",
+        move |stream, peer| {
+            let (shared, shutdown) = (shared.clone(), conn_shutdown.clone());
+            async move {
+                if let Err(e) = connection(stream, peer, &shared, shutdown).await {
+                    tracing::debug!(%peer, "RTMP connection closed: {e}");
+                }
             }
-        }
-    })
+        },
+    )
     .await;
     while conns.join_next().await.is_some() {}
 }
@@ -83,6 +91,8 @@ struct Conn<'a> {
     close_after_write: bool,
     /// The publisher ended its stream; the hub is told before the next read.
     unpublish: bool,
+    /// When the last audio or video message of a publish came in.
+    last_media: tokio::time::Instant,
 }
 
 impl Conn<'_> {
@@ -108,13 +118,12 @@ impl Conn<'_> {
                 if self.publishing.is_some() || self.playing.is_some() {
                     return Err("a second publish or play on one connection".into());
                 }
-                match self
-                    .shared
-                    .begin_publish(&self.app, &name, &self.peer.to_string())
-                {
+                let (shared, app, peer) = (self.shared, &self.app, self.peer.to_string());
+                match crate::server::off_worker(|| shared.begin_publish(app, &name, &peer)) {
                     Ok(handle) => {
                         self.session.accept_publish(stream_id);
                         self.publishing = Some(handle);
+                        self.last_media = tokio::time::Instant::now();
                     }
                     Err(refusal) => {
                         tracing::info!(peer = %self.peer, stream = %name, "publish refused: {}", refusal.description);
@@ -126,6 +135,9 @@ impl Conn<'_> {
             }
             ServerEvent::Media { tag, .. } => {
                 if let Some(h) = &self.publishing {
+                    if tag.tag_type != TagType::Script {
+                        self.last_media = tokio::time::Instant::now();
+                    }
                     let t = match tag.tag_type {
                         TagType::Audio => Some(MediaTag::audio(tag.timestamp_ms, tag.data)),
                         TagType::Video => Some(MediaTag::video(tag.timestamp_ms, tag.data)),
@@ -217,7 +229,13 @@ async fn connection(
         playing: None,
         close_after_write: false,
         unpublish: false,
+        last_media: tokio::time::Instant::now(),
     };
+    let (idle, media_timeout) = (
+        shared.config.idle_timeout,
+        shared.config.publish_media_timeout,
+    );
+    let mut last_activity = tokio::time::Instant::now();
     let mut out: VecDeque<Bytes> = VecDeque::new();
     let result: ConnResult<()> = async {
         // Received bytes go to the engine without a copy: a publisher's single-chunk messages
@@ -234,6 +252,7 @@ async fn connection(
                 let n = onair_rtmp::write_queue(&mut stream, &mut out)
                     .await
                     .map_err(|e| e.to_string())?;
+                last_activity = tokio::time::Instant::now();
                 if let Some((s, _)) = &conn.playing {
                     s.bytes_out.fetch_add(n as u64, Ordering::Relaxed);
                 }
@@ -249,13 +268,27 @@ async fn connection(
             if buf.capacity() - buf.len() < READ_CHUNK / 4 {
                 buf.reserve(READ_CHUNK);
             }
+            // A publisher must keep sending media; a connection that neither publishes nor
+            // plays must keep sending something. A player waiting for its stream may wait.
+            let (deadline, why) = if conn.publishing.is_some() {
+                (conn.last_media + media_timeout, "no media")
+            } else if conn.playing.is_some() {
+                (tokio::time::Instant::now() + Duration::from_secs(86_400 * 365), "")
+            } else {
+                (last_activity + idle, "idle")
+            };
             tokio::select! {
                 n = stream.read_buf(&mut buf) => {
                     let n = n.map_err(|e| e.to_string())?;
                     if n == 0 {
                         return Ok(());
                     }
+                    last_activity = tokio::time::Instant::now();
                     input = Some(buf.split().freeze());
+                }
+                () = tokio::time::sleep_until(deadline) => {
+                    let limit = if why == "idle" { idle } else { media_timeout };
+                    return Err(format!("closed: {why} for {limit:?}"));
                 }
                 tag = recv_play(&mut conn.playing) => {
                     let Some(tag) = tag else {

@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 /// Recorder tap capacity (tags) beyond the start burst.
@@ -106,6 +106,11 @@ pub struct Shared {
     hls: Mutex<HashMap<String, Arc<HlsLive>>>,
     shots: Mutex<HashMap<String, ShotSchedule>>,
     rt: tokio::runtime::Handle,
+    /// The connection caps of both listeners.
+    pub conns: Arc<crate::conn_limit::ConnLimits>,
+    /// The management API's per-client rate limit, when `api_rate` is set.
+    pub api_rate: Option<crate::rate_limit::RateLimiter>,
+    history: Mutex<crate::history::Sampler>,
 }
 
 impl Shared {
@@ -125,7 +130,18 @@ impl Shared {
             .with_merge_window(config.merge_window_ms);
         let hls_records =
             HlsRecordings::new(record.clone(), config.hls_fragment, config.resume_timeout);
+        let conns = crate::conn_limit::ConnLimits::new(
+            config.max_connections,
+            config.max_connections_per_ip,
+        );
+        let api_rate = config.api_rate.map(crate::rate_limit::RateLimiter::new);
+        let history = Mutex::new(crate::history::Sampler::new(
+            config.stats_interval.as_secs(),
+        ));
         Self {
+            history,
+            conns,
+            api_rate,
             hls_records,
             hls: Mutex::new(HashMap::new()),
             config,
@@ -223,7 +239,7 @@ impl Shared {
         self.stop_recording(&name).await;
         self.hub.close_taps(&name, TapKind::HlsLive);
         let now = unix_now();
-        if let Err(e) = self.db.push_ended(&name, now) {
+        if let Err(e) = off_worker(|| self.db.push_ended(&name, now)) {
             tracing::error!(stream = %name, "push end not stored: {e}");
         }
         tracing::info!(stream = %name, "push ended: {reason}");
@@ -472,6 +488,8 @@ pub(crate) async fn accept_until_shutdown<F, Fut>(
     listener: tokio::net::TcpListener,
     mut shutdown: watch::Receiver<bool>,
     what: &'static str,
+    limits: Arc<crate::conn_limit::ConnLimits>,
+    refusal: &'static [u8],
     mut conn: F,
 ) -> tokio::task::JoinSet<()>
 where
@@ -483,8 +501,18 @@ where
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
+                    let Some(permit) = limits.try_acquire(peer.ip()) else {
+                        // Over a cap: say so if the socket takes it at once, then close.
+                        let _ = stream.try_write(refusal);
+                        tracing::debug!(%peer, "{what} connection refused: connection cap");
+                        continue;
+                    };
                     let _ = stream.set_nodelay(true);
-                    conns.spawn(conn(stream, peer));
+                    let task = conn(stream, peer);
+                    conns.spawn(async move {
+                        task.await;
+                        drop(permit);
+                    });
                 }
                 Err(e) => {
                     tracing::warn!("{what} accept failed: {e}");
@@ -496,6 +524,33 @@ where
         }
     }
     conns
+}
+
+impl Shared {
+    /// Takes the statistics samples due now into the history (SQLite, off the async workers).
+    fn sample_statistics(&self) {
+        let now_unix = unix_now();
+        let samples = lock(&self.history).tick(&self.hub.live(), now_unix, Instant::now());
+        if samples.is_empty() {
+            return;
+        }
+        let keep_from = now_unix - i64::from(self.config.stats_history_days) * 86_400;
+        if let Err(e) = off_worker(|| self.db.stat_samples_taken(&samples, keep_from)) {
+            tracing::error!("statistics history not stored: {e}");
+        }
+    }
+}
+
+/// Runs blocking work (SQLite) from async code without stalling the async workers: on the
+/// server's multi-thread runtime the worker hands its other tasks over first
+/// (`block_in_place`); elsewhere (a test calling in directly) it just runs.
+pub(crate) fn off_worker<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        _ => f(),
+    }
 }
 
 /// Milliseconds since the Unix epoch.
@@ -519,10 +574,16 @@ pub async fn housekeeping(shared: Arc<Shared>, mut shutdown: watch::Receiver<boo
             shared.take_screenshot(name, push_time, shot_time);
         }
         n += 1;
+        if n % 10 == 0 {
+            shared.hub.forget_unused();
+            shared.sample_statistics();
+        }
         if n % 10 == 0 && shared.config.record.is_empty() {
-            for live in shared.hub.live() {
-                shared.sync_recording(&live.name);
-            }
+            off_worker(|| {
+                for live in shared.hub.live() {
+                    shared.sync_recording(&live.name);
+                }
+            });
         }
     }
 }

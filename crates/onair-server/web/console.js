@@ -12,6 +12,7 @@ let key = sessionStorage.getItem('onair-api-key') || '';
 
 async function api(iface, params = {}) {
   const q = new URLSearchParams({ interface: iface });
+  if (config.appid) q.set('cmd', config.appid);
   for (const [k, v] of Object.entries(params)) q.set(`Param.s.${k}`, String(v));
   if (config.signed) {
     const t = Math.floor(Date.now() / 1000) + 60;
