@@ -4,13 +4,14 @@
 //! publisher that stops sending media cut, oversized HTTP request heads refused, a
 //! network-reachable HTTP listener without an API key refusing to start, and seed 002's codes
 //! for a wrong application id ("cmd is invalid", "appid is invalid") and disabled statistics
-//! (1000, 1001).
+//! (1000, 1001); and the moderation hook (screenshots POSTed, a ban on its word, event 317).
 
 use onair_server::{LiveServer, RecordFormat, ServerConfig};
 use onair_testkit::http_probe::http_json;
 use onair_testkit::peers::{ffmpeg_publish, wait_live_flv};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 fn start(dir: &std::path::Path, tune: impl FnOnce(&mut ServerConfig)) -> LiveServer {
@@ -301,4 +302,130 @@ fn seed_codes_for_the_application_id_and_disabled_statistics() {
             "only the statistics interfaces are off: {v}"
         );
     }
+}
+
+/// What the moderation service was asked: (stream, the body was a JPEG).
+type Judged = std::sync::Arc<std::sync::Mutex<Vec<(String, bool)>>>;
+
+/// A moderation service on loopback: records (stream, JPEG?) per POST, bans stream "bad".
+fn moderation_service() -> (String, Judged) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/moderate", listener.local_addr().unwrap());
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut c) = conn else { continue };
+            let mut got = Vec::new();
+            let mut buf = [0u8; 65536];
+            let (head, body_len) = loop {
+                let Ok(n) = c.read(&mut buf) else {
+                    break (String::new(), 0);
+                };
+                if n == 0 {
+                    break (String::new(), 0);
+                }
+                got.extend_from_slice(&buf[..n]);
+                if let Some(end) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+                    let head = String::from_utf8_lossy(&got[..end]).to_string();
+                    let len = head
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse().unwrap_or(0))
+                        })
+                        .unwrap_or(0);
+                    while got.len() < end + 4 + len {
+                        let Ok(n) = c.read(&mut buf) else { break };
+                        if n == 0 {
+                            break;
+                        }
+                        got.extend_from_slice(&buf[..n]);
+                    }
+                    got.drain(..end + 4);
+                    break (head, len);
+                }
+            };
+            let stream = head
+                .split_whitespace()
+                .nth(1)
+                .and_then(|target| target.split_once('?'))
+                .and_then(|(_, q)| q.split('&').find_map(|kv| kv.strip_prefix("stream_id=")))
+                .unwrap_or_default()
+                .to_string();
+            let jpeg = body_len > 2 && got.starts_with(&[0xFF, 0xD8]);
+            let reply = if stream == "bad" {
+                r#"{"ban": true, "reason": "test pattern"}"#
+            } else {
+                r#"{"ban": false}"#
+            };
+            log.lock().unwrap().push((stream, jpeg));
+            let _ = write!(
+                c,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{reply}",
+                reply.len()
+            );
+        }
+    });
+    (url, seen)
+}
+
+/// Waits for `child` to exit within `limit` (a thread waits; no polling).
+fn exits_within(mut child: onair_testkit::peers::Child, limit: Duration) -> bool {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let pid = child.0.id();
+    let waiter = std::thread::spawn(move || {
+        let _ = child.0.wait();
+        let _ = tx.send(());
+        child
+    });
+    let exited = rx.recv_timeout(limit).is_ok();
+    if !exited {
+        let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+    }
+    drop(waiter.join());
+    exited
+}
+
+#[test]
+fn the_moderation_hook_bans_what_it_is_told_to_and_leaves_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let (moderation_url, seen) = moderation_service();
+    let sink = onair_testkit::http_probe::CallbackSink::start();
+    let server = start(dir.path(), |c| {
+        c.screenshot_interval = Some(Duration::from_secs(1));
+        c.moderation_url = Some(moderation_url);
+        c.callback_url = Some(sink.url.clone());
+    });
+    let rtmp = server.rtmp_addr();
+    let bad = ffmpeg_publish(&format!("rtmp://{rtmp}/live/bad"), 30, "320x240", 25);
+    let _good = ffmpeg_publish(&format!("rtmp://{rtmp}/live/good"), 30, "320x240", 25);
+    let (_, ev) = sink
+        .wait_for(Duration::from_secs(20), |v| {
+            v["event_type"] == 317 && v["stream_id"] == "bad"
+        })
+        .unwrap_or_else(|| panic!("no event 317: {:?}", sink.events()));
+    println!("event 317: {ev}");
+    assert_eq!(ev["reason"], "test pattern");
+    assert!(ev["sign"].is_string() && ev["t"].is_i64(), "{ev}");
+    assert!(
+        exits_within(bad, Duration::from_secs(10)),
+        "FFmpeg kept pushing a banned stream"
+    );
+    let status = |name: &str| {
+        http_json(&server.api_url("Live_Channel_GetStatus", &[("Param.s.channel_id", name)])).1
+            ["output"][0]["status"]
+            .as_i64()
+    };
+    assert_eq!(status("bad"), Some(3), "banned");
+    // The good stream was judged too (JPEG bodies) and is still live.
+    let seen = seen.lock().unwrap().clone();
+    println!("moderation saw: {seen:?}");
+    assert!(
+        seen.iter().any(|(s, jpeg)| s == "good" && *jpeg),
+        "{seen:?}"
+    );
+    assert!(seen.iter().all(|(_, jpeg)| *jpeg), "{seen:?}");
+    assert_eq!(status("good"), Some(1), "the good stream was cut");
 }

@@ -2,7 +2,7 @@
 //! [--callback URL] [--record flv|mp4|hls|aac|none[,...]] [--segment-minutes N] [--resume-timeout-seconds S] [--no-hls]
 //! [--console-admin] [--api-rate N] [--max-connections N] [--max-connections-per-ip N]
 //! [--idle-seconds S] [--open-api] [--appid ID] [--stats on|unregistered|stopped]
-//! [--stats-history-days N] [--stats-interval-seconds S]`: runs the embedded live server (with its web console at `/` and watch
+//! [--stats-history-days N] [--stats-interval-seconds S] [--moderation-url URL]`: runs the embedded live server (with its web console at `/` and watch
 //! pages at `/watch/<app>/<stream>`) until Ctrl-C, then stops it cleanly (recordings finalised).
 
 use clap::Args;
@@ -102,6 +102,10 @@ pub struct ServeArgs {
     /// Seconds between statistics history samples (1-3600; Tencent's is a minute).
     #[arg(long, default_value_t = 60)]
     pub stats_interval_seconds: u64,
+    /// POST every screenshot (JPEG) to this URL; a reply `{"ban": true}` bans the stream and
+    /// raises callback event 317.
+    #[arg(long)]
+    pub moderation_url: Option<String>,
 }
 
 /// Runs `onair serve`.
@@ -161,6 +165,7 @@ pub fn run(args: &ServeArgs) -> ExitCode {
     config.stats = args.stats;
     config.stats_history_days = args.stats_history_days;
     config.stats_interval = Duration::from_secs(args.stats_interval_seconds);
+    config.moderation_url = args.moderation_url.clone();
     if let Err(e) = config.validate() {
         eprintln!("{e}");
         return ExitCode::from(2);

@@ -1,6 +1,6 @@
 //! Event callbacks (seed 002 "消息通知"): JSON POSTed to the configured URL, signed with
 //! `t` (expiry, Unix seconds) and `sign = MD5(key + t)`. Events: 1 push began, 0 push ended
-//! (interruption), 100 recording file ready, 200 screenshot. Sending never blocks media: events
+//! (interruption), 100 recording file ready, 200 screenshot, 317 banned by the moderation hook. Sending never blocks media: events
 //! go through a bounded queue (dropped with a warning when full) to a task that POSTs each with
 //! a 5 s timeout and retries failures with backoff (1, 2, 4, 8, 16 s).
 
@@ -20,6 +20,9 @@ pub mod event {
     pub const RECORD: i64 = 100;
     /// A screenshot was taken.
     pub const SCREENSHOT: i64 = 200;
+    /// The moderation hook banned a stream (the seeds' porn-detection callback; the seeds give
+    /// it no number, this one is onair's).
+    pub const MODERATION_BAN: i64 = 317;
 }
 
 /// How long a callback's `t` stays valid.

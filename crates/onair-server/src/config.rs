@@ -198,6 +198,9 @@ pub struct ServerConfig {
     pub stats_interval: Duration,
     /// Days the statistics history is kept (1-365).
     pub stats_history_days: u32,
+    /// Every screenshot is POSTed here; a reply `{"ban": true}` bans the stream
+    /// ([`crate::moderation`]).
+    pub moderation_url: Option<String>,
 }
 
 /// Whether `Get_LiveStat`, `Get_LivePushStat` and `Get_LivePlayStat` answer.
@@ -274,6 +277,7 @@ impl ServerConfig {
             stats: StatsAccess::On,
             stats_interval: Duration::from_secs(60),
             stats_history_days: 30,
+            moderation_url: None,
         }
     }
 
@@ -381,12 +385,17 @@ impl ServerConfig {
                 return Err(ServerError::Config(format!("{name} is empty")));
             }
         }
-        if let Some(u) = &self.callback_url {
-            let ok = url::Url::parse(u).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
-            if !ok {
-                return Err(ServerError::Config(format!(
-                    "callback URL {u:?}: expected an http:// or https:// URL"
-                )));
+        for (what, url) in [
+            ("callback", &self.callback_url),
+            ("moderation", &self.moderation_url),
+        ] {
+            if let Some(u) = url {
+                let ok = url::Url::parse(u).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
+                if !ok {
+                    return Err(ServerError::Config(format!(
+                        "{what} URL {u:?}: expected an http:// or https:// URL"
+                    )));
+                }
             }
         }
         if let Some(f) = &self.forward {

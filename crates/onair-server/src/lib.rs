@@ -32,6 +32,7 @@ pub mod hls;
 pub mod http;
 pub mod hub;
 pub mod media;
+pub mod moderation;
 pub mod mp4;
 pub mod overview;
 pub mod rate_limit;

@@ -111,6 +111,7 @@ pub struct Shared {
     /// The management API's per-client rate limit, when `api_rate` is set.
     pub api_rate: Option<crate::rate_limit::RateLimiter>,
     history: Mutex<crate::history::Sampler>,
+    moderator: Option<crate::moderation::Moderator>,
 }
 
 impl Shared {
@@ -138,7 +139,13 @@ impl Shared {
         let history = Mutex::new(crate::history::Sampler::new(
             config.stats_interval.as_secs(),
         ));
+        let moderator = config.moderation_url.as_deref().and_then(|u| {
+            crate::moderation::Moderator::new(u, config.effective_callback_key())
+                .map_err(|e| tracing::error!("moderation off: {e}"))
+                .ok()
+        });
         Self {
+            moderator,
             history,
             conns,
             api_rate,
@@ -473,6 +480,7 @@ impl Shared {
                         if let serde_json::Value::Object(m) = fields {
                             me.notifier.send(event::SCREENSHOT, m, unix_now());
                         }
+                        me.moderate(&name, &file, shot.jpeg.clone());
                     }
                 }
                 Err(e) => tracing::debug!(stream = %name, "no screenshot this time: {e}"),
@@ -527,6 +535,39 @@ where
 }
 
 impl Shared {
+    /// Hands a screenshot to the moderation hook, if one is set; bans on its word.
+    fn moderate(self: &Arc<Self>, name: &str, file: &str, jpeg: Vec<u8>) {
+        let Some(m) = self.moderator.clone() else {
+            return;
+        };
+        let (me, name, file) = (self.clone(), name.to_string(), file.to_string());
+        self.rt.spawn(async move {
+            match m.check(&name, jpeg, unix_now()).await {
+                Ok(crate::moderation::Verdict::Pass) => {}
+                Ok(crate::moderation::Verdict::Ban(reason)) => {
+                    let now = unix_now();
+                    if let Err(e) = off_worker(|| me.db.set_banned(&name, true, now)) {
+                        tracing::error!(stream = %name, "moderation ban not stored: {e}");
+                        return;
+                    }
+                    me.hub.kick(&name);
+                    tracing::warn!(stream = %name, "banned by the moderation hook: {reason}");
+                    let fields = json!({
+                        "stream_id": name,
+                        "channel_id": name,
+                        "pic_url": format!("/screenshot/{file}"),
+                        "pic_full_url": format!("{}/screenshot/{file}", me.http_base()),
+                        "reason": reason,
+                    });
+                    if let serde_json::Value::Object(f) = fields {
+                        me.notifier.send(event::MODERATION_BAN, f, now);
+                    }
+                }
+                Err(e) => tracing::warn!(stream = %name, "moderation: {e}"),
+            }
+        });
+    }
+
     /// Takes the statistics samples due now into the history (SQLite, off the async workers).
     fn sample_statistics(&self) {
         let now_unix = unix_now();
