@@ -59,6 +59,8 @@ pub enum TapKind {
     Record,
     /// The live HLS segmenter.
     HlsLive,
+    /// A tape task's recorder running beside automatic recording.
+    Tape,
 }
 
 impl MediaTag {

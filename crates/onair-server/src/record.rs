@@ -48,10 +48,23 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    /// Starts recording `channel` from `rx` in `formats` (FLV, MP4, AAC).
+    /// Starts recording `channel` from `rx` in `formats` (FLV, MP4, AAC), files named
+    /// `<channel>_<ms>.flv`.
     pub fn start(
         ctx: Arc<RecordContext>,
         channel: &str,
+        formats: Vec<RecordFormat>,
+        rx: crossbeam_channel::Receiver<Tag>,
+    ) -> ServerResult<Self> {
+        Self::start_named(ctx, channel, channel, formats, rx)
+    }
+
+    /// As [`Recorder::start`], files named `<prefix>_<ms>.flv` (a tape task's recording beside
+    /// the automatic one: `<channel>_tape`).
+    pub fn start_named(
+        ctx: Arc<RecordContext>,
+        channel: &str,
+        prefix: &str,
         formats: Vec<RecordFormat>,
         rx: crossbeam_channel::Receiver<Tag>,
     ) -> ServerResult<Self> {
@@ -60,10 +73,10 @@ impl Recorder {
             // recording.
             return Ok(Self { thread: None });
         }
-        let channel = channel.to_string();
+        let (channel, prefix) = (channel.to_string(), prefix.to_string());
         let thread = std::thread::Builder::new()
-            .name(format!("onair-record-{channel}"))
-            .spawn(move || run(&ctx, &channel, &formats, &rx))
+            .name(format!("onair-record-{prefix}"))
+            .spawn(move || run(&ctx, &channel, &prefix, &formats, &rx))
             .map_err(|e| ServerError::io("recorder thread", e))?;
         Ok(Self {
             thread: Some(thread),
@@ -91,6 +104,7 @@ struct Segment {
 fn run(
     ctx: &RecordContext,
     channel: &str,
+    prefix: &str,
     format: &[RecordFormat],
     rx: &crossbeam_channel::Receiver<Tag>,
 ) {
@@ -134,7 +148,7 @@ fn run(
             }
         }
         if seg.is_none() && start_point && !tag.sequence_header {
-            match open(ctx, channel, tag.timestamp, meta.as_deref(), [&vseq, &aseq]) {
+            match open(ctx, channel, prefix, tag.timestamp, meta.as_deref(), [&vseq, &aseq]) {
                 Ok(s) => seg = Some(s),
                 Err(e) => tracing::error!(channel, "recording not started: {e}"),
             }
@@ -164,6 +178,7 @@ fn run(
 fn open(
     ctx: &RecordContext,
     channel: &str,
+    prefix: &str,
     base_ts: u32,
     meta: Option<&OnMetaData>,
     seqs: [&Option<Tag>; 2],
@@ -173,7 +188,7 @@ fn open(
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis())
         .unwrap_or(0);
-    let name = format!("{channel}_{ms}.flv");
+    let name = format!("{prefix}_{ms}.flv");
     let path = ctx.dir.join(&name);
     let file = std::fs::File::create(&path).map_err(|e| ServerError::io(&path, e))?;
     let mut file = BufWriter::with_capacity(256 << 10, file);

@@ -100,6 +100,8 @@ pub struct Shared {
     /// Bound HTTP address.
     pub http_addr: SocketAddr,
     recorders: Mutex<HashMap<String, Recorder>>,
+    /// Tape-task recorders beside automatic recording (their own files, `<stream>_tape_*`).
+    tapes: Mutex<HashMap<String, Recorder>>,
     /// HLS recordings, live and parked (waiting for the push to resume).
     pub hls_records: Arc<HlsRecordings>,
     /// Live HLS windows by stream name (ended ones until the stream is published again).
@@ -160,6 +162,7 @@ impl Shared {
             rtmp_addr,
             http_addr,
             recorders: Mutex::new(HashMap::new()),
+            tapes: Mutex::new(HashMap::new()),
             shots: Mutex::new(HashMap::new()),
             rt,
         }
@@ -307,8 +310,36 @@ impl Shared {
         }
     }
 
+    /// With automatic recording on, starts or stops the tape recorder of a live stream to
+    /// match its tape tasks: a separate FLV file, `<stream>_tape_<ms>.flv`.
+    fn sync_tape(&self, name: &str) {
+        if self.config.record.is_empty() {
+            return;
+        }
+        let want = matches!(self.db.tape_active(name, unix_now()), Ok(true));
+        let running = lock(&self.tapes).contains_key(name);
+        if want && !running {
+            let Some(rx) = self.hub.tap(name, RECORD_TAP_TAGS, TapKind::Tape) else {
+                return;
+            };
+            let prefix = format!("{name}_tape");
+            match Recorder::start_named(self.record.clone(), name, &prefix, vec![RecordFormat::Flv], rx) {
+                Ok(r) => {
+                    lock(&self.tapes).insert(name.to_string(), r);
+                }
+                Err(e) => tracing::error!(stream = %name, "tape recorder not started: {e}"),
+            }
+        } else if !want && running {
+            self.hub.close_taps(name, TapKind::Tape);
+            if let Some(r) = lock(&self.tapes).remove(name) {
+                self.rt.spawn_blocking(move || r.join());
+            }
+        }
+    }
+
     /// Starts or stops the recorders of a live stream to match configuration and tape tasks.
     pub fn sync_recording(&self, name: &str) {
+        self.sync_tape(name);
         let want = self.should_record(name);
         let running = lock(&self.recorders).contains_key(name);
         match (want, running) {
@@ -344,15 +375,26 @@ impl Shared {
     /// recording parks, waiting for the push to resume).
     pub async fn stop_recording(&self, name: &str) {
         self.hub.close_taps(name, TapKind::Record);
+        self.hub.close_taps(name, TapKind::Tape);
         let r = lock(&self.recorders).remove(name);
-        if let Some(r) = r {
-            let _ = tokio::task::spawn_blocking(move || r.join()).await;
+        let tape = lock(&self.tapes).remove(name);
+        if r.is_some() || tape.is_some() {
+            let _ = tokio::task::spawn_blocking(move || {
+                if let Some(r) = r {
+                    r.join();
+                }
+                if let Some(t) = tape {
+                    t.join();
+                }
+            })
+            .await;
         }
     }
 
     /// Stops every recorder and closes every HLS recording (shutdown).
     pub async fn stop_all_recordings(&self) {
-        let names: Vec<String> = lock(&self.recorders).keys().cloned().collect();
+        let mut names: Vec<String> = lock(&self.recorders).keys().cloned().collect();
+        names.extend(lock(&self.tapes).keys().cloned());
         for n in names {
             self.stop_recording(&n).await;
         }
@@ -619,7 +661,7 @@ pub async fn housekeeping(shared: Arc<Shared>, mut shutdown: watch::Receiver<boo
             shared.hub.forget_unused();
             shared.sample_statistics();
         }
-        if n % 10 == 0 && shared.config.record.is_empty() {
+        if n % 10 == 0 {
             off_worker(|| {
                 for live in shared.hub.live() {
                     shared.sync_recording(&live.name);
