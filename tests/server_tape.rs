@@ -33,9 +33,9 @@ fn recording(sink: &CallbackSink, prefix: &str, limit: Duration) -> Value {
     let tape = prefix.ends_with("_tape");
     sink.wait_for(limit, |v| {
         v["event_type"] == 100
-            && v["video_url"].as_str().is_some_and(|u| {
-                u.contains(&pat) && (tape || !u.contains("_tape_"))
-            })
+            && v["video_url"]
+                .as_str()
+                .is_some_and(|u| u.contains(&pat) && (tape || !u.contains("_tape_")))
     })
     .unwrap_or_else(|| panic!("no recording {prefix}_*: {:?}", sink.events()))
     .1
@@ -45,9 +45,15 @@ fn recording(sink: &CallbackSink, prefix: &str, limit: Duration) -> Value {
 fn a_tape_task_under_automatic_recording_writes_its_own_file() {
     let dir = tempfile::tempdir().unwrap();
     let (server, sink) = start(dir.path(), RecordFormat::Flv);
-    let push = ffmpeg_publish(&format!("rtmp://{}/live/both", server.rtmp_addr()), 30, "320x240", 8);
+    let push = ffmpeg_publish(
+        &format!("rtmp://{}/live/both", server.rtmp_addr()),
+        30,
+        "320x240",
+        8,
+    );
     wait_live_flv(server.http_addr().port(), "both", Duration::from_secs(15));
-    let (_, task) = http_json(&server.api_url("Live_Tape_Start", &[("Param.s.channel_id", "both")]));
+    let (_, task) =
+        http_json(&server.api_url("Live_Tape_Start", &[("Param.s.channel_id", "both")]));
     assert_eq!(task["ret"], 0, "{task}");
     let id = task["output"]["task_id"].as_str().unwrap().to_string();
     // Four seconds of tape (a recording's length, not a wait for an event).
@@ -58,16 +64,27 @@ fn a_tape_task_under_automatic_recording_writes_its_own_file() {
     ));
     assert_eq!(stop["ret"], 0, "{stop}");
     let tape = recording(&sink, "both_tape", Duration::from_secs(10));
+    // The push goes on for two more seconds: the automatic file holds them, the tape does not.
+    std::thread::sleep(Duration::from_secs(2));
     drop(push);
     let auto = recording(&sink, "both", Duration::from_secs(15));
     let (tape_s, auto_s) = (num(&tape["duration"]), num(&auto["duration"]));
-    println!("tape file {} ({tape_s:.1} s), automatic file {} ({auto_s:.1} s)", tape["video_url"], auto["video_url"]);
+    println!(
+        "tape file {} ({tape_s:.1} s), automatic file {} ({auto_s:.1} s)",
+        tape["video_url"], auto["video_url"]
+    );
     assert!((2.5..=6.0).contains(&tape_s), "{tape}");
-    assert!(auto_s > tape_s + 1.0, "the automatic recording covers the push: {auto}");
+    assert!(
+        auto_s > tape_s + 1.0,
+        "the automatic recording covers the push: {auto}"
+    );
     for file in [&tape, &auto] {
         let probe = ffprobe(file["video_url"].as_str().unwrap(), false);
         let d = num(&probe["format"]["duration"]);
-        assert!((d - num(&file["duration"])).abs() < 1.0, "{file}: FFprobe says {d} s");
+        assert!(
+            (d - num(&file["duration"])).abs() < 1.0,
+            "{file}: FFprobe says {d} s"
+        );
     }
 }
 
@@ -75,7 +92,12 @@ fn a_tape_task_under_automatic_recording_writes_its_own_file() {
 fn a_scheduled_tape_task_records_from_its_start_to_its_end() {
     let dir = tempfile::tempdir().unwrap();
     let (server, sink) = start(dir.path(), RecordFormat::None);
-    let _push = ffmpeg_publish(&format!("rtmp://{}/live/sched", server.rtmp_addr()), 30, "320x240", 8);
+    let _push = ffmpeg_publish(
+        &format!("rtmp://{}/live/sched", server.rtmp_addr()),
+        30,
+        "320x240",
+        8,
+    );
     wait_live_flv(server.http_addr().port(), "sched", Duration::from_secs(15));
     let from = unix_now() + 3;
     let to = from + 4;
@@ -91,7 +113,10 @@ fn a_scheduled_tape_task_records_from_its_start_to_its_end() {
     let rec = recording(&sink, "sched", Duration::from_secs(20));
     let start = rec["start_time"].as_i64().unwrap();
     let end = rec["end_time"].as_i64().unwrap();
-    println!("scheduled {from}..{to}: recorded {start}..{end}, {} s", rec["duration"]);
+    println!(
+        "scheduled {from}..{to}: recorded {start}..{end}, {} s",
+        rec["duration"]
+    );
     // It starts at the first keyframe after the task's start (GOP 8 frames) and ends at its end.
     assert!(start >= from && start <= from + 2, "{rec}");
     assert!(end >= to && end <= to + 2, "{rec}");

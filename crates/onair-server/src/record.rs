@@ -148,7 +148,14 @@ fn run(
             }
         }
         if seg.is_none() && start_point && !tag.sequence_header {
-            match open(ctx, channel, prefix, tag.timestamp, meta.as_deref(), [&vseq, &aseq]) {
+            match open(
+                ctx,
+                channel,
+                prefix,
+                tag.timestamp,
+                meta.as_deref(),
+                [&vseq, &aseq],
+            ) {
                 Ok(s) => seg = Some(s),
                 Err(e) => tracing::error!(channel, "recording not started: {e}"),
             }

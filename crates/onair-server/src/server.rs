@@ -323,7 +323,13 @@ impl Shared {
                 return;
             };
             let prefix = format!("{name}_tape");
-            match Recorder::start_named(self.record.clone(), name, &prefix, vec![RecordFormat::Flv], rx) {
+            match Recorder::start_named(
+                self.record.clone(),
+                name,
+                &prefix,
+                vec![RecordFormat::Flv],
+                rx,
+            ) {
                 Ok(r) => {
                     lock(&self.tapes).insert(name.to_string(), r);
                 }
