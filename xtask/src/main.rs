@@ -115,6 +115,7 @@ const BENCHES: &[(&str, &str)] = &[
     ("onair-cli", "push_vs_ffmpeg"),
     ("onair-cli", "play_vs_ffmpeg"),
     ("onair-cli", "server_fanout"),
+    ("onair-cli", "server_load"),
     ("onair-suite", "process_hook"),
     ("onair-suite", "rtmp_parse"),
     ("onair-cli", "soak"),

@@ -32,6 +32,26 @@ impl Drop for Killed {
     }
 }
 
+/// `onair push` of the stamped test pattern, 640x360 30 fps, to `live/<name>` for `seconds`.
+fn onair_push(rtmp: u16, name: &str, seconds: u32) -> Killed {
+    Killed(
+        Command::new(onair())
+            .args(["push", &format!("rtmp://127.0.0.1:{rtmp}/live/{name}")])
+            .args([
+                "--preset",
+                "640x360",
+                "--fps",
+                "30",
+                "--seconds",
+                &seconds.to_string(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start onair push"),
+    )
+}
+
 fn quantile(sorted: &[f64], q: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * q).round() as usize]
 }
@@ -44,15 +64,7 @@ fn watch_page_plays_the_test_pattern_with_low_latency_and_sound() {
         dir.path(),
         &["--record", "none", "--screenshot-seconds", "0"],
     );
-    let _push = Killed(
-        Command::new(onair())
-            .args(["push", &format!("rtmp://127.0.0.1:{}/live/web", serve.rtmp)])
-            .args(["--preset", "640x360", "--fps", "30", "--seconds", "40"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start onair push"),
-    );
+    let _push = onair_push(serve.rtmp, "web", 40);
     wait_live_flv(serve.http, "web", Duration::from_secs(15));
 
     let mut b = Browser::start();
@@ -362,18 +374,7 @@ fn watch_page_falls_back_to_hls() {
             "1",
         ],
     );
-    let _push = Killed(
-        Command::new(onair())
-            .args([
-                "push",
-                &format!("rtmp://127.0.0.1:{}/live/hlsweb", serve.rtmp),
-            ])
-            .args(["--preset", "640x360", "--fps", "30", "--seconds", "60"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start onair push"),
-    );
+    let _push = onair_push(serve.rtmp, "hlsweb", 60);
     wait_live_flv(serve.http, "hlsweb", Duration::from_secs(15));
     let mut b = Browser::start();
     let url = format!(

@@ -227,21 +227,25 @@ function paint(now) {
   requestAnimationFrame(paint);
 }
 
-function draw(frame) {
-  const w = frame.displayWidth, h = frame.displayHeight;
+/** Paints a picture (a VideoFrame, or the fallback's <video>) and reads its stamp. */
+function paintPicture(source, w, h) {
   if (canvas.width !== w || canvas.height !== h) {
     canvas.width = w;
     canvas.height = h;
   }
   stats.width = w;
   stats.height = h;
-  ctx.drawImage(frame, 0, 0, w, h);
-  const out = outAt.get(frame);
-  if (out !== undefined) stats.waitMs = mean(stats.waitMs, performance.now() - out);
-  frame.close();
+  ctx.drawImage(source, 0, 0, w, h);
   stats.painted++;
   const s = readStamp(ctx, w, h);
   if (s) stats.stamps.push({ counter: s.counter, latencyMs: Date.now() - s.captureMs });
+}
+
+function draw(frame) {
+  const out = outAt.get(frame);
+  if (out !== undefined) stats.waitMs = mean(stats.waitMs, performance.now() - out);
+  paintPicture(frame, frame.displayWidth, frame.displayHeight);
+  frame.close();
 }
 
 // ---------------------------------------------------------------- audio
@@ -382,19 +386,7 @@ function fallbackToHls() {
   load();
   // Each picture shown is also copied to the hidden canvas to read a test pattern's stamp.
   const onPicture = () => {
-    const w = video.videoWidth, h = video.videoHeight;
-    if (w && h) {
-      if (canvas.width !== w || canvas.height !== h) {
-        canvas.width = w;
-        canvas.height = h;
-      }
-      stats.width = w;
-      stats.height = h;
-      ctx.drawImage(video, 0, 0, w, h);
-      stats.painted++;
-      const s = readStamp(ctx, w, h);
-      if (s) stats.stamps.push({ counter: s.counter, latencyMs: Date.now() - s.captureMs });
-    }
+    if (video.videoWidth && video.videoHeight) paintPicture(video, video.videoWidth, video.videoHeight);
     video.requestVideoFrameCallback(onPicture);
   };
   video.requestVideoFrameCallback(onPicture);
