@@ -4,7 +4,8 @@
 //! publisher that stops sending media cut, oversized HTTP request heads refused, a
 //! network-reachable HTTP listener without an API key refusing to start, and seed 002's codes
 //! for a wrong application id ("cmd is invalid", "appid is invalid") and disabled statistics
-//! (1000, 1001); and the moderation hook (screenshots POSTed, a ban on its word, event 317).
+//! (1000, 1001); the moderation hook (screenshots POSTed, a ban on its word, event 317); and
+//! the open-file limit raised to fit the connection caps.
 
 use onair_server::{LiveServer, RecordFormat, ServerConfig};
 use onair_testkit::http_probe::http_json;
@@ -428,4 +429,17 @@ fn the_moderation_hook_bans_what_it_is_told_to_and_leaves_the_rest() {
     );
     assert!(seen.iter().all(|(_, jpeg)| *jpeg), "{seen:?}");
     assert_eq!(status("good"), Some(1), "the good stream was cut");
+}
+
+#[test]
+fn the_server_raises_its_open_file_limit_to_fit_its_caps() {
+    use rlimit::Resource;
+    let (_, hard) = Resource::NOFILE.get().unwrap();
+    Resource::NOFILE.set(512.min(hard), hard).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let _server = start(dir.path(), |c| c.max_connections = 2000);
+    let (soft, _) = Resource::NOFILE.get().unwrap();
+    println!("open-file limit: 512 before, {soft} after (hard {hard}) for a cap of 2000");
+    // At least what the caps need (another test's server, started meanwhile, may raise it more).
+    assert!(soft >= (2000 + 256).min(hard), "{soft}");
 }

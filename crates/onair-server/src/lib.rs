@@ -99,6 +99,7 @@ impl LiveServer {
         let http_addr = http
             .local_addr()
             .map_err(|e| ServerError::io("http socket", e))?;
+        raise_open_file_limit(config.max_connections);
         let workers = std::thread::available_parallelism().map_or(2, |n| n.get().min(4));
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(workers)
@@ -247,4 +248,32 @@ impl Drop for LiveServer {
     fn drop(&mut self) {
         self.shutdown_now();
     }
+}
+
+/// Descriptors kept beside the connections: recordings, the database, listeners, clients.
+const SPARE_FILES: u64 = 256;
+
+/// Raises this process's soft open-file limit (up to the hard one) so the connection caps are
+/// what limits connections, not a 1024 default. Returns the soft limit in force; warns when the
+/// hard limit is below what the caps need.
+pub fn raise_open_file_limit(max_connections: usize) -> u64 {
+    use rlimit::Resource;
+    let Ok((soft, hard)) = Resource::NOFILE.get() else {
+        return 0;
+    };
+    let need = max_connections as u64 + SPARE_FILES;
+    let want = need.min(hard).max(soft);
+    let now = if want > soft && Resource::NOFILE.set(want, hard).is_ok() {
+        want
+    } else {
+        soft
+    };
+    if now < need {
+        tracing::warn!(
+            "the open-file limit ({now}) is below the connection cap plus {SPARE_FILES} ({need}): \
+             connections past it fail at accept; raise the hard limit (ulimit -Hn) or lower \
+             --max-connections"
+        );
+    }
+    now
 }
