@@ -12,7 +12,6 @@ use onair_testkit::http_probe::http_json;
 use onair_testkit::peers::{ffmpeg_publish, wait_live_flv};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 fn start(dir: &std::path::Path, tune: impl FnOnce(&mut ServerConfig)) -> LiveServer {
@@ -372,23 +371,6 @@ fn moderation_service() -> (String, Judged) {
     (url, seen)
 }
 
-/// Waits for `child` to exit within `limit` (a thread waits; no polling).
-fn exits_within(mut child: onair_testkit::peers::Child, limit: Duration) -> bool {
-    let (tx, rx) = std::sync::mpsc::channel();
-    let pid = child.0.id();
-    let waiter = std::thread::spawn(move || {
-        let _ = child.0.wait();
-        let _ = tx.send(());
-        child
-    });
-    let exited = rx.recv_timeout(limit).is_ok();
-    if !exited {
-        let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-    }
-    drop(waiter.join());
-    exited
-}
-
 #[test]
 fn the_moderation_hook_bans_what_it_is_told_to_and_leaves_the_rest() {
     let dir = tempfile::tempdir().unwrap();
@@ -411,7 +393,7 @@ fn the_moderation_hook_bans_what_it_is_told_to_and_leaves_the_rest() {
     assert_eq!(ev["reason"], "test pattern");
     assert!(ev["sign"].is_string() && ev["t"].is_i64(), "{ev}");
     assert!(
-        exits_within(bad, Duration::from_secs(10)),
+        bad.exits_within(Duration::from_secs(10)).is_some(),
         "FFmpeg kept pushing a banned stream"
     );
     let status = |name: &str| {

@@ -6,10 +6,10 @@
 //! test writes its page's PNG under `assets/screens/` for the README.
 
 use onair_testkit::browser::Browser;
-use onair_testkit::peers::{onair_serve, wait_live_flv};
+use onair_testkit::peers::{ffmpeg_publish, onair_serve, wait_live_flv, Child as PeerChild};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn onair() -> &'static Path {
@@ -22,19 +22,9 @@ fn screens() -> PathBuf {
     dir
 }
 
-/// Kills the child on drop.
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// `onair push` of the stamped test pattern, 640x360 30 fps, to `live/<name>` for `seconds`.
-fn onair_push(rtmp: u16, name: &str, seconds: u32) -> Killed {
-    Killed(
+fn onair_push(rtmp: u16, name: &str, seconds: u32) -> PeerChild {
+    PeerChild(
         Command::new(onair())
             .args(["push", &format!("rtmp://127.0.0.1:{rtmp}/live/{name}")])
             .args([
@@ -50,6 +40,19 @@ fn onair_push(rtmp: u16, name: &str, seconds: u32) -> Killed {
             .spawn()
             .expect("start onair push"),
     )
+}
+
+/// The page's painted stamps `onairStats.stamps.slice(<from>)`: (frame counter, latency ms).
+fn painted_stamps(b: &mut Browser, from: &str) -> Vec<(u64, f64)> {
+    b.eval(&format!(
+        "onairStats.stamps.slice({from}).map(s => [s.counter, s.latencyMs])"
+    ))
+    .unwrap()
+    .as_array()
+    .unwrap()
+    .iter()
+    .map(|p| (p[0].as_u64().unwrap(), p[1].as_f64().unwrap()))
+    .collect()
 }
 
 fn quantile(sorted: &[f64], q: f64) -> f64 {
@@ -90,16 +93,7 @@ fn watch_page_plays_the_test_pattern_with_low_latency_and_sound() {
         .eval("({...onairStats, stamps: onairStats.stamps.length})")
         .unwrap();
     let from = before["stamps"].as_u64().unwrap();
-    let stamps: Vec<(u64, f64)> = b
-        .eval(&format!(
-            "onairStats.stamps.slice({from}).map(s => [s.counter, s.latencyMs])"
-        ))
-        .unwrap()
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| (p[0].as_u64().unwrap(), p[1].as_f64().unwrap()))
-        .collect();
+    let stamps = painted_stamps(&mut b, &from.to_string());
     let first = stamps.first().unwrap().0;
     let last = stamps.last().unwrap().0;
     let mut counters: Vec<u64> = stamps.iter().map(|s| s.0).collect();
@@ -140,60 +134,8 @@ fn watch_page_plays_the_test_pattern_with_low_latency_and_sound() {
 }
 
 /// FFmpeg pushing a 320x240 test source with AAC in real time for up to a minute.
-fn ffmpeg_push(url: &str) -> Child {
-    Command::new(onair_testkit::peers::require("ffmpeg"))
-        .args([
-            "-v",
-            "error",
-            "-re",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=320x240:rate=25",
-        ])
-        .args([
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=440:sample_rate=44100",
-            "-t",
-            "60",
-        ])
-        .args([
-            "-c:v", "libx264", "-preset", "veryfast", "-g", "25", "-pix_fmt", "yuv420p",
-        ])
-        .args(["-c:a", "aac", "-f", "flv", url])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start ffmpeg")
-}
-
-/// Waits for `child` to exit (up to `limit`); its status and stderr, `None` if it is still
-/// running (then it is killed).
-fn exit_within(mut child: Child, limit: Duration) -> Option<(std::process::ExitStatus, String)> {
-    let pid = child.id();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let waiter = std::thread::spawn(move || {
-        let mut err = String::new();
-        if let Some(mut e) = child.stderr.take() {
-            let _ = std::io::Read::read_to_string(&mut e, &mut err);
-        }
-        let status = child.wait().expect("wait for ffmpeg");
-        let _ = tx.send((status, err));
-    });
-    match rx.recv_timeout(limit) {
-        Ok(r) => {
-            let _ = waiter.join();
-            Some(r)
-        }
-        Err(_) => {
-            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-            let _ = waiter.join();
-            None
-        }
-    }
+fn ffmpeg_push(url: &str) -> PeerChild {
+    ffmpeg_publish(url, 60, "320x240", 25)
 }
 
 /// The row of `channel` in the console with `status` (idle, live, banned).
@@ -278,17 +220,16 @@ fn console_lists_an_ffmpeg_push_with_its_screenshot_and_bans_it() {
     // Ban: FFmpeg's push is cut and a new one refused until unbanned.
     b.click("tr[data-channel=\"cons\"] button[data-action=\"ban\"]")
         .unwrap();
-    let (status, err) = exit_within(ffmpeg, Duration::from_secs(10))
+    let status = ffmpeg
+        .exits_within(Duration::from_secs(10))
         .expect("FFmpeg still pushing 10 s after the ban");
-    println!("FFmpeg after the ban: {status}: {}", err.trim());
-    assert!(!status.success(), "FFmpeg ended well after a ban: {err}");
+    println!("FFmpeg after the ban: {status}");
+    assert!(!status.success(), "FFmpeg ended well after a ban");
     b.until(&row("cons", "banned"), 5_000).unwrap();
-    let (status, err) = exit_within(ffmpeg_push(&url), Duration::from_secs(10))
+    let status = ffmpeg_push(&url)
+        .exits_within(Duration::from_secs(10))
         .expect("a banned stream's push was not refused within 10 s");
-    assert!(
-        !status.success(),
-        "pushing a banned stream succeeded: {err}"
-    );
+    assert!(!status.success(), "pushing a banned stream succeeded");
     assert!(b.eval(&row("cons", "live")).unwrap().is_null());
 
     b.click("tr[data-channel=\"cons\"] button[data-action=\"unban\"]")
@@ -297,7 +238,7 @@ fn console_lists_an_ffmpeg_push_with_its_screenshot_and_bans_it() {
     let again = ffmpeg_push(&url);
     b.until(&row("cons", "live"), 10_000)
         .expect("pushing after the unban is listed live");
-    drop(Killed(again));
+    drop(again);
 }
 
 #[test]
@@ -350,7 +291,8 @@ fn console_with_an_api_key_needs_it_to_show_or_do_anything() {
         .unwrap_or_else(|e| panic!("the right key shows nothing: {e}; {:?}", b.log()));
     b.click("tr[data-channel=\"keyed\"] button[data-action=\"ban\"]")
         .unwrap();
-    let (status, _) = exit_within(ffmpeg, Duration::from_secs(10))
+    let status = ffmpeg
+        .exits_within(Duration::from_secs(10))
         .expect("FFmpeg still pushing 10 s after a signed ban");
     assert!(!status.success());
     b.until(&row("keyed", "banned"), 5_000).unwrap();
@@ -385,14 +327,7 @@ fn watch_page_falls_back_to_hls() {
     b.until("onairStats.stamps.length > 120", 40_000)
         .unwrap_or_else(|e| panic!("HLS painted no stamped pictures: {e}; {:?}", b.log()));
     assert_eq!(b.eval("onairStats.mode").unwrap(), "hls");
-    let stamps: Vec<(u64, f64)> = b
-        .eval("onairStats.stamps.slice(-60).map(s => [s.counter, s.latencyMs])")
-        .unwrap()
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| (p[0].as_u64().unwrap(), p[1].as_f64().unwrap()))
-        .collect();
+    let stamps = painted_stamps(&mut b, "-60");
     assert!(stamps.windows(2).all(|w| w[1].0 > w[0].0), "{stamps:?}");
     let mut lat: Vec<f64> = stamps.iter().map(|s| s.1).collect();
     lat.sort_by(f64::total_cmp);
@@ -448,7 +383,7 @@ fn demo_open_hands_the_watch_page_to_the_browser_and_it_plays() {
         }
     };
     std::thread::spawn(move || for _ in lines {});
-    let demo = Killed(demo);
+    let demo = PeerChild(demo);
     assert!(
         watch.starts_with("http://127.0.0.1:") && watch.ends_with("/watch/live/demo"),
         "{watch}"

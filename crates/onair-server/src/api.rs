@@ -400,11 +400,7 @@ fn live_stat(shared: &Shared, p: &Params, push: bool, play: bool) -> ApiResult {
         .map(|l| {
             let mut v = json!({"stream_name": l.name, "time": format_time(unix_now())});
             if push {
-                v["client_ip"] = json!(l
-                    .publisher
-                    .client_addr
-                    .rsplit_once(':')
-                    .map_or(l.publisher.client_addr.as_str(), |(ip, _)| ip));
+                v["client_ip"] = json!(l.publisher.client_ip());
                 v["server_ip"] = json!(server_ip);
                 v["fps"] = json!((l.rates.fps * 10.0).round() / 10.0);
                 v["speed"] = json!(l.rates.kbps.round());
@@ -483,7 +479,7 @@ fn play_history(shared: &Shared, p: &Params, now: i64) -> ApiResult {
             json!({
                 "time": format_time(*t),
                 "online": online,
-                "bandwidth": (kbps / 1000.0 * 1000.0).round() / 1000.0,
+                "bandwidth": kbps.round() / 1000.0,
                 "flux": (mb * 1000.0).round() / 1000.0,
             })
         })

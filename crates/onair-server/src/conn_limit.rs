@@ -43,9 +43,7 @@ impl ConnLimits {
     }
 
     fn open(&self) -> std::sync::MutexGuard<'_, Open> {
-        self.open
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        crate::hub::lock(&self.open)
     }
 
     /// A place for a connection from `ip`, or `None` (counted) when a cap is reached.

@@ -103,12 +103,7 @@ impl Sampler {
             out.push(Sample {
                 channel_id: l.name.clone(),
                 time: mark,
-                client_ip: l
-                    .publisher
-                    .client_addr
-                    .rsplit_once(':')
-                    .map_or(l.publisher.client_addr.as_str(), |(ip, _)| ip)
-                    .to_string(),
+                client_ip: l.publisher.client_ip().to_string(),
                 fps: l.frames_in.saturating_sub(base.frames_in) as f64 / secs,
                 kbps: l.bytes_in.saturating_sub(base.bytes_in) as f64 * 8.0 / secs / 1000.0,
                 players: l.players as i64,

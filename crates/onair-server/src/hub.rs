@@ -183,6 +183,18 @@ pub struct PublisherInfo {
     pub kick: Arc<Notify>,
 }
 
+impl PublisherInfo {
+    /// The client's IP: [`PublisherInfo::client_addr`] without its port.
+    pub fn client_ip(&self) -> &str {
+        ip_of(&self.client_addr)
+    }
+}
+
+/// An `ip:port` peer address without its port (as given when it has none).
+pub fn ip_of(addr: &str) -> &str {
+    addr.rsplit_once(':').map_or(addr, |(ip, _)| ip)
+}
+
 /// Input rates over the last full second.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Rates {

@@ -41,7 +41,7 @@ pub fn overview(shared: &Shared, now: i64) -> ServerResult<Value> {
         let app = l.map_or(c.app.as_str(), |l| l.publisher.app.as_str());
         let live_json = l.map(|l| {
             json!({
-                "client_ip": l.publisher.client_addr.rsplit_once(':').map_or(l.publisher.client_addr.as_str(), |(ip, _)| ip),
+                "client_ip": l.publisher.client_ip(),
                 "fps": (l.rates.fps * 10.0).round() / 10.0,
                 "kbps": l.rates.kbps.round(),
                 "players": l.players,

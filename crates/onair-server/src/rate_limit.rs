@@ -37,10 +37,7 @@ impl RateLimiter {
 
     /// Takes a token for `client` at `now`; `false` when it has none left.
     pub fn allow(&self, client: IpAddr, now: Instant) -> bool {
-        let mut buckets = self
-            .buckets
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut buckets = crate::hub::lock(&self.buckets);
         if buckets.len() >= MAX_CLIENTS && !buckets.contains_key(&client) {
             self.sweep(&mut buckets, now);
         }
@@ -76,10 +73,7 @@ impl RateLimiter {
 
     /// Clients tracked now.
     pub fn clients(&self) -> usize {
-        self.buckets
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .len()
+        crate::hub::lock(&self.buckets).len()
     }
 }
 

@@ -278,7 +278,7 @@ impl Shared {
             "appname": app,
             "stream_id": name,
             "channel_id": name,
-            "user_ip": client.rsplit_once(':').map_or(client, |(ip, _)| ip),
+            "user_ip": crate::hub::ip_of(client),
             "errcode": errcode,
             "errmsg": errmsg,
             "event_time": unix_now(),

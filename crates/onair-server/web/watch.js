@@ -32,6 +32,8 @@ const LATE_SLACK_MS = 20;
 const TARGET_EARLY_MS = 15;
 const CATCH_UP_MS = 100;
 const TUNE_MS = 500;
+// Painted stamps kept in window.onairStats (10 min at 30 fps; the older half goes past it).
+const MAX_STAMPS = 18000;
 // Before the first picture, audio is scheduled this far ahead of the AudioContext clock.
 const AUDIO_LEAD_S = 0.06;
 // Audio is never scheduled sooner than this (the AudioContext needs it to start a buffer).
@@ -50,7 +52,7 @@ const stats = (window.onairStats = {
   bufferMs: 0,
   decodeMs: 0, // recent mean: handed to the decoder -> picture out
   waitMs: 0, // recent mean: picture out -> painted
-  stamps: [], // { counter, latencyMs } of painted stamped pictures
+  stamps: [], // { counter, latencyMs } of painted stamped pictures, the newest MAX_STAMPS
   audioDecoded: 0,
   audioScheduled: 0,
   audioRate: 0,
@@ -238,7 +240,11 @@ function paintPicture(source, w, h) {
   ctx.drawImage(source, 0, 0, w, h);
   stats.painted++;
   const s = readStamp(ctx, w, h);
-  if (s) stats.stamps.push({ counter: s.counter, latencyMs: Date.now() - s.captureMs });
+  if (s) {
+    stats.stamps.push({ counter: s.counter, latencyMs: Date.now() - s.captureMs });
+    // A page left open keeps the newest 5-10 minutes, not every stamp since it opened.
+    if (stats.stamps.length > MAX_STAMPS) stats.stamps.splice(0, MAX_STAMPS / 2);
+  }
 }
 
 function draw(frame) {

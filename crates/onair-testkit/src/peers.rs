@@ -227,6 +227,23 @@ impl Child {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+
+    /// Waits for the process to exit on its own within `limit` (a thread waits, no polling):
+    /// its status, or `None` when it was still running (it is killed then).
+    pub fn exits_within(mut self, limit: std::time::Duration) -> Option<std::process::ExitStatus> {
+        let pid = self.0.id();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let waiter = std::thread::spawn(move || {
+            let status = self.0.wait();
+            let _ = tx.send(status);
+        });
+        let status = rx.recv_timeout(limit).ok().and_then(Result::ok);
+        if status.is_none() {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+        }
+        let _ = waiter.join();
+        status
+    }
 }
 
 impl Drop for Child {
