@@ -26,7 +26,8 @@ pub enum CodecError {
 }
 
 impl CodecError {
-    pub(crate) fn ffmpeg(e: impl std::fmt::Display) -> Self {
+    /// An error reported by FFmpeg.
+    pub fn ffmpeg(e: impl std::fmt::Display) -> Self {
         Self::Library {
             library: "ffmpeg",
             message: e.to_string(),

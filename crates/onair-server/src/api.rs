@@ -62,6 +62,11 @@ fn forbidden(message: &str) -> Reply {
 struct Params(HashMap<String, String>);
 
 impl Params {
+    /// A top-level query field (`interface`, `cmd`, `t`, `sign`...).
+    fn raw(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
     /// `Param.s.<name>` or `Param.n.<name>` (the seeds use both spellings).
     fn get(&self, name: &str) -> Option<&str> {
         self.0
@@ -180,24 +185,70 @@ pub fn handle_from(
 /// Answers one API request (`query` is the URL's query string).
 pub fn handle(shared: &Shared, query: &str) -> Reply {
     let params = parse(query);
-    if let Some(appid) = shared.config.appid.as_deref() {
-        // Seed 002's front-end errors: the call names another application.
-        if params.0.get("cmd").map(String::as_str) != Some(appid) {
-            return forbidden("cmd is invalid");
-        }
-        if params.0.get("appid").is_some_and(|a| a != appid) {
-            return forbidden("appid is invalid");
-        }
-    }
-    if let Err(m) = check_sign(
-        shared.config.api_key.as_deref(),
-        params.0.get("t").map(String::as_str),
-        params.0.get("sign").map(String::as_str),
-        unix_now(),
-    ) {
-        return forbidden(m);
+    if let Err(r) = admit(shared, &params) {
+        return r;
     }
     dispatch(shared, &params)
+}
+
+/// The application and sign checks every call passes.
+fn admit(shared: &Shared, params: &Params) -> Result<(), Reply> {
+    if let Some(appid) = shared.config.appid.as_deref() {
+        // Seed 002's front-end errors: the call names another application. Tencent's
+        // Mix_StreamV2 URL carries `appid` instead of `cmd`.
+        let mix_by_appid = params.raw("interface") == Some(MIX_INTERFACE)
+            && params.raw("cmd").is_none()
+            && params.raw("appid") == Some(appid);
+        if !mix_by_appid && params.raw("cmd") != Some(appid) {
+            return Err(forbidden("cmd is invalid"));
+        }
+        if params.raw("appid").is_some_and(|a| a != appid) {
+            return Err(forbidden("appid is invalid"));
+        }
+    }
+    check_sign(
+        shared.config.api_key.as_deref(),
+        params.raw("t"),
+        params.raw("sign"),
+        unix_now(),
+    )
+    .map_err(forbidden)
+}
+
+/// The cloud-mixing interface, whose request is a JSON body ([`crate::mix`]).
+pub const MIX_INTERFACE: &str = "Mix_StreamV2";
+
+/// Largest POST body the API reads.
+pub const MAX_BODY_BYTES: usize = 64 << 10;
+
+/// Answers a POSTed call from `client`: `Mix_StreamV2` reads its JSON `body` and answers in
+/// Tencent's `{code, message, timestamp}` shape; any other interface reads the query as a GET.
+pub fn handle_post(
+    shared: &std::sync::Arc<Shared>,
+    query: &str,
+    body: &[u8],
+    client: std::net::IpAddr,
+    now: std::time::Instant,
+) -> Reply {
+    let params = parse(query);
+    if params.raw("interface") != Some(MIX_INTERFACE) {
+        return handle_from(shared, query, client, now);
+    }
+    if let Some(limit) = &shared.api_rate {
+        if !limit.allow(client, now) {
+            return fail(
+                RATE_LIMITED,
+                "invalid request/request frequency exceeds limit",
+            );
+        }
+    }
+    if let Err(r) = admit(shared, &params) {
+        return r;
+    }
+    Reply {
+        status: 200,
+        body: shared.mixer.handle(shared, body, unix_now()),
+    }
 }
 
 /// Answers a request from inside the process (no sign check).
@@ -242,6 +293,14 @@ fn dispatch(shared: &Shared, params: &Params) -> Reply {
         "Live_Queue_Get" => queue_get(shared, params),
         "Live_Channel_GetUrls" => get_urls(shared, params, now),
         "Onair_Overview" => db(crate::overview::overview(shared, now)).map(ok),
+        MIX_INTERFACE => Ok(Reply {
+            status: 200,
+            body: crate::mix::reply(
+                crate::mix::request::code::BAD_REQUEST,
+                "Mix_StreamV2 takes its request as a JSON body: POST it",
+                now,
+            ),
+        }),
         "" => Err(fail(
             INVALID_PARAM,
             "invalid input param: interface is required",

@@ -53,7 +53,8 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>, shutdown: watch::
                 });
                 // A client that sends no complete request header within the idle timeout (a silent
                 // connection, or one idle between keep-alive requests) is closed; header size is
-                // capped by max_buf_size. Only GET and HEAD are served: bodies are never read.
+                // capped by max_buf_size. Bodies are read only for POSTs to the API (bounded, see
+                // `api_post`).
                 let _ = hyper::server::conn::http1::Builder::new()
                     .timer(hyper_util::rt::TokioTimer::new())
                     .header_read_timeout(idle)
@@ -90,8 +91,11 @@ async fn route(
     peer: std::net::SocketAddr,
     shutdown: watch::Receiver<bool>,
 ) -> Response<Body> {
+    if req.method() == hyper::Method::POST {
+        return api_post(shared, req, peer).await;
+    }
     if req.method() != hyper::Method::GET && req.method() != hyper::Method::HEAD {
-        return text(StatusCode::METHOD_NOT_ALLOWED, "only GET is served");
+        return text(StatusCode::METHOD_NOT_ALLOWED, "only GET, HEAD and POST are served");
     }
     let path = req.uri().path().to_string();
     let query = req.uri().query().unwrap_or("").to_string();
@@ -159,6 +163,49 @@ async fn route(
             text(StatusCode::NOT_FOUND, "not found")
         }
     }
+}
+
+/// A POST to the management API (`Mix_StreamV2`'s JSON body): the body is read up to
+/// [`crate::api::MAX_BODY_BYTES`] (413 past it) within the idle timeout (408 after it).
+async fn api_post(
+    shared: &Arc<Shared>,
+    req: Request<Incoming>,
+    peer: std::net::SocketAddr,
+) -> Response<Body> {
+    if !matches!(req.uri().path(), "/common_access" | "/api") {
+        return text(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "POST is served at /common_access and /api only",
+        );
+    }
+    let query = req.uri().query().unwrap_or("").to_string();
+    let limited = http_body_util::Limited::new(req.into_body(), crate::api::MAX_BODY_BYTES);
+    let body = match tokio::time::timeout(shared.config.idle_timeout, limited.collect()).await {
+        Err(_) => return text(StatusCode::REQUEST_TIMEOUT, "the request body came too slowly"),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
+            return text(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &format!(
+                    "the request body is over {} bytes",
+                    crate::api::MAX_BODY_BYTES
+                ),
+            )
+        }
+        Ok(Err(e)) => return text(StatusCode::BAD_REQUEST, &format!("request body: {e}")),
+        Ok(Ok(b)) => b.to_bytes(),
+    };
+    // Mixing starts threads and the database is SQLite: off the async workers.
+    let (s, ip, now) = (shared.clone(), peer.ip(), std::time::Instant::now());
+    let reply = match tokio::task::spawn_blocking(move || {
+        crate::api::handle_post(&s, &query, &body, ip, now)
+    })
+    .await
+    {
+        Ok(r) => r,
+        Err(_) => return text(StatusCode::INTERNAL_SERVER_ERROR, "the API call failed"),
+    };
+    let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
+    full(status, "application/json", reply.body.to_string())
 }
 
 /// `stream` of `/<app>/<stream>`.

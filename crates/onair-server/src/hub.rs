@@ -61,6 +61,8 @@ pub enum TapKind {
     HlsLive,
     /// A tape task's recorder running beside automatic recording.
     Tape,
+    /// A cloud mix reading the stream as one of its inputs.
+    Mix,
 }
 
 impl MediaTag {
@@ -412,10 +414,10 @@ impl Stream {
         self.dropped_players += dropped;
         for tag in tags {
             self.taps
-                .retain(|(_, tap)| match tap.try_send(tag.clone()) {
+                .retain(|(kind, tap)| match tap.try_send(tag.clone()) {
                     Ok(()) => true,
                     Err(crossbeam_channel::TrySendError::Full(_)) => {
-                        tracing::warn!(stream = %self.name, "recorder behind: a tag was dropped");
+                        tracing::warn!(stream = %self.name, tap = ?kind, "tap behind: a tag was dropped");
                         true
                     }
                     Err(crossbeam_channel::TrySendError::Disconnected(_)) => false,

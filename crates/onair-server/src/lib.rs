@@ -32,6 +32,7 @@ pub mod hls;
 pub mod http;
 pub mod hub;
 pub mod media;
+pub mod mix;
 pub mod moderation;
 pub mod mp4;
 pub mod overview;
@@ -235,6 +236,9 @@ impl LiveServer {
         let tasks = std::mem::take(&mut self.tasks);
         let shared = self.shared.clone();
         runtime.block_on(async move {
+            // Mixes first: they are publishers whose ends finalise recordings.
+            let mixes = shared.clone();
+            let _ = tokio::task::spawn_blocking(move || mixes.mixer.stop_all()).await;
             for t in tasks {
                 let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
             }

@@ -114,6 +114,8 @@ pub struct Shared {
     pub api_rate: Option<crate::rate_limit::RateLimiter>,
     history: Mutex<crate::history::Sampler>,
     moderator: Option<crate::moderation::Moderator>,
+    /// Cloud mixes (`Mix_StreamV2`).
+    pub mixer: crate::mix::Mixer,
 }
 
 impl Shared {
@@ -147,6 +149,7 @@ impl Shared {
                 .ok()
         });
         Self {
+            mixer: crate::mix::Mixer::default(),
             moderator,
             history,
             conns,
@@ -184,6 +187,18 @@ impl Shared {
         }
         check_signature(self.config.push_key.as_deref(), &name, &query)
             .map_err(|e| refuse("NetStream.Publish.Rejected", format!("push signature: {e}")))?;
+        self.begin_local_publish(app, &name, client)
+    }
+
+    /// Starts a publish from inside the server (a cloud mix's output): the ban, disable and
+    /// one-publisher checks of [`Shared::begin_publish`], no signature.
+    pub fn begin_local_publish(
+        self: &Arc<Self>,
+        app: &str,
+        name: &str,
+        client: &str,
+    ) -> Result<PublishHandle, Refusal> {
+        let name = name.to_string();
         let now = unix_now();
         match self.db.channel(&name) {
             Ok(Some(c)) if c.banned => {
@@ -286,6 +301,11 @@ impl Shared {
         if let serde_json::Value::Object(m) = fields {
             self.notifier.send(ev, m, unix_now());
         }
+    }
+
+    /// The server's async runtime (threads outside it wait on it with `block_on`).
+    pub fn runtime(&self) -> &tokio::runtime::Handle {
+        &self.rt
     }
 
     /// Authorises a play of `stream_key`; returns the stream name.
