@@ -95,7 +95,10 @@ async fn route(
         return api_post(shared, req, peer).await;
     }
     if req.method() != hyper::Method::GET && req.method() != hyper::Method::HEAD {
-        return text(StatusCode::METHOD_NOT_ALLOWED, "only GET, HEAD and POST are served");
+        return text(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "only GET, HEAD and POST are served",
+        );
     }
     let path = req.uri().path().to_string();
     let query = req.uri().query().unwrap_or("").to_string();
@@ -181,7 +184,12 @@ async fn api_post(
     let query = req.uri().query().unwrap_or("").to_string();
     let limited = http_body_util::Limited::new(req.into_body(), crate::api::MAX_BODY_BYTES);
     let body = match tokio::time::timeout(shared.config.idle_timeout, limited.collect()).await {
-        Err(_) => return text(StatusCode::REQUEST_TIMEOUT, "the request body came too slowly"),
+        Err(_) => {
+            return text(
+                StatusCode::REQUEST_TIMEOUT,
+                "the request body came too slowly",
+            )
+        }
         Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
             return text(
                 StatusCode::PAYLOAD_TOO_LARGE,

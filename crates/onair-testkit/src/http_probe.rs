@@ -1,5 +1,5 @@
-//! Plain-HTTP helpers for the server tests, bench and demo: a blocking GET that returns the
-//! status and body (the management API, files), and a callback sink that accepts the server's
+//! Plain-HTTP helpers for the server tests, bench and demo: a blocking GET (and a JSON POST)
+//! that returns the status and body (the management API, files), and a callback sink that accepts the server's
 //! signed event POSTs on a loopback port and lets a test wait for them.
 
 use serde_json::Value;
@@ -40,6 +40,46 @@ pub fn http_get_with_head(url: &str) -> std::io::Result<(u16, String, Vec<u8>)> 
         .and_then(|c| c.parse().ok())
         .ok_or_else(|| std::io::Error::other(format!("bad status line: {head}")))?;
     Ok((status, head.into_owned(), raw[split + 4..].to_vec()))
+}
+
+/// POSTs `body` (JSON) to `url`; returns the status code and the body.
+pub fn http_post(url: &str, body: &[u8]) -> std::io::Result<(u16, Vec<u8>)> {
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| std::io::Error::other(format!("not an http:// URL: {url}")))?;
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let path = if path.is_empty() { "/" } else { path };
+    let mut s = TcpStream::connect(authority)?;
+    s.set_read_timeout(Some(Duration::from_secs(30)))?;
+    write!(
+        s,
+        "POST {path} HTTP/1.0\r\nHost: {authority}\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )?;
+    s.write_all(body)?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw)?;
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| std::io::Error::other("no HTTP header end"))?;
+    let head = String::from_utf8_lossy(&raw[..split]);
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("bad status line: {head}")))?;
+    Ok((status, raw[split + 4..].to_vec()))
+}
+
+/// POSTs `body` to `url` and parses the reply as JSON.
+pub fn http_post_json(url: &str, body: &Value) -> (u16, Value) {
+    let (status, reply) =
+        http_post(url, body.to_string().as_bytes()).unwrap_or_else(|e| panic!("POST {url}: {e}"));
+    let v = serde_json::from_slice(&reply)
+        .unwrap_or_else(|e| panic!("POST {url}: {e}; body: {}", String::from_utf8_lossy(&reply)));
+    (status, v)
 }
 
 /// GETs `url` and returns the status as soon as the response head arrives (for endless

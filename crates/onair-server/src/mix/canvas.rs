@@ -131,7 +131,10 @@ impl Picture {
         let out = to_encoder_i420(src, size, size, false)?;
         let (w, h) = (width as usize, height as usize);
         let mut data = Vec::with_capacity(w * h * 3 / 2);
-        for (i, (pw, ph)) in [(w, h), (w / 2, h / 2), (w / 2, h / 2)].into_iter().enumerate() {
+        for (i, (pw, ph)) in [(w, h), (w / 2, h / 2), (w / 2, h / 2)]
+            .into_iter()
+            .enumerate()
+        {
             let Some(p) = out.plane(i) else {
                 return Err(onair_codec::CodecError::InvalidInput(
                     "scaled picture without a plane".into(),

@@ -7,9 +7,9 @@ use super::audio::PcmConverter;
 use crate::hub::Tag;
 use onair_codec::{AacDecoder, AudioDecoder, FfmpegVideoDecoder};
 use onair_core::{Timestamp, VideoFrame};
-use onair_flv::{audio_payload, video_payload, AudioPayload, AudioSpecificConfig, TagType};
 use onair_flv::enhanced::FOURCC_AAC;
 use onair_flv::VideoPayload;
+use onair_flv::{audio_payload, video_payload, AudioPayload, AudioSpecificConfig, TagType};
 
 /// What one tag gave.
 #[derive(Debug, Default)]

@@ -93,9 +93,7 @@ impl Mixer {
                 ));
             }
         }
-        let layout = layout::resolve(&spec, |name| {
-            shared.hub.live_one(name).and_then(|l| l.size)
-        })?;
+        let layout = layout::resolve(&spec, |name| shared.hub.live_one(name).and_then(|l| l.size))?;
         let settings = OutputSettings::with_defaults(spec.output, layout.canvas);
         let mut sessions = lock(&self.sessions);
         if let Some(s) = sessions.get(&spec.session_id) {
@@ -163,10 +161,7 @@ impl Mixer {
             if let Some(o) = output.filter(|o| *o != s.output) {
                 return Err(MixError::new(
                     code::CANCEL_OUTPUT,
-                    format!(
-                        "session {session_id:?} publishes {:?}, not {o:?}",
-                        s.output
-                    ),
+                    format!("session {session_id:?} publishes {:?}, not {o:?}", s.output),
                 ));
             }
             sessions.remove(session_id)

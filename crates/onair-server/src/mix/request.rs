@@ -239,7 +239,10 @@ fn id_field(para: &Value, name: &str) -> Result<String, MixError> {
         Some(s) if !s.is_empty() && s.chars().count() <= 80 => Ok(s.to_string()),
         Some(s) => Err(MixError::new(
             code::BAD_PARAM,
-            format!("{name} must be 1 to 80 characters, not {}", s.chars().count()),
+            format!(
+                "{name} must be 1 to 80 characters, not {}",
+                s.chars().count()
+            ),
         )),
         None => Err(MixError::new(code::BAD_PARAM, format!("{name} is missing"))),
     }
@@ -597,7 +600,10 @@ mod tests {
         p["input_stream_list"][0]["layout_params"]["image_width"] = json!(3000);
         assert_eq!(err(p), code::STREAM_PARAM);
         let mut p = two_inputs();
-        p["input_stream_list"][0].as_object_mut().unwrap().remove("layout_params");
+        p["input_stream_list"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("layout_params");
         assert_eq!(err(p), code::STREAM_PARAM);
         let mut p = two_inputs();
         p["input_stream_list"][0]["input_stream_id"] = json!("bad name");

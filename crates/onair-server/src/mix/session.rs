@@ -309,8 +309,7 @@ impl Session {
             md.stereo = Some(true);
             md.audiodatarate = Some(f64::from(AudioQuality::Music.bitrate_kbps()));
         }
-        self.publish
-            .push(MediaTag::metadata(self.output_ms(), md));
+        self.publish.push(MediaTag::metadata(self.output_ms(), md));
     }
 
     fn frame_interval(&self) -> Duration {
@@ -325,9 +324,7 @@ impl Session {
 
     fn next_audio_due(&self) -> Option<Instant> {
         self.audio_encoder.as_ref().map(|_| {
-            let played = Duration::from_micros(
-                self.audio_frames_out * 1_000_000 / u64::from(RATE),
-            );
+            let played = Duration::from_micros(self.audio_frames_out * 1_000_000 / u64::from(RATE));
             self.start + Duration::from_millis(TARGET_DEPTH_MS) + played
         })
     }
@@ -339,7 +336,11 @@ impl Session {
             if self.publish.info.kick.notified().now_or_never().is_some() {
                 return "the output was cut (banned or disabled)".into();
             }
-            if self.inputs.values().all(|i| i.presence.gone_for(IDLE_END, now)) {
+            if self
+                .inputs
+                .values()
+                .all(|i| i.presence.gone_for(IDLE_END, now))
+            {
                 return format!("no input was live for {} s", IDLE_END.as_secs());
             }
             self.due_work(now);
@@ -430,9 +431,8 @@ impl Session {
         }
         if let Some(due) = self.next_audio_due() {
             if now.saturating_duration_since(due) > Duration::from_secs(1) {
-                let behind = now.saturating_duration_since(
-                    self.start + Duration::from_millis(TARGET_DEPTH_MS),
-                );
+                let behind = now
+                    .saturating_duration_since(self.start + Duration::from_millis(TARGET_DEPTH_MS));
                 let samples = behind.as_micros() as u64 * u64::from(RATE) / 1_000_000;
                 self.audio_frames_out = samples / AUDIO_BLOCK as u64 * AUDIO_BLOCK as u64;
             }
@@ -456,20 +456,22 @@ impl Session {
                 .as_ref()
                 .and_then(|s| self.inputs.get(s))
                 .filter(|inp| inp.presence.shows_picture(now));
-            let drawn = input.and_then(|inp| inp.picture.as_ref()).and_then(|(n, frame)| {
-                let slot = video.scaled.get_mut(i)?;
-                if slot.as_ref().map(|(m, _)| *m) != Some(*n) {
-                    let r = layer.rect;
-                    match Picture::fit(frame, layer.crop, r.width, r.height) {
-                        Ok(p) => *slot = Some((*n, p)),
-                        Err(e) => {
-                            tracing::warn!(mix = %self.id, "layer {i} not scaled: {e}");
-                            return None;
+            let drawn = input
+                .and_then(|inp| inp.picture.as_ref())
+                .and_then(|(n, frame)| {
+                    let slot = video.scaled.get_mut(i)?;
+                    if slot.as_ref().map(|(m, _)| *m) != Some(*n) {
+                        let r = layer.rect;
+                        match Picture::fit(frame, layer.crop, r.width, r.height) {
+                            Ok(p) => *slot = Some((*n, p)),
+                            Err(e) => {
+                                tracing::warn!(mix = %self.id, "layer {i} not scaled: {e}");
+                                return None;
+                            }
                         }
                     }
-                }
-                slot.as_ref().map(|(_, p)| p)
-            });
+                    slot.as_ref().map(|(_, p)| p)
+                });
             match drawn {
                 Some(p) => video.canvas.draw(p, layer.rect.x, layer.rect.y),
                 None => video.canvas.fill_rect(layer.rect, layer.color),
@@ -518,7 +520,9 @@ impl Session {
     fn end(self, reason: &str) {
         tracing::info!(mix = %self.id, output = %self.publish.name, "mix ended: {reason}");
         let shared = self.shared.clone();
-        shared.runtime().block_on(shared.end_publish(self.publish, reason));
+        shared
+            .runtime()
+            .block_on(shared.end_publish(self.publish, reason));
     }
 }
 
@@ -558,6 +562,9 @@ mod tests {
             },
             Some((1280, 720)),
         );
-        assert_eq!((given.fps, given.bitrate_kbps, given.gop_seconds), (15, 900, 4));
+        assert_eq!(
+            (given.fps, given.bitrate_kbps, given.gop_seconds),
+            (15, 900, 4)
+        );
     }
 }
