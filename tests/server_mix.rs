@@ -1,10 +1,11 @@
 //! Cloud mixing with FFmpeg's pushes as inputs (x264 high profile with B-frames, AAC 44.1 kHz
 //! stereo): a colour canvas with both streams side by side; FFmpeg reads the mixed stream at
 //! the canvas size, sees the canvas colour where no input is drawn and hears the mixed tones;
-//! stopping the server with a mix running ends it cleanly, its recording finalised.
+//! banning a mix's output ends that mix; stopping the server with a mix running ends it
+//! cleanly, its recording finalised.
 
 use onair_server::{LiveServer, RecordFormat, ServerConfig};
-use onair_testkit::http_probe::{http_post_json, CallbackSink};
+use onair_testkit::http_probe::{http_get_head, http_json, http_post_json, CallbackSink};
 use onair_testkit::peers::{ffmpeg_publish, ffprobe, require, stream, wait_live_flv};
 use serde_json::{json, Value};
 use std::process::Command;
@@ -103,6 +104,38 @@ fn ffmpeg_inputs_on_a_colour_canvas_and_a_clean_stop() {
         "the canvas colour where no input is drawn: {last:?}"
     );
     assert!(mean_db > -40.0, "the inputs' tones are heard: {mean_db} dB");
+
+    // A second session; banning its output ends it (the first goes on).
+    let (_, r2) = http_post_json(
+        &api,
+        &mix_body(json!({
+            "interface": "mix_streamv2.start_mix_stream_advanced",
+            "mix_stream_session_id": "second",
+            "output_stream_id": "pk2",
+            "input_stream_list": [
+                {"input_stream_id": "right", "layout_params": {"image_layer": 1}},
+                {"input_stream_id": "left", "layout_params": {"image_layer": 2,
+                  "image_width": 0.5, "image_height": 0.5}},
+            ]
+        })),
+    );
+    assert_eq!(r2["code"], 0, "{r2}");
+    wait_live_flv(http, "pk2", Duration::from_secs(10));
+    let (_, ban) = http_json(&server.api_url(
+        "Live_Channel_SetStatus",
+        &[("Param.s.channel_id", "pk2"), ("Param.n.status", "0")],
+    ));
+    assert_eq!(ban["ret"], 0, "{ban}");
+    assert!(
+        sink.wait_for(Duration::from_secs(10), |v| {
+            v["event_type"] == 0 && v["stream_id"] == "pk2"
+        })
+        .is_some(),
+        "the banned mix ended: {:?}",
+        sink.events()
+    );
+    let (status, _) = http_get_head(&format!("{}/live/pk2.flv", server.http_base())).unwrap();
+    assert_eq!(status, 404);
 
     let t = Instant::now();
     server.stop();

@@ -143,7 +143,12 @@ impl Mixer {
             settings,
             publish,
         )
-        .map_err(|e| MixError::new(code::BAD_PARAM, format!("no mix thread: {e}")))?;
+        .map_err(|failed| {
+            let (e, publish) = *failed;
+            let why = format!("no mix thread: {e}");
+            shared.runtime().block_on(shared.end_publish(publish, &why));
+            MixError::new(code::BAD_PARAM, why)
+        })?;
         sessions.insert(spec.session_id, handle);
         Ok(())
     }

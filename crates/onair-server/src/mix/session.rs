@@ -161,19 +161,25 @@ struct Session {
     next_retap: Instant,
 }
 
-/// Starts a session's thread. `publish` is the output, already claimed in the hub.
+/// Starts a session's thread. `publish` is the output, already claimed in the hub; when no
+/// thread can be started it is handed back (for the caller to end).
 pub fn spawn(
     shared: Arc<Shared>,
     id: String,
     layout: Layout,
     settings: OutputSettings,
     publish: PublishHandle,
-) -> std::io::Result<SessionHandle> {
+) -> Result<SessionHandle, Box<(std::io::Error, PublishHandle)>> {
     let (control, rx) = crossbeam_channel::unbounded();
     let output = publish.name.clone();
-    let thread = std::thread::Builder::new()
+    // The handle goes to the thread once it runs, so a failed spawn does not lose it.
+    let (give, take) = crossbeam_channel::bounded::<PublishHandle>(1);
+    let spawned = std::thread::Builder::new()
         .name(format!("mix-{id}"))
         .spawn(move || {
+            let Ok(publish) = take.recv() else {
+                return;
+            };
             let now = Instant::now();
             let mut s = Session {
                 shared,
@@ -199,12 +205,19 @@ pub fn spawn(
                 Err(e) => format!("mix could not start: {e}"),
             };
             s.end(&reason);
-        })?;
-    Ok(SessionHandle {
-        output,
-        control,
-        thread,
-    })
+        });
+    match spawned {
+        Ok(thread) => {
+            // The thread holds `take` until it receives: this cannot fail.
+            let _ = give.send(publish);
+            Ok(SessionHandle {
+                output,
+                control,
+                thread,
+            })
+        }
+        Err(e) => Err(Box::new((e, publish))),
+    }
 }
 
 impl Session {
@@ -336,11 +349,12 @@ impl Session {
             if self.publish.info.kick.notified().now_or_never().is_some() {
                 return "the output was cut (banned or disabled)".into();
             }
-            if self
-                .inputs
-                .values()
-                .all(|i| i.presence.gone_for(IDLE_END, now))
-            {
+            let all_gone = !self.inputs.is_empty()
+                && self
+                    .inputs
+                    .values()
+                    .all(|i| i.presence.gone_for(IDLE_END, now));
+            if all_gone {
                 return format!("no input was live for {} s", IDLE_END.as_secs());
             }
             self.due_work(now);
