@@ -336,6 +336,94 @@ mod tests {
         );
     }
 
+    /// Bodies mutated from a valid one (bytes flipped, numbers swapped for hostile values):
+    /// parsing and layout never panic, and every layout they accept stays on its canvas.
+    #[test]
+    fn mutated_requests_never_panic_and_accepted_layouts_fit() {
+        let base = json!({"interface": {"interfaceName": "Mix_StreamV2", "para": {
+        "interface": "mix_streamv2.start_mix_stream_advanced",
+        "mix_stream_session_id": "s", "output_stream_id": "out",
+        "output_stream_bit_rate": 900,
+        "input_stream_list": [
+            {"input_stream_id": "a", "layout_params": {"image_layer": 1}},
+            {"input_stream_id": "b", "layout_params": {"image_layer": 2,
+              "image_width": 0.25, "image_height": 180, "location_x": 0.5,
+              "location_y": 541}, "crop_params": {"crop_width": 100, "crop_height": 51,
+              "crop_start_location_x": 3, "crop_start_location_y": 1}},
+            {"input_stream_id": "c", "layout_params": {"image_layer": 3,
+              "input_type": 3, "color": "0x102030", "image_width": 64, "image_height": 64}}
+        ]}}})
+        .to_string();
+        let hostile = [
+            "0",
+            "-1",
+            "0.999999",
+            "1e308",
+            "-1e308",
+            "2999.6",
+            "16",
+            "17",
+            "\"x\"",
+            "null",
+            "[]",
+            "{}",
+            "true",
+            "4294967296",
+            "1.5",
+        ];
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let (mut accepted, mut refused) = (0, 0);
+        for _ in 0..20_000 {
+            let mut body = base.clone().into_bytes();
+            match next() % 3 {
+                0 => {
+                    let at = (next() as usize) % body.len();
+                    body[at] = next() as u8;
+                }
+                1 => {
+                    // Replace one number with a hostile value.
+                    let text = String::from_utf8_lossy(&body).into_owned();
+                    let numbers: Vec<usize> = text
+                        .char_indices()
+                        .filter(|(i, c)| c.is_ascii_digit() && text.as_bytes()[i - 1] == b':')
+                        .map(|(i, _)| i)
+                        .collect();
+                    let at = numbers[(next() as usize) % numbers.len()];
+                    let end = text[at..].find([',', '}']).map_or(text.len(), |e| at + e);
+                    let v = hostile[(next() as usize) % hostile.len()];
+                    body = format!("{}{v}{}", &text[..at], &text[end..]).into_bytes();
+                }
+                _ => body.truncate((next() as usize) % body.len()),
+            }
+            let Ok(MixCommand::Start(spec)) = parse(&body, |n| !n.is_empty()) else {
+                refused += 1;
+                continue;
+            };
+            match resolve(&spec, sizes) {
+                Ok(l) => {
+                    accepted += 1;
+                    let (cw, ch) = l.canvas.unwrap();
+                    for layer in &l.layers {
+                        let r = layer.rect;
+                        assert!(r.x + r.width <= cw && r.y + r.height <= ch, "{l:?}");
+                        assert!(r.width % 2 == 0 && r.height % 2 == 0 && r.x % 2 == 0);
+                    }
+                }
+                Err(e) => assert!(e.code < 0, "{e:?}"),
+            }
+        }
+        assert!(
+            accepted > 100 && refused > 100,
+            "{accepted} accepted, {refused} refused"
+        );
+    }
+
     #[test]
     fn a_sound_only_mix_has_no_canvas() {
         let l = resolve(
