@@ -21,6 +21,8 @@ pub const APT_PACKAGES: &[&str] = &[
     "libswscale-dev",
     "libswresample-dev",
     "libasound2-dev",
+    // system audio loopback (libpulse-simple)
+    "libpulse-dev",
     "libudev-dev",
     "libv4l-dev",
     "libyuv-dev",

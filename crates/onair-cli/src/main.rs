@@ -13,6 +13,7 @@ mod plot;
 mod push;
 mod serve;
 mod sign;
+mod sources;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -40,6 +41,9 @@ enum Command {
     /// The end-to-end demo: the embedded server, the test pattern pushed and played back, a
     /// live statistics line, then a snapshot PNG, a plot PNG and a summary.
     Demo(demo::DemoArgs),
+    /// List the screens, windows, cameras and microphones (the ids `push --source` and
+    /// `--microphone` take).
+    Sources(sources::SourcesArgs),
 }
 
 fn main() -> ExitCode {
@@ -54,5 +58,6 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(&args),
         Command::Sign(args) => sign::run(&args),
         Command::Demo(args) => demo::run(&args),
+        Command::Sources(args) => sources::run(&args),
     }
 }

@@ -1,10 +1,16 @@
-//! `onair push URL [--source test|image:PATH|camera[:ID]] [--microphone [ID]] [--preset WxH]
+//! `onair push URL [--source test|image:PATH|camera[:ID]|screen[:ID]|window:ID|window:TITLE]
+//! [--region X,Y,W,H] [--cursor] [--system-audio] [--system-audio-volume 0..150]
+//! [--microphone [ID]] [--preset WxH]
 //! [--portrait] [--fps N] [--bitrate K] [--min-bitrate K] [--audio speech|default|music|none]
 //! [--codec h264|h265] [--encoder openh264|x264|x265|nvenc|vaapi|qsv|auto] [--seconds N]
 //! [--record-local out.mp4]`
 //!
 //! `--codec h265` pushes HEVC over Enhanced RTMP to a server that announces `hvc1`, and H.264
 //! (with a warning) to one that does not.
+//!
+//! `--source screen` captures the X11 screen, `window:ID` one window (ids from `onair
+//! sources`), `window:TITLE` the first window whose title contains TITLE; `--region` a part of
+//! it; `--system-audio` mixes what the computer plays into the audio.
 //!
 //! A camera or microphone that cannot start is reported (WARNING_CAMERA_START_FAILED and
 //! friends) and the push goes on: the test pattern stands in for the camera, the tone for the
@@ -26,9 +32,23 @@ pub struct PushArgs {
     /// Push URL: `rtmp://host[:port]/app/stream[?txSecret=..&txTime=..]` (or `rtmps://`).
     pub url: String,
     /// Video source: `test` (stamped pattern + 1 kHz tone), `image:PATH` (PNG/JPEG), `camera[:ID]`
-    /// (the first camera, or the one with that id; without a camera the test pattern goes out).
+    /// (the first camera, or the one with that id; without a camera the test pattern goes out),
+    /// `screen[:N]` (an X11 screen), `window:ID` (a window id from `onair sources`) or
+    /// `window:TITLE` (the first window whose title contains TITLE).
     #[arg(long, default_value = "test")]
     pub source: String,
+    /// Capture only this part of the screen or window: `X,Y,W,H` in its pixels.
+    #[arg(long, value_parser = parse_region)]
+    pub region: Option<onair::pusher::Rect>,
+    /// Draw the mouse cursor into a screen or window capture.
+    #[arg(long)]
+    pub cursor: bool,
+    /// Mix what the computer plays (the default output's monitor) into the audio.
+    #[arg(long)]
+    pub system_audio: bool,
+    /// The system audio's volume in the mix, 0 (silent) to 150; 100 is as captured.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(0..=150))]
+    pub system_audio_volume: u32,
     /// Capture audio from a microphone: the system default, or the device named ID.
     #[arg(long, num_args = 0..=1, default_missing_value = "default")]
     pub microphone: Option<String>,
@@ -104,12 +124,78 @@ impl V2TXLivePusherObserver for Printer {
             self.connected.store(true, Ordering::Release);
         }
     }
+    fn on_screen_capture_stopped(&self, reason: i32) {
+        eprintln!("\nscreen capture stopped ({reason})");
+    }
     fn on_statistics_update(&self, s: &PusherStatistics) {
         eprintln!(
             "{}x{} {:.1} fps | video {} kbps audio {} kbps | upload {} kbps rtt {} ms | cpu app {:.0}% system {:.0}%",
             s.width, s.height, s.fps, s.video_bitrate, s.audio_bitrate, s.net_speed, s.rtt, s.app_cpu, s.system_cpu
         );
     }
+}
+
+/// `X,Y,W,H`.
+fn parse_region(s: &str) -> Result<onair::pusher::Rect, String> {
+    let n: Vec<&str> = s.split(',').map(str::trim).collect();
+    let bad = || format!("{s:?}: expected X,Y,W,H (pixels, W and H above 0)");
+    if n.len() != 4 {
+        return Err(bad());
+    }
+    let int = |t: &str| t.parse::<i64>().map_err(|_| bad());
+    let (x, y, w, h) = (int(n[0])?, int(n[1])?, int(n[2])?, int(n[3])?);
+    if w <= 0 || h <= 0 || w > 16384 || h > 16384 || x.abs() > 65535 || y.abs() > 65535 {
+        return Err(bad());
+    }
+    Ok(onair::pusher::Rect {
+        x: x as i32,
+        y: y as i32,
+        width: w as u32,
+        height: h as u32,
+    })
+}
+
+/// The source id of `screen[:N]`, `window:ID` or `window:TITLE` (a title substring: the first
+/// window whose title contains it).
+fn screen_source(pusher: &V2TXLivePusher, source: &str) -> Result<onair::SourceId, String> {
+    if let Ok(id) = source.parse::<onair::SourceId>() {
+        return Ok(id);
+    }
+    let title = source.strip_prefix("window:").unwrap_or(source);
+    let sources = pusher
+        .get_screen_capture_sources((0, 0), (0, 0))
+        .map_err(|e| format!("--source {source}: {}", e.message))?;
+    sources
+        .iter()
+        .find(|s| matches!(s.id, onair::SourceId::Window(_)) && s.name.contains(title))
+        .map(|s| s.id)
+        .ok_or_else(|| {
+            let names: Vec<String> = sources
+                .iter()
+                .map(|s| format!("{} {:?}", s.id, s.name))
+                .collect();
+            format!(
+                "--source {source}: no window's title contains {title:?} (there are: {})",
+                names.join(", ")
+            )
+        })
+}
+
+fn start_screen(pusher: &V2TXLivePusher, source: &str, args: &PushArgs) -> Result<(), String> {
+    let id = screen_source(pusher, source)?;
+    let property = onair::ScreenCaptureProperty {
+        capture_cursor: args.cursor,
+        ..Default::default()
+    };
+    let region = args.region.unwrap_or_default();
+    pusher
+        .set_screen_capture_source(id, region, property)
+        .map_err(|e| format!("--source {source}: {}", e.message))?;
+    pusher
+        .start_screen_capture()
+        .map_err(|e| format!("--source {source}: {} {}", e.code.name(), e.message))?;
+    eprintln!("capturing {id}");
+    Ok(())
 }
 
 fn usage(message: String) -> ExitCode {
@@ -162,10 +248,28 @@ pub fn run(args: &PushArgs) -> ExitCode {
                 e.message
             );
         }
+    } else if source == "screen" || source.starts_with("screen:") || source.starts_with("window:") {
+        if let Err(message) = start_screen(&pusher, source, args) {
+            return usage(message);
+        }
     } else {
         return usage(format!(
-            "--source {source:?}: expected test, image:PATH or camera[:ID]"
+            "--source {source:?}: expected test, image:PATH, camera[:ID], screen[:N], \
+             window:ID or window:TITLE"
         ));
+    }
+    if args.region.is_some() && !(source.starts_with("screen") || source.starts_with("window:")) {
+        return usage("--region needs --source screen or window:...".into());
+    }
+    if args.system_audio {
+        let _ = pusher.set_system_audio_loopback_volume(args.system_audio_volume);
+        if let Err(e) = pusher.start_system_audio_loopback(None) {
+            eprintln!(
+                "warning {}: {} (pushing without the system audio)",
+                e.code.name(),
+                e.message
+            );
+        }
     }
     if let Some(mic) = args.microphone.as_deref() {
         let id = (mic != "default").then_some(mic);

@@ -297,8 +297,8 @@ fn http_flv(shared: &Arc<Shared>, key: &str, shutdown: watch::Receiver<bool>) ->
         return text(StatusCode::NOT_FOUND, &format!("stream {name} is not live"));
     };
     let header = FlvHeader {
-        has_audio: true,
-        has_video: true,
+        has_audio: sub.has_audio,
+        has_video: sub.has_video,
     }
     .encode();
     let stream =

@@ -466,6 +466,12 @@ pub struct Subscription {
     pub rx: mpsc::Receiver<Tag>,
     /// Count bytes written to this player here (Get_LivePlayStat bandwidth).
     pub bytes_out: Arc<AtomicU64>,
+    /// Whether the stream has audio and video, as far as known when subscribing (its
+    /// sequence headers and metadata; both when nothing is known yet): the HTTP-FLV header's
+    /// flags, so a player does not wait for a track that never comes.
+    pub has_audio: bool,
+    /// See `has_audio`.
+    pub has_video: bool,
 }
 
 /// Why a publish was refused.
@@ -605,6 +611,16 @@ impl Hub {
             return None;
         }
         s.flush_held(Instant::now(), self.drop_after);
+        let md = s.metadata.as_ref().and_then(|m| m.metadata.clone());
+        let audio_known =
+            s.audio_seq.is_some() || md.as_ref().is_some_and(|m| m.audiocodecid.is_some());
+        let video_known =
+            s.video_seq.is_some() || md.as_ref().is_some_and(|m| m.videocodecid.is_some());
+        let (has_audio, has_video) = if audio_known || video_known {
+            (audio_known, video_known)
+        } else {
+            (true, true)
+        };
         let burst = s.burst();
         let (tx, rx) = mpsc::channel(self.queue_tags + burst.tags.len());
         for t in burst.tags {
@@ -620,6 +636,8 @@ impl Hub {
         Some(Subscription {
             rx,
             bytes_out: s.bytes_out.clone(),
+            has_audio,
+            has_video,
         })
     }
 
@@ -820,6 +838,42 @@ mod tests {
                 (TagType::Audio, 155),
                 (TagType::Audio, 176)
             ]
+        );
+    }
+
+    #[test]
+    fn the_flv_header_flags_follow_the_known_tracks() {
+        let hub = Hub::new(16, Duration::from_secs(10));
+        let p = hub.publish("s", "live", "x", 0).unwrap();
+        let unknown = hub.subscribe("s", SubscriberKind::HttpFlv).unwrap();
+        assert!(
+            unknown.has_audio && unknown.has_video,
+            "nothing known: both"
+        );
+        p.push(MediaTag::video(
+            0,
+            Bytes::from_static(&[0x17, 0, 0, 0, 0, 1]),
+        ));
+        let video_only = hub.subscribe("s", SubscriberKind::HttpFlv).unwrap();
+        assert!(video_only.has_video && !video_only.has_audio);
+        p.push(MediaTag::audio(
+            0,
+            Bytes::from_static(&[0xaf, 0, 0x12, 0x10]),
+        ));
+        let both = hub.subscribe("s", SubscriberKind::HttpFlv).unwrap();
+        assert!(both.has_video && both.has_audio);
+        let q = hub.publish("m", "live", "x", 0).unwrap();
+        q.push(MediaTag::metadata(
+            0,
+            OnMetaData {
+                audiocodecid: Some(10.0),
+                ..Default::default()
+            },
+        ));
+        let announced = hub.subscribe("m", SubscriberKind::HttpFlv).unwrap();
+        assert!(
+            announced.has_audio && !announced.has_video,
+            "metadata says audio only"
         );
     }
 

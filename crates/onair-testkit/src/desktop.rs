@@ -81,8 +81,27 @@ impl PulseAudio {
         &self.server
     }
 
+    /// Adds a second null sink, `onair_mic`, and makes its monitor the default source: what is
+    /// played into it ([`PulseAudio::play_tone_into`]) is the microphone, while the default
+    /// sink (`onair_null`, whose monitor is the system audio loopback) stays separate.
+    pub fn add_microphone_sink(&self) {
+        assert!(self.pactl(&[
+            "load-module",
+            "module-null-sink",
+            "sink_name=onair_mic",
+            "rate=48000"
+        ]));
+        assert!(self.pactl(&["set-default-source", "onair_mic.monitor"]));
+        assert!(self.pactl(&["set-default-sink", "onair_null"]));
+    }
+
     /// ffmpeg playing a sine of `hz` into the null sink for `seconds` (killed on drop).
     pub fn play_tone(&self, hz: u32, seconds: u32) -> Child {
+        self.play_tone_into("onair_null", hz, seconds)
+    }
+
+    /// ffmpeg playing a sine of `hz` into `sink` for `seconds` (killed on drop).
+    pub fn play_tone_into(&self, sink: &str, hz: u32, seconds: u32) -> Child {
         let child = Command::new(require("ffmpeg"))
             .args([
                 "-v",
@@ -97,7 +116,7 @@ impl PulseAudio {
                 "-f",
                 "pulse",
                 "-device",
-                "onair_null",
+                sink,
                 "onair-test-tone",
             ])
             .env("PULSE_SERVER", &self.server)

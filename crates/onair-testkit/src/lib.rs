@@ -8,7 +8,8 @@
 //!   FFmpeg 5.1 and 9, ffprobe, `onair serve`), each on loopback and stopped on drop.
 //! - [`impair`]: the userspace link impairment proxy of the fault suite (latency and jitter,
 //!   stalls, bandwidth caps, resets); [`throttle`]: the simpler rate-only proxy.
-//! - [`desktop`]: PulseAudio null sinks and Xvfb displays.
+//! - [`desktop`]: PulseAudio null sinks and Xvfb displays; [`x11_window`]: a test window on
+//!   one (stamped pattern or colour bars) that can be moved and destroyed.
 //! - [`captures`]: the recorded RTMP conversations of `tests/captures/rtmp/`.
 //! - [`live_source`]: real encoded FLV tags for transport tests; [`http_probe`]: a minimal HTTP
 //!   client and callback sink.
@@ -25,6 +26,7 @@ pub mod live_source;
 pub mod peers;
 pub mod results;
 pub mod throttle;
+pub mod x11_window;
 
 /// The workspace root (where `README.md`, `tests/` and `benches/` live).
 pub fn workspace_root() -> PathBuf {

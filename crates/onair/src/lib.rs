@@ -31,5 +31,6 @@ pub use onair_rtmp::TransportConfig;
 pub use player::{CachePreset, V2TXLivePlayer, V2TXLivePlayerObserver};
 pub use pusher::{
     list_cameras, list_microphones, CameraInfo, MicrophoneInfo, ProcessVideoFrame, ReconnectPolicy,
-    V2TXLivePusher, V2TXLivePusherObserver, VideoSource,
+    ScreenCaptureProperty, ScreenCaptureSourceInfo, SourceId, StopReason, V2TXLivePusher,
+    V2TXLivePusherObserver, VideoSource,
 };

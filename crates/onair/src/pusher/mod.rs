@@ -10,6 +10,8 @@
 //! One owner per stage, every thread joined by `stop_push`; callbacks run on their own thread,
 //! which is joined last, so none arrives after `stop_push` returns.
 
+mod audio_mix;
+mod desktop;
 mod devices;
 mod net;
 mod observer;
@@ -17,6 +19,10 @@ mod pipeline;
 mod process;
 mod watermark;
 
+pub use desktop::{
+    CaptureTarget, Rect, RgbaImage, ScreenCaptureProperty, ScreenCaptureSourceInfo, SourceId,
+    StopReason,
+};
 pub use net::ReconnectPolicy;
 pub use observer::V2TXLivePusherObserver;
 pub use process::ProcessVideoFrame;
@@ -149,7 +155,8 @@ struct Session {
 /// The push engine. Cheap to share across threads (`&self` everywhere).
 pub struct V2TXLivePusher {
     settings: Mutex<Settings>,
-    observer: Mutex<Option<Arc<dyn V2TXLivePusherObserver>>>,
+    /// Shared with the device callback threads (screen capture), which read it per event.
+    observer: Arc<Mutex<Option<Arc<dyn V2TXLivePusherObserver>>>>,
     session: Mutex<Option<Session>>,
     /// The gate of the latest session, for a stop that finds another stop under way.
     gate: Mutex<Option<Arc<CallbackGate>>>,
@@ -180,7 +187,7 @@ impl V2TXLivePusher {
     pub fn new() -> Self {
         Self {
             settings: Mutex::new(Settings::default()),
-            observer: Mutex::new(None),
+            observer: Arc::new(Mutex::new(None)),
             session: Mutex::new(None),
             gate: Mutex::new(None),
             devices: Mutex::new(devices::Devices::default()),
@@ -304,6 +311,10 @@ impl V2TXLivePusher {
         let mut devices = lock(&self.devices);
         if let Some(old) = devices.camera.take() {
             old.stop();
+        }
+        if let Some(screen) = devices.screen.take() {
+            tracing::info!("the camera replaces the screen capture");
+            screen.stop(&self.routes);
         }
         let routes = Arc::clone(&self.routes);
         match onair_capture::Camera::start(id, size.width, size.height, fps, move |f| {
@@ -884,7 +895,9 @@ impl Drop for V2TXLivePusher {
     fn drop(&mut self) {
         let _ = self.stop_push();
         let _ = self.stop_camera();
+        let _ = self.stop_screen_capture();
         let _ = self.stop_microphone();
+        let _ = self.stop_system_audio_loopback();
     }
 }
 

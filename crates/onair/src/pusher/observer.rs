@@ -72,6 +72,17 @@ pub trait V2TXLivePusherObserver: Send + Sync {
     fn on_local_record_complete(&self, code: i32, storage_path: &str) {
         let _ = (code, storage_path);
     }
+
+    /// Screen capture started (`start_screen_capture`). From the screen capture's callback
+    /// thread, which `stop_screen_capture` joins.
+    fn on_screen_capture_started(&self) {}
+
+    /// Screen capture stopped: 0 by the app (`stop_screen_capture`), 1 the captured window
+    /// was closed (the push goes on with its last picture), 2 the display changed. LiteAV
+    /// spells it `onScreenCaptureStoped`.
+    fn on_screen_capture_stopped(&self, reason: i32) {
+        let _ = reason;
+    }
 }
 
 /// The event queue between the pipeline and the callback thread.
@@ -86,6 +97,8 @@ pub(crate) enum PusherEvent {
     Snapshot(Option<VideoFrame>),
     Volume(u32),
     Record(crate::local_record::RecordEvent),
+    ScreenCaptureStarted,
+    ScreenCaptureStopped(i32),
 }
 
 impl crate::session::Event for PusherEvent {
@@ -108,6 +121,8 @@ impl PusherEvent {
             Self::Statistics(s) => o.on_statistics_update(s),
             Self::Snapshot(f) => o.on_snapshot_complete(f.as_ref()),
             Self::Volume(v) => o.on_microphone_volume_update(*v),
+            Self::ScreenCaptureStarted => o.on_screen_capture_started(),
+            Self::ScreenCaptureStopped(r) => o.on_screen_capture_stopped(*r),
             Self::Record(r) => {
                 use crate::local_record::RecordEvent as R;
                 match r {

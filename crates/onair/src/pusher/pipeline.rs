@@ -662,14 +662,30 @@ fn audio_source(quality: AudioQuality, tone: bool, routes: &Routes, controls: &C
     let silence = vec![0i16; per * quality.channels() as usize];
     let start = Instant::now();
     let mut n: u32 = 0;
+    let block = per * quality.channels() as usize;
     while sleep_until(start + Duration::from_millis(20) * n, controls) {
         n += 1;
-        if routes.microphone_on() {
+        let loopback = routes.loopback_on.load(Ordering::Acquire);
+        if routes.microphone_on() && !loopback {
             continue; // the microphone fills the ring now
         }
-        let tone_samples = tone.then(|| gen.next_samples(per));
+        let other = if routes.microphone_on() {
+            lock(&routes.microphone_queue).take(block)
+        } else if tone {
+            gen.next_samples(per)
+        } else {
+            silence.clone()
+        };
+        let mixed = if loopback {
+            let lb = lock(&routes.loopback_queue).take(block);
+            super::audio_mix::mix(&lb, routes.loopback_volume.load(Ordering::Acquire), &other)
+        } else {
+            lock(&routes.microphone_queue).clear();
+            lock(&routes.loopback_queue).clear();
+            other
+        };
         if let Some(p) = lock(&routes.audio).as_mut() {
-            p.push(tone_samples.as_deref().unwrap_or(&silence));
+            p.push(&mixed);
         }
     }
 }
