@@ -116,6 +116,7 @@ const BENCHES: &[(&str, &str)] = &[
     ("onair-cli", "play_vs_ffmpeg"),
     ("onair-cli", "server_fanout"),
     ("onair-cli", "server_load"),
+    ("onair-cli", "screen_capture"),
     ("onair-suite", "process_hook"),
     ("onair-suite", "rtmp_parse"),
     ("onair-cli", "soak"),

@@ -1,5 +1,5 @@
-//! A test client window on an X display (Xvfb): a titled top-level window at a position that
-//! draws either the counter-stamped test pattern (a new counter each frame, at a frame rate) or
+//! A test client window on an X display (Xvfb): a titled top-level window (with a 16x16 green
+//! `_NET_WM_ICON`) at a position that draws either the counter-stamped test pattern (a new counter each frame, at a frame rate) or
 //! fixed vertical colour bars, from its own thread and X connection. It can be moved and
 //! destroyed, as a user would, to test window capture.
 
@@ -116,6 +116,23 @@ impl PatternWindow {
         .unwrap();
         conn.change_property8(PropMode::REPLACE, win, net_wm_name, utf8, title.as_bytes())
             .unwrap();
+        // A 16x16 opaque green icon (ARGB 0xff00c800), as `_NET_WM_ICON`.
+        let net_wm_icon = conn
+            .intern_atom(false, b"_NET_WM_ICON")
+            .unwrap()
+            .reply()
+            .unwrap()
+            .atom;
+        let mut icon = vec![16u32, 16];
+        icon.extend(std::iter::repeat_n(0xff00_c800u32, 16 * 16));
+        conn.change_property32(
+            PropMode::REPLACE,
+            win,
+            net_wm_icon,
+            AtomEnum::CARDINAL,
+            &icon,
+        )
+        .unwrap();
         let gc = conn.generate_id().unwrap();
         conn.create_gc(gc, win, &CreateGCAux::new()).unwrap();
         conn.map_window(win).unwrap();
