@@ -188,23 +188,26 @@ pub trait ScreenBackend: Send {
 /// without X11 (no `DISPLAY`) is refused with a message saying so: onair has no portal
 /// (xdg-desktop-portal ScreenCast) backend yet.
 pub fn open_backend() -> CaptureResult<Box<dyn ScreenBackend>> {
-    match x11::X11Screen::connect(None) {
-        Ok(x) => Ok(Box::new(x)),
-        Err(e) if std::env::var_os("DISPLAY").is_none() => {
-            if std::env::var_os("WAYLAND_DISPLAY").is_some() {
-                Err(CaptureError::NotFound(
-                    "screen capture: this is a Wayland session without X11 (no DISPLAY); \
-                     onair captures X11 displays (XWayland windows are not the whole screen) \
-                     and has no xdg-desktop-portal backend yet"
-                        .into(),
-                ))
-            } else {
-                Err(CaptureError::NotFound(format!(
-                    "screen capture: no display (DISPLAY is not set): {e}"
-                )))
-            }
-        }
-        Err(e) => Err(e),
+    let display = std::env::var("DISPLAY").ok().filter(|d| !d.is_empty());
+    backend_for(
+        display.as_deref(),
+        std::env::var_os("WAYLAND_DISPLAY").is_some(),
+    )
+}
+
+/// The backend for an X11 `display` (`None`: no `DISPLAY`) in a session that is or is not
+/// Wayland.
+fn backend_for(display: Option<&str>, wayland: bool) -> CaptureResult<Box<dyn ScreenBackend>> {
+    match (display, wayland) {
+        (Some(d), _) => Ok(Box::new(x11::X11Screen::connect(Some(d))?)),
+        (None, true) => Err(CaptureError::NotFound(
+            "screen capture: this is a Wayland session without X11 (no DISPLAY); onair \
+             captures X11 displays and has no xdg-desktop-portal ScreenCast backend yet"
+                .into(),
+        )),
+        (None, false) => Err(CaptureError::NotFound(
+            "screen capture: no display (DISPLAY is not set)".into(),
+        )),
     }
 }
 
@@ -381,6 +384,19 @@ mod tests {
         );
         assert!("tab:1".parse::<SourceId>().is_err());
         assert!("window:0xzz".parse::<SourceId>().is_err());
+    }
+
+    #[test]
+    fn no_display_and_wayland_only_sessions_say_why() {
+        let err = |r: CaptureResult<Box<dyn ScreenBackend>>| match r {
+            Err(e) => e.to_string(),
+            Ok(_) => panic!("a backend without a display"),
+        };
+        assert!(err(backend_for(None, true)).contains("Wayland session without X11"));
+        assert!(err(backend_for(None, false)).contains("DISPLAY is not set"));
+        // A display that does not answer is an error naming the connection.
+        let e = err(backend_for(Some(":4242"), false));
+        assert!(e.contains("cannot connect to the X display"), "{e}");
     }
 
     #[test]
