@@ -5,19 +5,17 @@
 //! - FFmpeg 5.1 `-f x11grab` (MIT-SHM too) + libx264 `ultrafast` `zerolatency`, no audio either.
 //!
 //! Whole-process CPU seconds and peak RSS from GNU time, medians of three alternating runs;
-//! goals CPU <= 0.8x, RSS <= 0.5x. Then one more run of each with FFmpeg reading the pushed
-//! stream back over HTTP-FLV: the stamp's draw time to the decoded picture, p50 (capture,
-//! convert, encode, send, the server, FFmpeg's decode; the same path for both pushers).
+//! goals CPU <= 0.8x, RSS <= 0.5x. Then one more run of each with `onair play --cache speed`
+//! reading the pushed stream back over HTTP-FLV: the stamp's draw time to the rendered picture,
+//! p50 (capture, convert, encode, send, the server, the player; the same path for both
+//! pushers). FFmpeg is not the reader here: it buffers its first seconds while probing.
 
-use onair_codec::read_stamp;
-use onair_core::{PixelFormat, VideoFrame};
 use onair_testkit::desktop::Xvfb;
 use onair_testkit::peers::{measure_command, onair_serve, require, wait_live_flv};
-use onair_testkit::results::{is_bench_run, quantile, write_section};
+use onair_testkit::results::{is_bench_run, write_section};
 use onair_testkit::x11_window::{Content, PatternWindow};
-use std::io::Read;
 use std::process::{Command, Stdio};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 const SECONDS: &str = "10";
 
@@ -26,64 +24,31 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-fn now_ms() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
-}
-
-/// Stamp-to-decoded latencies (ms, one per stamp: its first decoded picture) of `url` for
-/// `seconds`, FFmpeg decoding and scaling to 640x360 (the stamp's cells survive).
-fn latencies(url: &str, seconds: u32) -> Vec<f64> {
-    let (w, h) = (640usize, 360usize);
-    let mut ff = Command::new(require("ffmpeg"))
+/// Stamp-to-rendered latency of `url` by `onair play --cache speed` (the same player for both
+/// pushers; FFmpeg's reader buffers its first seconds while it probes): p50 ms and how many
+/// stamped frames.
+fn latency(onair: &str, url: &str, seconds: u32, dir: &std::path::Path) -> (f64, u64) {
+    let out = Command::new(onair)
+        .current_dir(dir)
         .args([
-            "-v",
-            "error",
-            "-fflags",
-            "nobuffer",
-            "-rw_timeout",
-            "10000000",
-        ])
-        .args([
-            "-i",
+            "play",
             url,
-            "-t",
+            "--seconds",
             &seconds.to_string(),
-            "-an",
-            "-vf",
-            "scale=640:360",
+            "--cache",
+            "speed",
+            "--json",
         ])
-        .args(["-f", "rawvideo", "-pix_fmt", "yuv420p", "-"])
-        .stdout(Stdio::piped())
+        .stdin(Stdio::null())
         .stderr(Stdio::null())
-        .spawn()
-        .expect("start ffmpeg");
-    let mut out = ff.stdout.take().expect("piped");
-    let mut buf = vec![0u8; w * h * 3 / 2];
-    let (mut last, mut lat) = (None, Vec::new());
-    while out.read_exact(&mut buf).is_ok() {
-        let t = now_ms();
-        let frame = VideoFrame::new(
-            PixelFormat::I420,
-            w as u32,
-            h as u32,
-            bytes::Bytes::copy_from_slice(&buf),
-        )
-        .expect("frame");
-        if let Some(s) = read_stamp(&frame) {
-            if last != Some(s.counter) {
-                last = Some(s.counter);
-                lat.push(t - s.capture_ms as f64);
-            }
-        }
-    }
-    let _ = ff.wait();
-    // The start burst's cached pictures are old by construction: skip the first second.
-    let skip = lat.len().min(10);
-    let mut v = lat.split_off(skip);
-    v.sort_by(f64::total_cmp);
-    v
+        .output()
+        .expect("run onair play");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    let l = &v["latency"];
+    (
+        l["p50_ms"].as_f64().unwrap_or(f64::NAN),
+        l["samples"].as_u64().unwrap_or(0),
+    )
 }
 
 fn main() {
@@ -189,23 +154,20 @@ fn main() {
             .expect("start the pusher");
         wait_live_flv(serve.http, name, Duration::from_secs(15));
         let flv = format!("http://127.0.0.1:{}/live/{name}.flv", serve.http);
-        let lat = latencies(&flv, 6);
+        let (p, n) = latency(&onair_s, &flv, 8, dir.path());
         let _ = child.wait();
-        println!(
-            "{name}: {} stamps, p50 {:.0} ms",
-            lat.len(),
-            quantile(&lat, 0.5)
-        );
-        p50.push((quantile(&lat, 0.5), lat.len()));
+        println!("{name}: p50 {p:.0} ms over {n} stamped frames");
+        p50.push((p, n));
     }
     let body = format!(
         "### Screen capture: 1920x1080 30 fps from Xvfb, {SECONDS} s, 3000 kbps into `onair serve` (median of 3 runs each)\n\n\
-         | pusher | CPU seconds | peak RSS MiB | draw to decoded p50 |\n|---|---|---|---|\n\
+         | pusher | CPU seconds | peak RSS MiB | draw to rendered p50 |\n|---|---|---|---|\n\
          | `onair push --source screen` (MIT-SHM, openh264) | {oc:.2} | {orss:.1} | {:.0} ms ({} stamps) |\n\
          | FFmpeg 5.1 `-f x11grab` + libx264 ultrafast zerolatency | {fc:.2} | {frss:.1} | {:.0} ms ({} stamps) |\n\n\
          Ratios onair / FFmpeg: CPU {:.2}x (goal <= 0.8x), peak RSS {:.2}x (goal <= 0.5x). The display \
          shows onair's stamped pattern, 10 new pictures a second; latency is the stamp's draw time \
-         to FFmpeg's decoded picture (HTTP-FLV, the same reader for both). Measured by \
+         to the picture rendered by `onair play --cache speed` over HTTP-FLV (the same player for \
+         both). Measured by \
          `cargo bench --bench screen_capture`.",
         p50[0].0,
         p50[0].1,

@@ -555,6 +555,39 @@ impl ScreenBackend for X11Screen {
                 target.source, wanted.width, wanted.height
             )));
         }
+        let whole = Rect {
+            width: w,
+            height: h,
+            ..wanted
+        };
+        let mut frame = if on_screen == whole {
+            // All of it on screen (the usual case): the grab's one copy is the frame.
+            self.read_root(whole)?
+        } else {
+            self.read_partly_on_screen(wanted, on_screen, w, h)?
+        };
+        for px in frame.chunks_exact_mut(4) {
+            px[3] = 255;
+        }
+        if target.cursor {
+            if let Some(c) = self.cursor(wanted) {
+                draw_cursor(&mut frame, w, h, &c);
+            }
+        }
+        VideoFrame::new(PixelFormat::Bgra32, w, h, Bytes::from(frame))
+            .map_err(|e| GrabError::Failed(e.to_string()))
+    }
+}
+
+impl X11Screen {
+    /// A `w` x `h` frame of `wanted` of which only `on_screen` is on the screen: the rest black.
+    fn read_partly_on_screen(
+        &mut self,
+        wanted: Rect,
+        on_screen: Rect,
+        w: u32,
+        h: u32,
+    ) -> Result<Vec<u8>, GrabError> {
         let mut frame = vec![0u8; w as usize * h as usize * 4];
         if !on_screen.is_empty() {
             let pixels = self.read_root(on_screen)?;
@@ -574,16 +607,7 @@ impl ScreenBackend for X11Screen {
                 frame[at..at + n].copy_from_slice(&pixels[y * row..y * row + n]);
             }
         }
-        for px in frame.chunks_exact_mut(4) {
-            px[3] = 255;
-        }
-        if target.cursor {
-            if let Some(c) = self.cursor(wanted) {
-                draw_cursor(&mut frame, w, h, &c);
-            }
-        }
-        VideoFrame::new(PixelFormat::Bgra32, w, h, Bytes::from(frame))
-            .map_err(|e| GrabError::Failed(e.to_string()))
+        Ok(frame)
     }
 }
 
