@@ -7,7 +7,9 @@
 //! codes.
 
 use onair_testkit::http_probe::{http_get_head, http_json, http_post_json, CallbackSink};
-use onair_testkit::peers::{ffprobe, onair_serve, require, stream, wait_live_flv, Child};
+use onair_testkit::peers::{
+    ffprobe, onair_serve, require, stream, wait_live_flv, wait_until_live, Child,
+};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -180,8 +182,14 @@ fn two_pushes_mix_into_a_corner_layout_and_cancel_ends_the_output() {
     });
     let _red_push = push(serve.rtmp, "red", &red, "1280x720");
     let mut blue_push = push(serve.rtmp, "blue", &blue, "640x360");
-    wait_live_flv(serve.http, "red", Duration::from_secs(20));
-    wait_live_flv(serve.http, "blue", Duration::from_secs(20));
+    // Live with their metadata read (the canvas takes its size from it): FFprobe opens them.
+    for name in ["red", "blue"] {
+        wait_live_flv(serve.http, name, Duration::from_secs(20));
+        wait_until_live(
+            &format!("http://127.0.0.1:{}/live/{name}.flv", serve.http),
+            Duration::from_secs(20),
+        );
+    }
     let url = signed_mix_url(serve.http);
 
     // Refusals first: a bad sign, a missing input, a GET.

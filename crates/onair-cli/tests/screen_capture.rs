@@ -10,7 +10,9 @@
 use onair_codec::{read_stamp, Stamp};
 use onair_core::{PixelFormat, VideoFrame};
 use onair_testkit::desktop::{PulseAudio, Xvfb};
-use onair_testkit::peers::{ffprobe, onair_serve, require, stream, wait_live_flv, Child};
+use onair_testkit::peers::{
+    decode_audio_mono, ffprobe, onair_serve, require, stream, tone_share, wait_live_flv, Child,
+};
 use onair_testkit::x11_window::{Content, PatternWindow};
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read};
@@ -292,43 +294,6 @@ fn a_region_capture_is_exactly_that_region() {
     }
 }
 
-/// Power of `hz` in mono s16 at 48 kHz (Goertzel), relative to the signal's total power.
-fn tone_share(samples: &[f64], hz: f64) -> f64 {
-    let w = 2.0 * std::f64::consts::PI * hz / 48_000.0;
-    let coeff = 2.0 * w.cos();
-    let (mut s1, mut s2) = (0.0, 0.0);
-    for &x in samples {
-        let s = x + coeff * s1 - s2;
-        s2 = s1;
-        s1 = s;
-    }
-    let power = s1 * s1 + s2 * s2 - coeff * s1 * s2;
-    let total: f64 = samples.iter().map(|x| x * x).sum::<f64>() * samples.len() as f64 / 2.0;
-    power / total.max(1e-9)
-}
-
-/// FFmpeg decodes `seconds` of the AAC of `url` to 48 kHz mono.
-fn decode_audio(url: &str, seconds: u32) -> Vec<f64> {
-    let out = Command::new(require("ffmpeg"))
-        .args(["-v", "error", "-rw_timeout", "10000000", "-i", url])
-        .args([
-            "-t",
-            &seconds.to_string(),
-            "-vn",
-            "-ac",
-            "1",
-            "-ar",
-            "48000",
-        ])
-        .args(["-f", "s16le", "-"])
-        .output()
-        .expect("run ffmpeg");
-    out.stdout
-        .chunks_exact(2)
-        .map(|b| f64::from(i16::from_le_bytes([b[0], b[1]])))
-        .collect()
-}
-
 #[test]
 fn system_audio_and_the_microphone_are_both_heard_and_volume_zero_mutes_the_loopback() {
     let _one = one_at_a_time();
@@ -358,7 +323,7 @@ fn system_audio_and_the_microphone_are_both_heard_and_volume_zero_mutes_the_loop
         let (push, _lines) = push(x.display(), Some(pulse.server()), &url, &args);
         wait_live_flv(serve.http, &name, Duration::from_secs(15));
         let flv = format!("http://127.0.0.1:{}/live/{name}.flv", serve.http);
-        let pcm = decode_audio(&flv, 4);
+        let pcm = decode_audio_mono(&flv, 4);
         assert!(pcm.len() > 48_000, "decoded {} samples", pcm.len());
         // Past the start burst and the encoder's priming.
         let tail = &pcm[pcm.len() / 4..];

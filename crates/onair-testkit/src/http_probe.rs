@@ -16,17 +16,42 @@ pub fn http_get(url: &str) -> std::io::Result<(u16, Vec<u8>)> {
 /// GETs `url`; returns the status code, the response head (status line and headers) and the
 /// body.
 pub fn http_get_with_head(url: &str) -> std::io::Result<(u16, String, Vec<u8>)> {
+    exchange(url, "GET", None)
+}
+
+/// POSTs `body` (JSON) to `url`; returns the status code and the body.
+pub fn http_post(url: &str, body: &[u8]) -> std::io::Result<(u16, Vec<u8>)> {
+    exchange(url, "POST", Some(body)).map(|(status, _, reply)| (status, reply))
+}
+
+/// One HTTP/1.0 request (`Connection: close`) and its whole reply: status, head, body.
+fn exchange(
+    url: &str,
+    method: &str,
+    body: Option<&[u8]>,
+) -> std::io::Result<(u16, String, Vec<u8>)> {
     let rest = url
         .strip_prefix("http://")
         .ok_or_else(|| std::io::Error::other(format!("not an http:// URL: {url}")))?;
     let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
     let path = if path.is_empty() { "/" } else { path };
     let mut s = TcpStream::connect(authority)?;
-    s.set_read_timeout(Some(Duration::from_secs(20)))?;
+    s.set_read_timeout(Some(Duration::from_secs(30)))?;
     write!(
         s,
-        "GET {path} HTTP/1.0\r\nHost: {authority}\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.0\r\nHost: {authority}\r\nConnection: close\r\n"
     )?;
+    if let Some(b) = body {
+        write!(
+            s,
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            b.len()
+        )?;
+    }
+    s.write_all(b"\r\n")?;
+    if let Some(b) = body {
+        s.write_all(b)?;
+    }
     let mut raw = Vec::new();
     s.read_to_end(&mut raw)?;
     let split = raw
@@ -40,37 +65,6 @@ pub fn http_get_with_head(url: &str) -> std::io::Result<(u16, String, Vec<u8>)> 
         .and_then(|c| c.parse().ok())
         .ok_or_else(|| std::io::Error::other(format!("bad status line: {head}")))?;
     Ok((status, head.into_owned(), raw[split + 4..].to_vec()))
-}
-
-/// POSTs `body` (JSON) to `url`; returns the status code and the body.
-pub fn http_post(url: &str, body: &[u8]) -> std::io::Result<(u16, Vec<u8>)> {
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or_else(|| std::io::Error::other(format!("not an http:// URL: {url}")))?;
-    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let path = if path.is_empty() { "/" } else { path };
-    let mut s = TcpStream::connect(authority)?;
-    s.set_read_timeout(Some(Duration::from_secs(30)))?;
-    write!(
-        s,
-        "POST {path} HTTP/1.0\r\nHost: {authority}\r\nConnection: close\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    )?;
-    s.write_all(body)?;
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw)?;
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| std::io::Error::other("no HTTP header end"))?;
-    let head = String::from_utf8_lossy(&raw[..split]);
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .ok_or_else(|| std::io::Error::other(format!("bad status line: {head}")))?;
-    Ok((status, raw[split + 4..].to_vec()))
 }
 
 /// POSTs `body` to `url` and parses the reply as JSON.

@@ -431,6 +431,11 @@ impl NodeMediaServer {
 /// ffmpeg publishing a synthetic stream in real time (`-re`): libx264 high profile with
 /// B-frames and AAC 44.1 kHz stereo, as the interop suites require. Killed on drop.
 pub fn ffmpeg_publish(url: &str, seconds: u32, size: &str, gop: u32) -> Child {
+    ffmpeg_publish_tone(url, seconds, size, gop, 1000)
+}
+
+/// [`ffmpeg_publish`] with a sine of `hz` instead of 1 kHz.
+pub fn ffmpeg_publish_tone(url: &str, seconds: u32, size: &str, gop: u32, hz: u32) -> Child {
     let ffmpeg = require("ffmpeg");
     let child = std::process::Command::new(ffmpeg)
         .args([
@@ -444,7 +449,7 @@ pub fn ffmpeg_publish(url: &str, seconds: u32, size: &str, gop: u32) -> Child {
             "-f",
             "lavfi",
             "-i",
-            "sine=frequency=1000:sample_rate=44100",
+            &format!("sine=frequency={hz}:sample_rate=44100"),
         ])
         .args([
             "-t",
@@ -469,6 +474,43 @@ pub fn ffmpeg_publish(url: &str, seconds: u32, size: &str, gop: u32) -> Child {
         .spawn()
         .expect("start ffmpeg");
     Child(child)
+}
+
+/// FFmpeg decodes `seconds` of the audio of `url` to 48 kHz mono samples.
+pub fn decode_audio_mono(url: &str, seconds: u32) -> Vec<f64> {
+    let out = Command::new(require("ffmpeg"))
+        .args(["-v", "error", "-rw_timeout", "10000000", "-i", url])
+        .args([
+            "-t",
+            &seconds.to_string(),
+            "-vn",
+            "-ac",
+            "1",
+            "-ar",
+            "48000",
+        ])
+        .args(["-f", "s16le", "-"])
+        .output()
+        .expect("run ffmpeg");
+    out.stdout
+        .chunks_exact(2)
+        .map(|b| f64::from(i16::from_le_bytes([b[0], b[1]])))
+        .collect()
+}
+
+/// The share of 48 kHz `samples`' power at `hz` (Goertzel), 0 to about 1.
+pub fn tone_share(samples: &[f64], hz: f64) -> f64 {
+    let w = 2.0 * std::f64::consts::PI * hz / 48_000.0;
+    let coeff = 2.0 * w.cos();
+    let (mut s1, mut s2) = (0.0, 0.0);
+    for &x in samples {
+        let s = x + coeff * s1 - s2;
+        s2 = s1;
+        s1 = s;
+    }
+    let power = s1 * s1 + s2 * s2 - coeff * s1 * s2;
+    let total: f64 = samples.iter().map(|x| x * x).sum::<f64>() * samples.len() as f64 / 2.0;
+    power / total.max(1e-9)
 }
 
 /// Resident memory of this process in KiB (Linux), for bounded-memory checks.

@@ -155,21 +155,15 @@ impl X11Screen {
             screen.root,
             (screen.width_in_pixels, screen.height_in_pixels),
         );
-        let has_shm = conn
-            .extension_information(x11rb::protocol::shm::X11_EXTENSION_NAME)
-            .ok()
-            .flatten()
-            .is_some()
+        let has_extension =
+            |name: &'static str| conn.extension_information(name).ok().flatten().is_some();
+        let has_shm = has_extension(x11rb::protocol::shm::X11_EXTENSION_NAME)
             && conn
                 .shm_query_version()
                 .ok()
                 .and_then(|c| c.reply().ok())
                 .is_some();
-        let has_xfixes = conn
-            .extension_information(x11rb::protocol::xfixes::X11_EXTENSION_NAME)
-            .ok()
-            .flatten()
-            .is_some()
+        let has_xfixes = has_extension(x11rb::protocol::xfixes::X11_EXTENSION_NAME)
             && conn
                 .xfixes_query_version(4, 0)
                 .ok()
