@@ -122,6 +122,19 @@ impl MediaTag {
         Arc::new(t)
     }
 
+    /// A coded video frame's decode and presentation times from the tag's timestamp and
+    /// its composition offset (a negative presentation time is clamped to 0).
+    pub fn decode_times(
+        &self,
+        composition_time_ms: i32,
+    ) -> (onair_core::Timestamp, onair_core::Timestamp) {
+        let dts = onair_core::Timestamp::from_millis(u64::from(self.timestamp));
+        let pts = onair_core::Timestamp::from_millis(
+            (i64::from(self.timestamp) + i64::from(composition_time_ms)).max(0) as u64,
+        );
+        (dts, pts)
+    }
+
     /// The tag as RTMP chunk bytes for a player (chunk size [`crate::rtmp_server::CHUNK_SIZE`],
     /// play stream id 1, type-0 first chunk): encoded once, written to every RTMP player.
     pub fn rtmp_chunks(&self) -> &Bytes {

@@ -8,7 +8,7 @@ use crate::hub::Tag;
 use bytes::Bytes;
 use onair_codec::convert::{from_i420, to_encoder_i420};
 use onair_codec::StillDecoder;
-use onair_core::{PixelFormat, Size, Timestamp};
+use onair_core::{PixelFormat, Size};
 use onair_flv::{video_payload, FlvDemuxer, OnMetaData, TagType, VideoPayload};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
@@ -144,10 +144,7 @@ pub fn screenshot(video_seq: &Tag, gop: &[Tag], target_width: u32) -> ServerResu
         if c != codec {
             continue;
         }
-        let dts = Timestamp::from_millis(u64::from(t.timestamp));
-        let pts = Timestamp::from_millis(
-            (i64::from(t.timestamp) + i64::from(composition_time_ms)).max(0) as u64,
-        );
+        let (dts, pts) = t.decode_times(composition_time_ms);
         if let Ok(frames) = dec.decode(&data, keyframe, dts, pts) {
             if let Some(f) = frames.into_iter().last() {
                 last = Some(f);

@@ -83,10 +83,7 @@ impl InputDecoder {
                 let Some(dec) = self.video.as_mut().filter(|d| d.fourcc() == codec) else {
                     return;
                 };
-                let dts = Timestamp::from_millis(u64::from(tag.timestamp));
-                let pts = Timestamp::from_millis(
-                    (i64::from(tag.timestamp) + i64::from(composition_time_ms)).max(0) as u64,
-                );
+                let (dts, pts) = tag.decode_times(composition_time_ms);
                 match dec.decode(&data, keyframe, dts, pts) {
                     Ok(frames) => out.picture = frames.into_iter().last(),
                     Err(_) => self.errors += 1,

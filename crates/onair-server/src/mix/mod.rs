@@ -26,6 +26,9 @@ use session::{Control, OutputSettings, SessionHandle};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+/// How long a layout update waits for room in a busy session's control queue.
+const UPDATE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The running mixes by session id.
 #[derive(Debug, Default)]
 pub struct Mixer {
@@ -109,8 +112,16 @@ impl Mixer {
             tracing::info!(mix = %spec.session_id, "mix layout updated");
             return s
                 .control
-                .send(Control::Update(layout, settings))
-                .map_err(|_| MixError::new(code::BAD_PARAM, "the session is ending; try again"));
+                .send_timeout(Control::Update(layout, settings), UPDATE_WAIT)
+                .map_err(|e| match e {
+                    crossbeam_channel::SendTimeoutError::Timeout(_) => MixError::new(
+                        code::BAD_PARAM,
+                        "the session is still applying earlier updates; try again",
+                    ),
+                    crossbeam_channel::SendTimeoutError::Disconnected(_) => {
+                        MixError::new(code::BAD_PARAM, "the session is ending; try again")
+                    }
+                });
         }
         if let Some((id, _)) = sessions
             .iter()

@@ -32,6 +32,8 @@ pub const RETAP_EVERY: Duration = Duration::from_millis(500);
 pub const IDLE_END: Duration = Duration::from_secs(30);
 /// Tags a tap holds before the hub drops some.
 const TAP_CAPACITY: usize = 1024;
+/// Updates and stops waiting for a session.
+const CONTROL_CAPACITY: usize = 4;
 /// Samples per channel of one AAC frame.
 const AUDIO_BLOCK: usize = 1024;
 
@@ -159,6 +161,10 @@ struct Session {
     frames_out: u64,
     audio_frames_out: u64,
     next_retap: Instant,
+    /// The taps selected on, by input name (see `run`).
+    taps: Option<Vec<(String, Receiver<Tag>)>>,
+    /// An input's tap came or went since `taps` was built.
+    taps_changed: bool,
 }
 
 /// Starts a session's thread. `publish` is the output, already claimed in the hub; when no
@@ -170,7 +176,9 @@ pub fn spawn(
     settings: OutputSettings,
     publish: PublishHandle,
 ) -> Result<SessionHandle, Box<(std::io::Error, PublishHandle)>> {
-    let (control, rx) = crossbeam_channel::unbounded();
+    // Bounded: an app calling start again and again waits for the session to take each
+    // update rather than queueing without limit.
+    let (control, rx) = crossbeam_channel::bounded(CONTROL_CAPACITY);
     let output = publish.name.clone();
     // The handle goes to the thread once it runs, so a failed spawn does not lose it.
     let (give, take) = crossbeam_channel::bounded::<PublishHandle>(1);
@@ -199,6 +207,8 @@ pub fn spawn(
                 frames_out: 0,
                 audio_frames_out: 0,
                 next_retap: now,
+                taps: None,
+                taps_changed: true,
             };
             let reason = match s.apply(layout, settings) {
                 Ok(()) => s.run(&rx),
@@ -224,6 +234,7 @@ impl Session {
     /// Takes a layout: new inputs are tapped, dropped ones forgotten; a new canvas size or
     /// frame rate restarts the video encoder (a new sequence header and metadata).
     fn apply(&mut self, layout: Layout, settings: OutputSettings) -> Result<(), String> {
+        self.taps_changed = true;
         let streams = layout.streams();
         self.inputs.retain(|name, _| streams.contains(name));
         for name in &streams {
@@ -367,18 +378,25 @@ impl Session {
             .flatten()
             .min()
             .unwrap_or(now + RETAP_EVERY);
-            // Receivers are shared handles: cloned so the inputs can change while selecting.
-            let taps: Vec<(String, Receiver<Tag>)> = self
-                .inputs
-                .iter()
-                .filter_map(|(n, i)| Some((n.clone(), i.rx.clone()?)))
-                .collect();
+            // The receivers selected on (shared handles, cloned from the inputs): rebuilt only
+            // when an input's tap changed, not per tag.
+            let taps = match self.taps.take() {
+                Some(t) if !self.taps_changed => t,
+                _ => {
+                    self.taps_changed = false;
+                    self.inputs
+                        .iter()
+                        .filter_map(|(n, i)| Some((n.clone(), i.rx.clone()?)))
+                        .collect()
+                }
+            };
             let mut sel = Select::new();
             for (_, rx) in &taps {
                 sel.recv(rx);
             }
             let control_index = sel.recv(control);
             let Ok(op) = sel.select_deadline(deadline) else {
+                self.taps = Some(taps);
                 continue;
             };
             let index = op.index();
@@ -391,31 +409,38 @@ impl Session {
                     }
                     Ok(Control::Stop) | Err(_) => return "mix cancelled".into(),
                 }
+                self.taps = Some(taps);
                 continue;
             }
-            let (name, rx) = &taps[index];
-            let received = op.recv(rx);
-            let Some(input) = self.inputs.get_mut(name) else {
-                continue;
-            };
-            match received {
-                Ok(tag) => {
-                    let audible = self.layout.audio.contains(name);
-                    let d = input.decoder.tag(&tag, audible);
-                    if let Some(p) = d.picture {
-                        input.pictures += 1;
-                        input.picture = Some((input.pictures, p));
-                    }
-                    if !d.pcm.is_empty() {
-                        self.audio.push(name, &d.pcm);
-                    }
+            let received = op.recv(&taps[index].1);
+            self.on_tap(&taps[index].0, received);
+            self.taps = Some(taps);
+        }
+    }
+
+    /// One tag from an input's tap, or the tap's end (the stream ended).
+    fn on_tap(&mut self, name: &str, received: Result<Tag, crossbeam_channel::RecvError>) {
+        let Some(input) = self.inputs.get_mut(name) else {
+            return;
+        };
+        match received {
+            Ok(tag) => {
+                let audible = self.layout.audio.iter().any(|a| a == name);
+                let d = input.decoder.tag(&tag, audible);
+                if let Some(p) = d.picture {
+                    input.pictures += 1;
+                    input.picture = Some((input.pictures, p));
                 }
-                Err(_) => {
-                    tracing::info!(mix = %self.id, input = %name, "mix input ended");
-                    input.rx = None;
-                    input.presence.left(Instant::now());
-                    self.audio.remove(name);
+                if !d.pcm.is_empty() {
+                    self.audio.push(name, &d.pcm);
                 }
+            }
+            Err(_) => {
+                tracing::info!(mix = %self.id, input = %name, "mix input ended");
+                input.rx = None;
+                input.presence.left(Instant::now());
+                self.audio.remove(name);
+                self.taps_changed = true;
             }
         }
     }
@@ -430,6 +455,7 @@ impl Session {
                     input.rx = Some(rx);
                     input.decoder = InputDecoder::new(name);
                     input.presence.back();
+                    self.taps_changed = true;
                 }
             }
         }
