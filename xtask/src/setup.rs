@@ -23,6 +23,8 @@ pub const APT_PACKAGES: &[&str] = &[
     "libasound2-dev",
     // system audio loopback (libpulse-simple)
     "libpulse-dev",
+    // Wayland screen capture: PipeWire streams (pipewire-rs builds against it)
+    "libpipewire-0.3-dev",
     "libudev-dev",
     "libv4l-dev",
     "libyuv-dev",
@@ -53,6 +55,11 @@ pub const APT_PACKAGES: &[&str] = &[
     "chromium",
     // the venv for FFmpeg 9 (imageio-ffmpeg's static build: Enhanced RTMP, x265, SVT-AV1)
     "python3-venv",
+    // the Wayland screen backend's peers: a PipeWire daemon and its tools, GStreamer's
+    // pipewiresink as the shared screen, a private D-Bus session bus
+    "pipewire-bin",
+    "gstreamer1.0-pipewire",
+    "dbus-daemon",
 ];
 
 fn dpkg_installed(pkg: &str) -> bool {

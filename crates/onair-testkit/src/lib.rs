@@ -26,6 +26,7 @@ pub mod live_source;
 pub mod peers;
 pub mod results;
 pub mod throttle;
+pub mod wayland;
 pub mod x11_window;
 
 /// The workspace root (where `README.md`, `tests/` and `benches/` live).

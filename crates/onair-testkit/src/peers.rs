@@ -31,6 +31,7 @@ fn debian_package(tool: &str) -> &str {
             "gstreamer1.0-tools gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav"
         }
         "cc" => "gcc",
+        "pipewire" | "pw-cli" | "pw-dump" | "pw-link" => "pipewire-bin",
         "c++" => "g++",
         other => other,
     }

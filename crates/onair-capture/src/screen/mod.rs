@@ -7,6 +7,12 @@
 //!   geometry each frame (moved windows stay captured; what covers them is captured too, as
 //!   without a compositor there is nothing else to read).
 //! - [`cursor`]: drawing the cursor image onto a grabbed frame.
+//! - `portal` and `pipewire` (feature `wayland`, on by default): Wayland through the
+//!   xdg-desktop-portal ScreenCast interface (ashpd), which lets the user pick a screen or a
+//!   window in the system's dialog, and a PipeWire stream of the picked source.
+//!
+//! [`open_backend`] picks X11 when `DISPLAY` reaches a server (XWayland included) and the
+//! portal when only `WAYLAND_DISPLAY` is set.
 //!
 //! [`ScreenCapture`] runs one capture on its own thread. A captured window that is destroyed,
 //! or a screen whose size changes, ends the grabbing with a [`StopReason`] reported once; the
@@ -14,6 +20,10 @@
 //! another source ([`ScreenCapture::set_target`]) or stops it. See `docs/screen-capture.md`.
 
 pub mod cursor;
+#[cfg(feature = "wayland")]
+pub mod pipewire;
+#[cfg(feature = "wayland")]
+pub mod portal;
 pub mod x11;
 
 use crate::error::{CaptureError, CaptureResult};
@@ -184,14 +194,14 @@ pub trait ScreenBackend: Send {
     fn grab(&mut self, target: &CaptureTarget) -> Result<VideoFrame, GrabError>;
 }
 
-/// The backend for this session: X11 when `DISPLAY` reaches a server. A Wayland session
-/// without X11 (no `DISPLAY`) is refused with a message saying so: onair has no portal
-/// (xdg-desktop-portal ScreenCast) backend yet.
+/// The backend for this session: X11 when `DISPLAY` reaches a server, else the
+/// xdg-desktop-portal when the session is Wayland (`WAYLAND_DISPLAY`). A portal that does not
+/// answer is an error naming what to install.
 pub fn open_backend() -> CaptureResult<Box<dyn ScreenBackend>> {
     let display = std::env::var("DISPLAY").ok().filter(|d| !d.is_empty());
     backend_for(
         display.as_deref(),
-        std::env::var_os("WAYLAND_DISPLAY").is_some(),
+        std::env::var_os("WAYLAND_DISPLAY").is_some_and(|w| !w.is_empty()),
     )
 }
 
@@ -200,15 +210,31 @@ pub fn open_backend() -> CaptureResult<Box<dyn ScreenBackend>> {
 fn backend_for(display: Option<&str>, wayland: bool) -> CaptureResult<Box<dyn ScreenBackend>> {
     match (display, wayland) {
         (Some(d), _) => Ok(Box::new(x11::X11Screen::connect(Some(d))?)),
-        (None, true) => Err(CaptureError::NotFound(
-            "screen capture: this is a Wayland session without X11 (no DISPLAY); onair \
-             captures X11 displays and has no xdg-desktop-portal ScreenCast backend yet"
-                .into(),
-        )),
+        (None, true) => wayland_backend(),
         (None, false) => Err(CaptureError::NotFound(
-            "screen capture: no display (DISPLAY is not set)".into(),
+            "screen capture: no display (neither DISPLAY nor WAYLAND_DISPLAY is set)".into(),
         )),
     }
+}
+
+#[cfg(feature = "wayland")]
+fn wayland_backend() -> CaptureResult<Box<dyn ScreenBackend>> {
+    match portal::PortalScreen::connect() {
+        Ok(p) => Ok(Box::new(p)),
+        Err(e) => {
+            tracing::warn!("{e}");
+            Err(e)
+        }
+    }
+}
+
+#[cfg(not(feature = "wayland"))]
+fn wayland_backend() -> CaptureResult<Box<dyn ScreenBackend>> {
+    Err(CaptureError::NotFound(
+        "screen capture: this is a Wayland session without X11 (no DISPLAY) and onair was \
+         built without its `wayland` feature (xdg-desktop-portal + PipeWire)"
+            .into(),
+    ))
 }
 
 /// Lists the screens and windows of this session ([`open_backend`]).
@@ -392,8 +418,7 @@ mod tests {
             Err(e) => e.to_string(),
             Ok(_) => panic!("a backend without a display"),
         };
-        assert!(err(backend_for(None, true)).contains("Wayland session without X11"));
-        assert!(err(backend_for(None, false)).contains("DISPLAY is not set"));
+        assert!(err(backend_for(None, false)).contains("neither DISPLAY nor WAYLAND_DISPLAY"));
         // A display that does not answer is an error naming the connection.
         let e = err(backend_for(Some(":4242"), false));
         assert!(e.contains("cannot connect to the X display"), "{e}");
