@@ -1,6 +1,6 @@
 //! Screen and window capture: the sources a desktop offers (screens, windows with their titles,
-//! thumbnails and icons) and a capture thread that grabs the chosen one as BGRA frames paced to
-//! a frame rate.
+//! thumbnails and icons) and a capture thread that grabs the chosen one as frames paced to a
+//! frame rate.
 //!
 //! - [`x11`]: X11 through x11rb: MIT-SHM grabs (the server writes the picture into shared
 //!   memory; no copy through the socket), XFixes for the cursor, windows followed by their
@@ -190,7 +190,8 @@ pub trait ScreenBackend: Send {
         thumbnail: Option<(u32, u32)>,
         icon: Option<(u32, u32)>,
     ) -> CaptureResult<Vec<ScreenSource>>;
-    /// One BGRA frame of `target`.
+    /// One frame of `target`: I420 (X11, converted where the grab lies) or BGRA (the
+    /// portal's PipeWire pictures).
     fn grab(&mut self, target: &CaptureTarget) -> Result<VideoFrame, GrabError>;
 }
 

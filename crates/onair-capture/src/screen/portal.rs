@@ -41,9 +41,12 @@ struct Active {
 }
 
 /// Screen capture through xdg-desktop-portal and PipeWire.
+///
+/// zbus objects must be dropped inside their runtime (dropping spawns tasks on it): every
+/// method that makes or drops one enters the runtime first, and `Drop` drops them there.
 pub struct PortalScreen {
     runtime: tokio::runtime::Runtime,
-    proxy: Screencast,
+    proxy: Option<Screencast>,
     active: Option<Active>,
 }
 
@@ -89,6 +92,7 @@ impl PortalScreen {
             .build()
             .map_err(|e| CaptureError::StartFailed(format!("no portal runtime: {e}")))?;
         let no_portal = |m| CaptureError::NotFound(format!("screen capture (Wayland): {m}"));
+        let _inside = runtime.enter();
         let proxy =
             block(&runtime, CALL_TIMEOUT, "connecting", Screencast::new()).map_err(no_portal)?;
         // Creating the proxy sends nothing; asking a property finds out whether a portal answers.
@@ -109,16 +113,20 @@ impl PortalScreen {
             proxy.version()
         );
         Ok(Self {
-            runtime,
-            proxy,
+            proxy: Some(proxy),
             active: None,
+            runtime,
         })
     }
 
     /// Opens a sharing session for a screen or a window (the dialog).
     fn open(&mut self, window: bool, cursor: bool) -> Result<Active, String> {
         let rt = &self.runtime;
-        let proxy = &self.proxy;
+        let _inside = rt.enter();
+        let proxy = self
+            .proxy
+            .as_ref()
+            .ok_or("the portal connection is closed")?;
         let modes = block(
             rt,
             CALL_TIMEOUT,
@@ -190,6 +198,7 @@ impl PortalScreen {
     }
 
     fn close_active(&mut self) {
+        let _inside = self.runtime.enter();
         if let Some(a) = self.active.take() {
             drop(a.video);
             let _ = block(&self.runtime, CALL_TIMEOUT, "closing", a.session.close());
@@ -200,6 +209,8 @@ impl PortalScreen {
 impl Drop for PortalScreen {
     fn drop(&mut self) {
         self.close_active();
+        let _inside = self.runtime.enter();
+        drop(self.proxy.take());
     }
 }
 

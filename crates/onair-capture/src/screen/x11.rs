@@ -18,6 +18,7 @@ use super::{
 };
 use crate::error::{CaptureError, CaptureResult};
 use bytes::Bytes;
+use onair_codec::convert::rgb_to_i420_into;
 use onair_core::{PixelFormat, VideoFrame};
 use x11rb::connection::{Connection, RequestConnection};
 use x11rb::errors::{ConnectionError, ReplyError};
@@ -37,7 +38,8 @@ struct ShmSegment {
 }
 
 // SAFETY: the mapping is owned by the segment (no other handle to it exists in this process)
-// and only read through `&self` after a grab's reply, so moving it to another thread is sound.
+// and only touched through `&mut self` after a grab's reply, so moving it to another thread is
+// sound.
 unsafe impl Send for ShmSegment {}
 
 impl ShmSegment {
@@ -77,9 +79,10 @@ impl ShmSegment {
         }
     }
 
-    fn bytes(&self, len: usize) -> &[u8] {
-        // SAFETY: `addr` maps `self.len` bytes for the life of `self`.
-        unsafe { std::slice::from_raw_parts(self.addr, len.min(self.len)) }
+    fn bytes_mut(&mut self, len: usize) -> &mut [u8] {
+        // SAFETY: `addr` maps `self.len` bytes for the life of `self`; the server writes it
+        // only while a grab request runs (before its reply), and `&mut self` is exclusive here.
+        unsafe { std::slice::from_raw_parts_mut(self.addr, len.min(self.len)) }
     }
 
     fn release(self, conn: &RustConnection) {
@@ -330,8 +333,20 @@ impl X11Screen {
         fit(iw, ih, rgba, size)
     }
 
-    /// BGRX pixels of `r` (root coordinates, inside the root) through MIT-SHM or GetImage.
+    /// BGRX pixels of `r` (root coordinates, inside the root) through MIT-SHM or GetImage,
+    /// copied out.
     fn read_root(&mut self, r: Rect) -> Result<Vec<u8>, GrabError> {
+        self.with_root_pixels(r, |bgrx| bgrx.to_vec())
+    }
+
+    /// Grabs `r` (root coordinates, inside the root) and hands its BGRX pixels to `use_them`
+    /// where they lie: in the shared-memory segment with MIT-SHM (no copy), else in the
+    /// GetImage reply.
+    fn with_root_pixels<T>(
+        &mut self,
+        r: Rect,
+        use_them: impl FnOnce(&mut [u8]) -> T,
+    ) -> Result<T, GrabError> {
         let len = r.width as usize * r.height as usize * 4;
         if self.has_shm {
             if self.shm.as_ref().is_none_or(|s| s.len < len) {
@@ -347,9 +362,8 @@ impl X11Screen {
                     self.has_shm = false;
                 }
             }
-            if let Some(seg) = &self.shm {
-                let reply = self
-                    .conn
+            if let Some(seg) = &mut self.shm {
+                self.conn
                     .shm_get_image(
                         self.root,
                         r.x as i16,
@@ -364,11 +378,10 @@ impl X11Screen {
                     .map_err(grab_failed)?
                     .reply()
                     .map_err(reply_failed)?;
-                let _ = reply;
-                return Ok(seg.bytes(len).to_vec());
+                return Ok(use_them(seg.bytes_mut(len)));
             }
         }
-        let reply = self
+        let mut reply = self
             .conn
             .get_image(
                 ImageFormat::Z_PIXMAP,
@@ -382,7 +395,8 @@ impl X11Screen {
             .map_err(grab_failed)?
             .reply()
             .map_err(reply_failed)?;
-        Ok(reply.data)
+        let n = len.min(reply.data.len());
+        Ok(use_them(&mut reply.data[..n]))
     }
 
     fn cursor(&self, origin: Rect) -> Option<CursorImage> {
@@ -554,21 +568,29 @@ impl ScreenBackend for X11Screen {
             height: h,
             ..wanted
         };
-        let mut frame = if on_screen == whole {
-            // All of it on screen (the usual case): the grab's one copy is the frame.
-            self.read_root(whole)?
+        let cursor = if target.cursor {
+            self.cursor(wanted)
         } else {
-            self.read_partly_on_screen(wanted, on_screen, w, h)?
+            None
         };
-        for px in frame.chunks_exact_mut(4) {
-            px[3] = 255;
-        }
-        if target.cursor {
-            if let Some(c) = self.cursor(wanted) {
-                draw_cursor(&mut frame, w, h, &c);
+        // The frame leaves as I420 (3/8 of BGRA's bytes in the queues behind), converted from
+        // where the pixels lie; the cursor is drawn into them first.
+        let mut i420 = vec![0u8; w as usize * h as usize * 3 / 2];
+        let to_i420 = |bgrx: &mut [u8], i420: &mut [u8]| {
+            if let Some(c) = &cursor {
+                draw_cursor(bgrx, w, h, c);
             }
+            rgb_to_i420_into(bgrx, w as usize * 4, w as usize, h as usize, true, i420)
+                .map_err(|e| GrabError::Failed(e.to_string()))
+        };
+        if on_screen == whole {
+            // All of it on screen (the usual case): converted straight from the grab.
+            self.with_root_pixels(whole, |bgrx| to_i420(bgrx, &mut i420))??;
+        } else {
+            let mut frame = self.read_partly_on_screen(wanted, on_screen, w, h)?;
+            to_i420(&mut frame, &mut i420)?;
         }
-        VideoFrame::new(PixelFormat::Bgra32, w, h, Bytes::from(frame))
+        VideoFrame::new(PixelFormat::I420, w, h, Bytes::from(i420))
             .map_err(|e| GrabError::Failed(e.to_string()))
     }
 }
