@@ -56,10 +56,11 @@ pub const APT_PACKAGES: &[&str] = &[
     // the venv for FFmpeg 9 (imageio-ffmpeg's static build: Enhanced RTMP, x265, SVT-AV1)
     "python3-venv",
     // the Wayland screen backend's peers: a PipeWire daemon and its tools, GStreamer's
-    // pipewiresink as the shared screen, a private D-Bus session bus
+    // pipewiresink as the shared screen, a private D-Bus session bus, the portal frontend
     "pipewire-bin",
     "gstreamer1.0-pipewire",
     "dbus-daemon",
+    "xdg-desktop-portal",
 ];
 
 fn dpkg_installed(pkg: &str) -> bool {

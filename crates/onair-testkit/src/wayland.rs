@@ -215,3 +215,211 @@ impl SessionBus {
         &self.address
     }
 }
+
+/// What the screen-cast backend was asked, in order (`CreateSession`, `SelectSources types=T
+/// cursor_mode=C`, `Start`).
+pub type PortalCalls = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
+/// The real xdg-desktop-portal frontend on a private session bus, whose ScreenCast backend is
+/// served by this process and shares one PipeWire node: what a compositor's backend
+/// (xdg-desktop-portal-gnome, -kde, -wlr) does once the user picked a source in its dialog.
+/// Apps talk to the frontend exactly as on a desktop; the frontend opens the restricted
+/// PipeWire remote itself.
+pub struct Portal {
+    frontend: Child,
+    _backend: zbus::Connection,
+    runtime: tokio::runtime::Runtime,
+    dir: tempfile::TempDir,
+    calls: PortalCalls,
+}
+
+impl std::fmt::Debug for Portal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Portal").finish_non_exhaustive()
+    }
+}
+
+/// `org.freedesktop.impl.portal.ScreenCast`, answering at once with one stream.
+struct ScreenCastBackend {
+    node: u32,
+    size: (i32, i32),
+    calls: PortalCalls,
+}
+
+type Vardict = std::collections::HashMap<String, zbus::zvariant::OwnedValue>;
+
+fn record(calls: &PortalCalls, call: String) {
+    calls.lock().unwrap_or_else(|e| e.into_inner()).push(call);
+}
+
+#[zbus::interface(name = "org.freedesktop.impl.portal.ScreenCast")]
+impl ScreenCastBackend {
+    async fn create_session(
+        &self,
+        _handle: zbus::zvariant::OwnedObjectPath,
+        _session_handle: zbus::zvariant::OwnedObjectPath,
+        _app_id: String,
+        _options: Vardict,
+    ) -> (u32, Vardict) {
+        record(&self.calls, "CreateSession".into());
+        (0, Vardict::new())
+    }
+
+    async fn select_sources(
+        &self,
+        _handle: zbus::zvariant::OwnedObjectPath,
+        _session_handle: zbus::zvariant::OwnedObjectPath,
+        _app_id: String,
+        options: Vardict,
+    ) -> (u32, Vardict) {
+        let get = |k: &str| {
+            options
+                .get(k)
+                .and_then(|v| u32::try_from(v).ok())
+                .map_or("-".to_string(), |v| v.to_string())
+        };
+        record(
+            &self.calls,
+            format!(
+                "SelectSources types={} cursor_mode={}",
+                get("types"),
+                get("cursor_mode")
+            ),
+        );
+        (0, Vardict::new())
+    }
+
+    async fn start(
+        &self,
+        _handle: zbus::zvariant::OwnedObjectPath,
+        _session_handle: zbus::zvariant::OwnedObjectPath,
+        _app_id: String,
+        _parent_window: String,
+        _options: Vardict,
+    ) -> (u32, Vardict) {
+        record(&self.calls, "Start".into());
+        let mut props = std::collections::HashMap::<String, zbus::zvariant::Value<'_>>::new();
+        props.insert("size".into(), zbus::zvariant::Value::from(self.size));
+        props.insert("source_type".into(), zbus::zvariant::Value::from(1u32));
+        let streams = vec![(self.node, props)];
+        let mut results = Vardict::new();
+        results.insert(
+            "streams".into(),
+            zbus::zvariant::OwnedValue::try_from(zbus::zvariant::Value::from(streams))
+                .expect("no file descriptors in the streams"),
+        );
+        (0, results)
+    }
+
+    #[zbus(property, name = "AvailableSourceTypes")]
+    fn available_source_types(&self) -> u32 {
+        1 | 2
+    }
+
+    #[zbus(property, name = "AvailableCursorModes")]
+    fn available_cursor_modes(&self) -> u32 {
+        1 | 2
+    }
+
+    #[zbus(property, name = "version")]
+    fn version(&self) -> u32 {
+        4
+    }
+}
+
+const BACKEND_NAME: &str = "org.onair.test.ScreenCastBackend";
+const FRONTEND: &str = "/usr/libexec/xdg-desktop-portal";
+
+impl Portal {
+    /// Serves the backend on `bus` sharing `node` of `size`, starts the frontend and waits
+    /// until it owns `org.freedesktop.portal.Desktop`.
+    pub fn start(bus: &SessionBus, pipewire: &PipeWire, node: u32, size: (u32, u32)) -> Self {
+        assert!(
+            Path::new(FRONTEND).exists(),
+            "the test peer xdg-desktop-portal is not installed: run `cargo xtask setup` \
+             (Debian: sudo apt-get install xdg-desktop-portal)"
+        );
+        let dir = tempfile::tempdir().expect("temp dir");
+        let portals = dir.path().join("portals");
+        std::fs::create_dir_all(&portals).expect("portals dir");
+        std::fs::write(
+            portals.join("onair-test.portal"),
+            format!(
+                "[portal]\nDBusName={BACKEND_NAME}\n\
+                 Interfaces=org.freedesktop.impl.portal.ScreenCast;\nUseIn=onair-test\n"
+            ),
+        )
+        .expect("portal file");
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let calls = PortalCalls::default();
+        let backend = ScreenCastBackend {
+            node,
+            size: (size.0 as i32, size.1 as i32),
+            calls: calls.clone(),
+        };
+        let address = bus.address().to_string();
+        let backend = runtime
+            .block_on(async {
+                zbus::connection::Builder::address(address.as_str())?
+                    .name(BACKEND_NAME)?
+                    .serve_at("/org/freedesktop/portal/desktop", backend)?
+                    .build()
+                    .await
+            })
+            .expect("serve the screen-cast backend");
+        let log = std::fs::File::create(dir.path().join("log")).expect("log file");
+        let frontend = Command::new(FRONTEND)
+            .arg("--replace")
+            .env("DBUS_SESSION_BUS_ADDRESS", bus.address())
+            .env("XDG_DESKTOP_PORTAL_DIR", &portals)
+            .env("XDG_CURRENT_DESKTOP", "onair-test")
+            .env("XDG_RUNTIME_DIR", dir.path())
+            .env("PIPEWIRE_RUNTIME_DIR", pipewire.runtime_dir())
+            .env("G_MESSAGES_DEBUG", "all")
+            .env_remove("DISPLAY")
+            .env_remove("WAYLAND_DISPLAY")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start xdg-desktop-portal");
+        let me = Self {
+            frontend: Child(frontend),
+            _backend: backend,
+            runtime,
+            dir,
+            calls,
+        };
+        let conn = me._backend.clone();
+        wait_for(
+            Duration::from_secs(15),
+            "xdg-desktop-portal did not take its bus name",
+            || {
+                me.runtime.block_on(async {
+                    let dbus = zbus::fdo::DBusProxy::new(&conn).await.ok()?;
+                    let name = "org.freedesktop.portal.Desktop".try_into().ok()?;
+                    dbus.name_has_owner(name).await.ok()
+                }) == Some(true)
+            },
+        );
+        me
+    }
+
+    /// What the backend was asked so far.
+    pub fn calls(&self) -> Vec<String> {
+        self.calls.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The frontend's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("log")).unwrap_or_default()
+    }
+
+    /// Stops the frontend now.
+    pub fn stop(mut self) {
+        self.frontend.kill();
+    }
+}

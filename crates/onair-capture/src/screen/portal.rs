@@ -38,6 +38,8 @@ struct Active {
     size: Option<(i32, i32)>,
     session: Session<Screencast>,
     video: PipeWireVideo,
+    /// The end of sharing was reported (once).
+    end_reported: bool,
 }
 
 /// Screen capture through xdg-desktop-portal and PipeWire.
@@ -93,8 +95,13 @@ impl PortalScreen {
             .map_err(|e| CaptureError::StartFailed(format!("no portal runtime: {e}")))?;
         let no_portal = |m| CaptureError::NotFound(format!("screen capture (Wayland): {m}"));
         let _inside = runtime.enter();
-        let proxy =
-            block(&runtime, CALL_TIMEOUT, "connecting", Screencast::new()).map_err(no_portal)?;
+        // A connection of this backend's own, on its runtime: ashpd's shared one would be tied
+        // to the runtime of the first backend of the process and die with it.
+        let proxy = block(&runtime, CALL_TIMEOUT, "connecting", async {
+            let conn = zbus::Connection::session().await?;
+            Screencast::with_connection(conn).await
+        })
+        .map_err(no_portal)?;
         // Creating the proxy sends nothing; asking a property finds out whether a portal answers.
         let kinds = block(
             &runtime,
@@ -194,6 +201,7 @@ impl PortalScreen {
             size: stream.size(),
             session,
             video,
+            end_reported: false,
         })
     }
 
@@ -299,9 +307,12 @@ impl ScreenBackend for PortalScreen {
 
     fn grab(&mut self, target: &CaptureTarget) -> Result<VideoFrame, GrabError> {
         let window = matches!(target.source, SourceId::Window(_));
-        let reuse = self.active.as_ref().is_some_and(|a| {
-            a.window == window && a.cursor == target.cursor && a.video.ended().is_none()
-        });
+        // A session whose end was already reported is only grabbed again for a new target
+        // (the capture thread stops grabbing a gone source): that opens a new one.
+        let reuse = self
+            .active
+            .as_ref()
+            .is_some_and(|a| a.window == window && a.cursor == target.cursor && !a.end_reported);
         let mut wait = Duration::ZERO;
         if !reuse {
             self.close_active();
@@ -311,9 +322,12 @@ impl ScreenBackend for PortalScreen {
             );
             wait = FIRST_PICTURE;
         }
-        let active = self.active.as_ref().expect("opened above");
+        let active = self.active.as_mut().expect("opened above");
         let frame = active.video.latest(wait).map_err(|e| match e {
-            GrabError::Gone(_) if window => GrabError::Gone(StopReason::WindowClosed),
+            GrabError::Gone(r) => {
+                active.end_reported = true;
+                GrabError::Gone(if window { StopReason::WindowClosed } else { r })
+            }
             other => other,
         })?;
         if target.region.is_empty() {
