@@ -89,6 +89,7 @@ fn a_wayland_session_captures_through_the_screen_cast_portal() {
                     height: 120,
                 },
                 cursor: true,
+                highlight: None,
             },
             30,
             move |f| {

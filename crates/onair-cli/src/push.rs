@@ -1,5 +1,5 @@
 //! `onair push URL [--source test|image:PATH|camera[:ID]|screen[:ID]|window:ID|window:TITLE]
-//! [--region X,Y,W,H] [--cursor] [--system-audio] [--system-audio-volume 0..150]
+//! [--region X,Y,W,H] [--cursor] [--highlight] [--system-audio] [--system-audio-volume 0..150]
 //! [--microphone [ID]] [--preset WxH]
 //! [--portrait] [--fps N] [--bitrate K] [--min-bitrate K] [--audio speech|default|music|none]
 //! [--codec h264|h265] [--encoder openh264|x264|x265|nvenc|vaapi|qsv|auto] [--seconds N]
@@ -43,6 +43,10 @@ pub struct PushArgs {
     /// Draw the mouse cursor into a screen or window capture.
     #[arg(long)]
     pub cursor: bool,
+    /// Draw LiteAV's green border around a captured window on the screen (X11; never part of
+    /// the pushed picture).
+    #[arg(long)]
+    pub highlight: bool,
     /// Mix what the computer plays (the default output's monitor) into the audio.
     #[arg(long)]
     pub system_audio: bool,
@@ -185,6 +189,7 @@ fn start_screen(pusher: &V2TXLivePusher, source: &str, args: &PushArgs) -> Resul
     let id = screen_source(pusher, source)?;
     let property = onair::ScreenCaptureProperty {
         capture_cursor: args.cursor,
+        highlight_window: args.highlight,
         ..Default::default()
     };
     let region = args.region.unwrap_or_default();

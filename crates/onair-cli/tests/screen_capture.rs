@@ -193,10 +193,11 @@ fn window_capture_follows_the_window_and_outlives_it() {
     let data = tempfile::tempdir().unwrap();
     let serve = onair_serve(onair(), data.path(), &[]);
     let url = format!("rtmp://127.0.0.1:{}/live/win", serve.rtmp);
-    // By title substring: the CLI finds the window's id.
+    // By title substring: the CLI finds the window's id. With LiteAV's highlight border.
     let args = [
         "--source",
         "window:onair win",
+        "--highlight",
         "--preset",
         "640x360",
         "--fps",
@@ -215,9 +216,30 @@ fn window_capture_follows_the_window_and_outlives_it() {
     // The window alone: its stamp (top rows) reads in (almost) every picture.
     let (stamps, _) = decode(&flv, 640, 360, 4);
     assert_rising(&stamps, 15.0, "window at 200,150");
+    // The border is on the screen just outside the window's edges, not in the pushed picture
+    // (whose stamps read above).
+    let shot = data.path().join("screen.png");
+    let green_at = |px: usize, py: usize| {
+        x.screenshot(1280, 720, &shot);
+        let (w, _, rgb) = decode_png(&shot);
+        let px = &rgb[(py * w + px) * 3..][..3];
+        px.iter()
+            .zip([0x8c, 0xbf, 0x26])
+            .all(|(a, b)| a.abs_diff(b) <= 2)
+    };
+    assert!(
+        green_at(197, 330) && green_at(842, 330),
+        "border left and right of 200,150"
+    );
+    assert!(
+        green_at(520, 147) && green_at(520, 512),
+        "border above and below"
+    );
+    assert!(!green_at(205, 330), "the window itself is not covered");
     win.move_to(520, 300);
     let (stamps, _) = decode(&flv, 640, 360, 4);
     assert_rising(&stamps, 15.0, "window moved to 520,300");
+    assert!(green_at(517, 480), "the border follows the window");
     win.close();
     let seen = wait_line(
         &lines,
@@ -229,6 +251,7 @@ fn window_capture_follows_the_window_and_outlives_it() {
     if !seen.iter().any(|l| l.contains(warning)) {
         wait_line(&lines, warning, Duration::from_secs(10));
     }
+    assert!(!green_at(517, 480), "the border goes with the window");
     // The push goes on (its last picture): FFmpeg still decodes pictures.
     let (after, _) = decode(&flv, 640, 360, 3);
     println!("{} pictures decoded after the window closed", after.len());

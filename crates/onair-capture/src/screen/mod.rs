@@ -7,6 +7,7 @@
 //!   geometry each frame (moved windows stay captured; what covers them is captured too, as
 //!   without a compositor there is nothing else to read).
 //! - [`cursor`]: drawing the cursor image onto a grabbed frame.
+//! - [`highlight`]: the coloured border around a captured window (X11).
 //! - `portal` and `pipewire` (feature `wayland`, on by default): Wayland through the
 //!   xdg-desktop-portal ScreenCast interface (ashpd), which lets the user pick a screen or a
 //!   window in the system's dialog, and a PipeWire stream of the picked source.
@@ -20,6 +21,7 @@
 //! another source ([`ScreenCapture::set_target`]) or stops it. See `docs/screen-capture.md`.
 
 pub mod cursor;
+pub mod highlight;
 #[cfg(feature = "wayland")]
 pub mod pipewire;
 #[cfg(feature = "wayland")]
@@ -159,6 +161,9 @@ pub struct CaptureTarget {
     pub region: Rect,
     /// Draw the cursor into the frames.
     pub cursor: bool,
+    /// Draw a border around a captured window on the screen (X11; on Wayland the compositor
+    /// shows its own sharing indicator). Not part of the captured picture.
+    pub highlight: Option<highlight::Highlight>,
 }
 
 /// Why capturing stopped (LiteAV's `onScreenCaptureStopped` reasons).
@@ -500,6 +505,7 @@ mod tests {
                 source: SourceId::Window(1),
                 region: Rect::default(),
                 cursor: false,
+                highlight: None,
             },
             100,
             move |f| {

@@ -13,6 +13,7 @@
 //! `WM_NAME`, minimised when iconic (`WM_STATE`) or unmapped.
 
 use super::cursor::{draw_cursor, CursorImage};
+use super::highlight::BorderFrame;
 use super::{
     CaptureTarget, GrabError, Rect, RgbaImage, ScreenBackend, ScreenSource, SourceId, StopReason,
 };
@@ -114,6 +115,8 @@ pub struct X11Screen {
     atoms: Atoms,
     /// The root size when capturing began (a change is [`StopReason::DisplayChanged`]).
     root_size: (u16, u16),
+    /// The highlight border around the captured window, while one is asked.
+    border: Option<BorderFrame>,
 }
 
 impl std::fmt::Debug for X11Screen {
@@ -199,6 +202,7 @@ impl X11Screen {
             has_xfixes,
             atoms,
             root_size,
+            border: None,
         })
     }
 
@@ -555,7 +559,9 @@ impl ScreenBackend for X11Screen {
                 return Err(GrabError::Gone(StopReason::DisplayChanged));
             }
         }
-        let (wanted, on_screen) = self.locate(target)?;
+        let located = self.locate(target);
+        self.update_border(target, located.is_ok());
+        let (wanted, on_screen) = located?;
         let (w, h) = (wanted.width & !1, wanted.height & !1);
         if w < 2 || h < 2 {
             return Err(GrabError::Failed(format!(
@@ -596,6 +602,34 @@ impl ScreenBackend for X11Screen {
 }
 
 impl X11Screen {
+    /// Keeps the highlight border around the captured window when `target` asks for one and
+    /// the window is there (`located`); removes it otherwise.
+    fn update_border(&mut self, target: &CaptureTarget, located: bool) {
+        let around = match (target.source, target.highlight, located) {
+            (SourceId::Window(w), Some(style), true) => {
+                self.window_rect(w).ok().map(|r| (r, style))
+            }
+            _ => None,
+        };
+        let Some((rect, style)) = around else {
+            if let Some(b) = self.border.take() {
+                b.destroy(&self.conn);
+            }
+            return;
+        };
+        if self.border.as_ref().is_some_and(|b| b.style() != style) {
+            if let Some(b) = self.border.take() {
+                b.destroy(&self.conn);
+            }
+        }
+        if self.border.is_none() {
+            self.border = BorderFrame::create(&self.conn, self.root, style);
+        }
+        if let Some(b) = &mut self.border {
+            b.place(&self.conn, rect);
+        }
+    }
+
     /// A `w` x `h` frame of `wanted` of which only `on_screen` is on the screen: the rest black.
     fn read_partly_on_screen(
         &mut self,
@@ -629,6 +663,9 @@ impl X11Screen {
 
 impl Drop for X11Screen {
     fn drop(&mut self) {
+        if let Some(b) = self.border.take() {
+            b.destroy(&self.conn);
+        }
         if let Some(seg) = self.shm.take() {
             seg.release(&self.conn);
         }

@@ -28,17 +28,37 @@ use std::sync::Arc;
 /// LiteAV's `V2TXLiveScreenCaptureSourceInfo`: a screen or window that can be captured.
 pub type ScreenCaptureSourceInfo = ScreenSource;
 
-/// LiteAV's `V2TXLiveScreenCaptureProperty`, as far as the X11 backend goes.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// LiteAV's `V2TXLiveScreenCaptureProperty`. `Default` leaves the cursor out and the border
+/// off (set them as LiteAV's defaults have them: `capture_cursor: true, highlight_window:
+/// true`); the border's colour and width default to LiteAV's green `0x8CBF26`, 5 pixels.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScreenCaptureProperty {
     /// Draw the mouse cursor into the captured picture.
     pub capture_cursor: bool,
-    /// Draw a border around the captured window on screen. Not supported by the X11 backend
-    /// (no compositor overlay): setting it gives a NOT_SUPPORTED warning and is ignored.
+    /// Draw a border around the captured window on screen (X11: four thin windows outside its
+    /// edges, never in the captured picture; on Wayland the compositor shows its own sharing
+    /// indicator and this is ignored).
     pub highlight_window: bool,
+    /// The border's colour, `0xRRGGBB` (LiteAV's `highlightBorderColor`).
+    pub highlight_color: u32,
+    /// The border's width in pixels, 1..=50 (LiteAV's `highlightBorderSize`).
+    pub highlight_width: u32,
     /// Windows to leave out of a screen capture. Not supported by the X11 backend (it reads
     /// the screen's pixels): a non-empty list gives a NOT_SUPPORTED warning and is ignored.
     pub exclude_windows: Vec<u32>,
+}
+
+impl Default for ScreenCaptureProperty {
+    fn default() -> Self {
+        let border = onair_capture::screen::highlight::Highlight::default();
+        Self {
+            capture_cursor: false,
+            highlight_window: false,
+            highlight_color: border.rgb,
+            highlight_width: border.width,
+            exclude_windows: Vec::new(),
+        }
+    }
 }
 
 /// The running screen capture and its callback thread.
@@ -101,16 +121,23 @@ impl V2TXLivePusher {
         capture_rect: Rect,
         property: ScreenCaptureProperty,
     ) -> LiveResult {
-        if property.highlight_window || !property.exclude_windows.is_empty() {
+        if !property.exclude_windows.is_empty() {
             self.routes.warn(
                 V2TXLiveCode::ErrorNotSupported,
-                "screen capture: window highlight and excluded windows are not supported on X11",
+                "screen capture: excluded windows are not supported (the screen's pixels are \
+                 read as they are shown)",
             );
         }
         let target = CaptureTarget {
             source,
             region: capture_rect,
             cursor: property.capture_cursor,
+            highlight: property.highlight_window.then_some(
+                onair_capture::screen::highlight::Highlight {
+                    rgb: property.highlight_color & 0xFF_FF_FF,
+                    width: property.highlight_width.clamp(1, 50),
+                },
+            ),
         };
         let devices = lock(&self.devices);
         if let Some(screen) = devices.screen.as_ref() {
@@ -143,6 +170,7 @@ impl V2TXLivePusher {
                 source: SourceId::Screen(0),
                 region: Rect::default(),
                 cursor: false,
+                highlight: None,
             });
         let mut devices = lock(&self.devices);
         if let Some(old) = devices.screen.take() {
