@@ -262,6 +262,44 @@ fn window_capture_follows_the_window_and_outlives_it() {
     drop(push);
 }
 
+/// A 4:3 window into a 16:9 push keeps its aspect on black bars, as LiteAV's do.
+#[test]
+fn a_window_of_another_aspect_is_letterboxed_not_stretched() {
+    let _one = one_at_a_time();
+    let x = Xvfb::start(640, 360);
+    let _win = PatternWindow::open(
+        x.display(),
+        "onair square",
+        (0, 0),
+        (480, 360),
+        Content::Bars(vec![[255, 255, 255]]),
+    );
+    let data = tempfile::tempdir().unwrap();
+    let serve = onair_serve(onair(), data.path(), &[]);
+    let url = format!("rtmp://127.0.0.1:{}/live/box", serve.rtmp);
+    let args = [
+        "--source",
+        "window:onair square",
+        "--preset",
+        "640x360",
+        "--fps",
+        "15",
+        "--audio",
+        "none",
+    ];
+    let (_push, lines) = push(x.display(), None, &url, &args);
+    wait_line(&lines, "capturing window:", Duration::from_secs(15));
+    wait_live_flv(serve.http, "box", Duration::from_secs(15));
+    let flv = format!("http://127.0.0.1:{}/live/box.flv", serve.http);
+    let (_, pictures) = decode(&flv, 640, 360, 2);
+    let pic = pictures.last().expect("a decoded picture");
+    // 480x360 scaled to fit 640x360 is itself: bars 80 px wide each side.
+    for (px, want) in [(40, [0, 0, 0]), (320, [255, 255, 255]), (600, [0, 0, 0])] {
+        let got = rgb_at(pic, 640, 360, px, 180);
+        assert!(near(got, want, 24), "x {px}: {got:?}, want {want:?}");
+    }
+}
+
 #[test]
 fn a_region_capture_is_exactly_that_region() {
     let _one = one_at_a_time();

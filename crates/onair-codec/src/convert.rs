@@ -290,19 +290,49 @@ fn pad(src: I420, w: usize, h: usize) -> I420 {
     if (src.w, src.h) == (w, h) {
         return src;
     }
+    place(&src, w, h, 0, 0)
+}
+
+/// `src` on a black `w` x `h` picture with its top left at (`x`, `y`) (even, and `src` fits).
+fn place(src: &I420, w: usize, h: usize, x: usize, y: usize) -> I420 {
     let mut out = I420::black(w, h);
     let (sy, su, sv) = src.planes();
     let (dy, du, dv) = out.planes_mut();
-    for (s, d, sw, sh, dw) in [
-        (sy, dy, src.w, src.h, w),
-        (su, du, src.w / 2, src.h / 2, w / 2),
-        (sv, dv, src.w / 2, src.h / 2, w / 2),
+    for (s, d, sw, sh, dw, dx, dy0) in [
+        (sy, dy, src.w, src.h, w, x, y),
+        (su, du, src.w / 2, src.h / 2, w / 2, x / 2, y / 2),
+        (sv, dv, src.w / 2, src.h / 2, w / 2, x / 2, y / 2),
     ] {
         for r in 0..sh {
-            d[r * dw..r * dw + sw].copy_from_slice(&s[r * sw..(r + 1) * sw]);
+            let at = (dy0 + r) * dw + dx;
+            d[at..at + sw].copy_from_slice(&s[r * sw..(r + 1) * sw]);
         }
     }
     out
+}
+
+/// The even size of a `w` x `h` picture scaled to fit in `pw` x `ph` with its aspect kept.
+pub fn fit_size(w: usize, h: usize, pw: usize, ph: usize) -> (usize, usize) {
+    if w == 0 || h == 0 {
+        return (pw, ph);
+    }
+    let even = |v: usize| (v & !1).max(2);
+    if w * ph >= pw * h {
+        (pw, even((h * pw + w / 2) / w).min(ph))
+    } else {
+        (even((w * ph + h / 2) / h).min(pw), ph)
+    }
+}
+
+/// How a frame of another aspect than the encoded picture is fitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AspectFit {
+    /// Stretched to the picture (camera frames: the app chose the camera's size).
+    #[default]
+    Stretch,
+    /// Scaled with its aspect kept and centred on black bars (screen and window captures, as
+    /// LiteAV does).
+    Letterbox,
 }
 
 /// Prepares a captured frame for the encoder: converts to I420, applies the frame's rotation
@@ -314,6 +344,17 @@ pub fn to_encoder_i420(
     picture: Size,
     size: Size,
     mirror_h: bool,
+) -> CodecResult<VideoFrame> {
+    to_encoder_i420_fitted(src, picture, size, mirror_h, AspectFit::Stretch)
+}
+
+/// [`to_encoder_i420`] with the choice of how a frame of another aspect fills the picture.
+pub fn to_encoder_i420_fitted(
+    src: &VideoFrame,
+    picture: Size,
+    size: Size,
+    mirror_h: bool,
+    fit: AspectFit,
 ) -> CodecResult<VideoFrame> {
     if picture.width > size.width
         || picture.height > size.height
@@ -338,7 +379,14 @@ pub fn to_encoder_i420(
     }
     let (pw, ph) = (picture.width as usize, picture.height as usize);
     if (img.w, img.h) != (pw, ph) {
-        img = scale(&img, pw, ph)?;
+        let (fw, fh) = match fit {
+            AspectFit::Stretch => (pw, ph),
+            AspectFit::Letterbox => fit_size(img.w, img.h, pw, ph),
+        };
+        img = scale(&img, fw, fh)?;
+        if (fw, fh) != (pw, ph) {
+            img = place(&img, pw, ph, ((pw - fw) / 2) & !1, ((ph - fh) / 2) & !1);
+        }
     }
     pad(img, size.width as usize, size.height as usize).into_frame(src)
 }
@@ -436,6 +484,36 @@ mod tests {
             Bytes::from((0..n).map(f).collect::<Vec<_>>()),
         )
         .unwrap()
+    }
+
+    #[test]
+    fn fit_sizes_keep_the_aspect_and_stay_even() {
+        assert_eq!(fit_size(640, 480, 640, 360), (480, 360)); // 4:3 in 16:9: pillarbox
+        assert_eq!(fit_size(1920, 600, 640, 360), (640, 200)); // wide: letterbox
+        assert_eq!(fit_size(1280, 720, 640, 360), (640, 360));
+        assert_eq!(fit_size(333, 1000, 640, 360), (120, 360));
+        assert_eq!(fit_size(0, 10, 64, 32), (64, 32));
+    }
+
+    #[test]
+    fn a_letterboxed_frame_is_centred_on_black() {
+        // A bright 4:3 picture into 16:9: bars left and right, the picture in the middle.
+        let f = i420(64, 48, |i| if i < 64 * 48 { 235 } else { 128 });
+        let out = to_encoder_i420_fitted(
+            &f,
+            Size::new(64, 36),
+            Size::new(64, 36),
+            false,
+            AspectFit::Letterbox,
+        )
+        .unwrap();
+        let row: Vec<u8> = out.data()[18 * 64..19 * 64].to_vec();
+        // 48x36 picture at x 8..56.
+        assert!(row[..8].iter().all(|&y| y == 16), "{row:?}");
+        assert!(row[56..].iter().all(|&y| y == 16), "{row:?}");
+        assert!(row[10..54].iter().all(|&y| y > 200), "{row:?}");
+        let stretched = to_encoder_i420(&f, Size::new(64, 36), Size::new(64, 36), false).unwrap();
+        assert!(stretched.data()[18 * 64..19 * 64].iter().all(|&y| y > 200));
     }
 
     #[test]

@@ -10,7 +10,7 @@ use super::{failed, Controls, Events, Session, Settings, VideoSource};
 use crate::error::LiveResult;
 use crate::session::{CallbackGate, Threads};
 use bytes::Bytes;
-use onair_codec::convert::{from_i420, to_encoder_i420};
+use onair_codec::convert::{from_i420, to_encoder_i420, to_encoder_i420_fitted, AspectFit};
 use onair_codec::flv_tags::{audio_config_tag, audio_tag, video_tags};
 use onair_codec::{
     AacEncoder, AudioEncoder, EncoderOptions, TestPattern, Tone, VideoEncoder, VideoEncoderBackend,
@@ -288,6 +288,7 @@ pub(super) fn start(
     };
     {
         let (c, e, n) = (Arc::clone(&controls), events.clone(), Arc::clone(&net));
+        let r = Arc::clone(routes);
         threads.spawn("onair-push-video", move || {
             // The hook's GPU lifecycle callbacks run here, around the frames.
             let observer = gated.as_ref();
@@ -299,6 +300,7 @@ pub(super) fn start(
                 &c,
                 &e,
                 &n,
+                &r.screen_on,
                 clock,
                 &mut processor,
                 observer,
@@ -493,6 +495,7 @@ fn video_encode(
     controls: &Controls,
     events: &Events,
     net: &Net,
+    screen_on: &std::sync::atomic::AtomicBool,
     clock: Instant,
     processor: &mut Option<Processor>,
     observer: &dyn V2TXLivePusherObserver,
@@ -528,7 +531,14 @@ fn video_encode(
         last_slot = Some(slot);
         let frame = frame.with_timestamp(Timestamp::from_micros(slot * slot_us));
         let mirror = controls.mirror.load(Ordering::Acquire);
-        let i420 = match to_encoder_i420(&frame, target.picture, target.size, mirror) {
+        // Screen and window captures keep their aspect on black bars (LiteAV letterboxes
+        // them); camera frames fill the picture.
+        let fit = if screen_on.load(Ordering::Acquire) {
+            AspectFit::Letterbox
+        } else {
+            AspectFit::Stretch
+        };
+        let i420 = match to_encoder_i420_fitted(&frame, target.picture, target.size, mirror, fit) {
             Ok(f) => {
                 convert_failing.ok();
                 f
