@@ -4,7 +4,7 @@
 //! and killed on drop.
 
 use crate::peers::{require, Child};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -145,39 +145,40 @@ pub struct Xvfb {
 }
 
 impl Xvfb {
-    /// Starts Xvfb on a free display number with a 24-bit `width` x `height` screen.
+    /// Starts Xvfb on a free display number with a 24-bit `width` x `height` screen. Xvfb
+    /// picks the number itself (`-displayfd`: it takes over lock files of servers that died
+    /// without cleaning up) and writes it once it accepts connections.
     pub fn start(width: u32, height: u32) -> Self {
         let xvfb = require("Xvfb");
-        let number = (90..190)
-            .find(|n| {
-                !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
-                    && !Path::new(&format!("/tmp/.X{n}-lock")).exists()
-            })
-            .expect("a free X display number");
-        let display = format!(":{number}");
-        let child = Command::new(xvfb)
+        let mut child = Command::new(xvfb)
             .args([
-                &display,
+                "-displayfd",
+                "1",
                 "-screen",
                 "0",
                 &format!("{width}x{height}x24"),
                 "-nolisten",
                 "tcp",
             ])
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .expect("start Xvfb");
-        let socket = PathBuf::from(format!("/tmp/.X11-unix/X{number}"));
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !socket.exists() {
-            assert!(Instant::now() < deadline, "Xvfb {display} did not come up");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Self {
-            child: Child(child),
-            display,
-        }
+        let stdout = child.stdout.take().expect("piped stdout");
+        let child = Child(child);
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line);
+            let _ = tx.send(line);
+        });
+        let number = rx
+            .recv_timeout(Duration::from_secs(10))
+            .ok()
+            .and_then(|l| l.trim().parse::<u32>().ok())
+            .expect("Xvfb did not come up (no display number on -displayfd)");
+        let display = format!(":{number}");
+        Self { child, display }
     }
 
     /// The `DISPLAY` value.
