@@ -12,6 +12,9 @@ pub struct GpuContext {
     pub queue: wgpu::Queue,
     /// The adapter (name, driver, backend).
     pub adapter: wgpu::AdapterInfo,
+    /// The instance and adapter the device came from, when known: render views make their
+    /// window surfaces on them.
+    parts: Option<(wgpu::Instance, wgpu::Adapter)>,
 }
 
 impl GpuContext {
@@ -48,10 +51,12 @@ impl GpuContext {
             device,
             queue,
             adapter: info,
+            parts: Some((instance, adapter)),
         }))
     }
 
     /// Wraps the app's own device and queue (e.g. the one its window's surface renders with).
+    /// Render views need the instance too: see [`from_parts`](Self::from_parts).
     pub fn from_device(
         device: wgpu::Device,
         queue: wgpu::Queue,
@@ -61,7 +66,35 @@ impl GpuContext {
             device,
             queue,
             adapter,
+            parts: None,
         })
+    }
+
+    /// Wraps the app's whole wgpu stack: textures can go to its windows and render views can
+    /// draw into its windows with the same device.
+    pub fn from_parts(
+        instance: wgpu::Instance,
+        adapter: wgpu::Adapter,
+        device: wgpu::Device,
+        queue: wgpu::Queue,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            device,
+            queue,
+            adapter: adapter.get_info(),
+            parts: Some((instance, adapter)),
+        })
+    }
+
+    /// The wgpu instance, when this context knows it ([`new`](Self::new),
+    /// [`from_parts`](Self::from_parts)).
+    pub fn instance(&self) -> Option<&wgpu::Instance> {
+        self.parts.as_ref().map(|p| &p.0)
+    }
+
+    /// The wgpu adapter, when this context knows it.
+    pub fn wgpu_adapter(&self) -> Option<&wgpu::Adapter> {
+        self.parts.as_ref().map(|p| &p.1)
     }
 
     /// `true` on a CPU adapter (lavapipe, llvmpipe, WARP).

@@ -15,6 +15,7 @@ pub mod frame;
 pub mod local_record;
 pub mod player;
 pub mod pusher;
+mod render;
 mod session;
 
 pub use error::{LiveError, LiveResult};
@@ -22,11 +23,11 @@ pub use frame::{V2TXLiveAudioFrame, V2TXLiveVideoFrame};
 pub use local_record::{record_code, LocalRecordingParams, RecordMode};
 pub use onair_codec::{list_video_encoders, VideoEncoderBackend, VideoEncoderInfo};
 pub use onair_core::{
-    Alignment, AudioFrame, AudioQuality, BufferType, MirrorType, PixelFormat, PlayerStatistics,
-    PushStatus, PusherStatistics, ResolutionMode, Rotation, Size, Timestamp, V2TXLiveCode,
-    VideoCodec, VideoEncoderParam, VideoFrame, VideoResolution,
+    Alignment, AudioFrame, AudioQuality, BufferType, FillMode, MirrorType, PixelFormat,
+    PlayerStatistics, PushStatus, PusherStatistics, ResolutionMode, Rotation, Size, Timestamp,
+    V2TXLiveCode, VideoCodec, VideoEncoderParam, VideoFrame, VideoResolution,
 };
-pub use onair_gpu::{wgpu, GpuContext};
+pub use onair_gpu::{raw_window_handle, wgpu, GpuContext, RenderView};
 pub use onair_rtmp::TransportConfig;
 pub use player::{CachePreset, V2TXLivePlayer, V2TXLivePlayerObserver};
 pub use pusher::{

@@ -175,6 +175,9 @@ pub(crate) fn run(
         }
         m.watch_stalls(video_paused, audio_paused);
         if let Some(s) = stats.tick(&m) {
+            controls
+                .view
+                .set_debug_text(crate::render::player_text(&s, m.counts.stale));
             shared.emit(PlayerEvent::Statistics(s));
         }
         // Sleep until the next thing falls due (a picture, an audio frame, a packet's time, a
@@ -366,6 +369,11 @@ impl Media<'_> {
             self.emit(PlayerEvent::VideoPlaying(first));
         }
         self.counts.rendered += 1;
+        let view = &self.shared.controls.view;
+        view.show(&frame);
+        if view.debug_needs_text() {
+            view.set_debug_text(crate::render::first_text(size.0, size.1));
+        }
         if self.shared.controls.snapshot.swap(false, Ordering::AcqRel) {
             let shot = onair_codec::convert::from_i420(&frame, PixelFormat::Rgba32).ok();
             self.emit(PlayerEvent::Snapshot(shot));

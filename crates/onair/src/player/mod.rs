@@ -82,6 +82,8 @@ pub(crate) struct Controls {
     pub(crate) video_paused: AtomicBool,
     pub(crate) audio_paused: AtomicBool,
     pub(crate) snapshot: AtomicBool,
+    /// The app's render view and how it shows the picture.
+    pub(crate) view: crate::render::ViewSlot,
 }
 
 impl Default for Controls {
@@ -96,6 +98,7 @@ impl Default for Controls {
             video_paused: AtomicBool::new(false),
             audio_paused: AtomicBool::new(false),
             snapshot: AtomicBool::new(false),
+            view: crate::render::ViewSlot::default(),
         }
     }
 }
@@ -363,6 +366,35 @@ impl V2TXLivePlayer {
     /// The wgpu context textures are delivered on, once chosen.
     pub fn gpu_context(&self) -> Option<std::sync::Arc<onair_gpu::GpuContext>> {
         lock(&self.inner.controls.render_gpu).clone()
+    }
+
+    /// Draws the played picture into the app's window (LiteAV `setRenderView`), at its
+    /// presentation time (the clock of `on_render_video_frame`), with the fill mode and rotation
+    /// set here; `None` stops drawing (the window is the app's again once the view's last clone
+    /// is dropped). Works before and during play; the view outlives `stop_play`, showing the
+    /// last picture.
+    pub fn set_render_view(&self, view: Option<onair_gpu::RenderView>) -> LiveResult {
+        self.inner.controls.view.set_view(view);
+        Ok(())
+    }
+
+    /// Clockwise rotation of the picture in the render view (LiteAV `setRenderRotation`).
+    pub fn set_render_rotation(&self, rotation: onair_core::Rotation) -> LiveResult {
+        self.inner.controls.view.set_rotation(rotation);
+        Ok(())
+    }
+
+    /// How the picture fills the render view (LiteAV `setRenderFillMode`): Fill crops to
+    /// cover it (the default), Fit letterboxes on black, ScaleFill stretches.
+    pub fn set_render_fill_mode(&self, mode: onair_core::FillMode) -> LiveResult {
+        self.inner.controls.view.set_fill_mode(mode);
+        Ok(())
+    }
+
+    /// The statistics overlay in the render view (LiteAV `showDebugView`): resolution, fps,
+    /// bitrates, buffer, stalls and dropped pictures, refreshed with every statistics report.
+    pub fn show_debug_view(&self, show: bool) {
+        self.inner.controls.view.show_debug(show);
     }
 
     /// The old name of [`enable_observe_video_frame`](Self::enable_observe_video_frame).
