@@ -722,6 +722,11 @@ fn local_preview_delivers_the_encoded_picture_in_the_asked_format() {
     pusher
         .enable_custom_video_render(true, PixelFormat::Bgra32, BufferType::ByteBuffer)
         .unwrap();
+    // The preview runs before the push, at the encoder's size.
+    let (format, w, h, _) = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("a preview frame before start_push");
+    assert_eq!((format, w, h), (PixelFormat::Bgra32, 368, 640));
     pusher.start_push(&nginx.url("preview")).unwrap();
     for _ in 0..10 {
         let (format, w, h, len) = rx
@@ -734,9 +739,15 @@ fn local_preview_delivers_the_encoded_picture_in_the_asked_format() {
         );
     }
     pusher.stop_push().unwrap();
+    // The preview goes on without the push, until the app turns it off.
+    rx.recv_timeout(Duration::from_secs(10))
+        .expect("preview frames after stop_push");
+    pusher
+        .enable_custom_video_render(false, PixelFormat::Bgra32, BufferType::ByteBuffer)
+        .unwrap();
     while rx.try_recv().is_ok() {}
     assert!(
         rx.recv_timeout(Duration::from_millis(300)).is_err(),
-        "a preview frame after stop_push returned"
+        "a preview frame after enable_custom_video_render(false) returned"
     );
 }

@@ -119,9 +119,9 @@ impl ViewSlot {
     }
 }
 
-/// The overlay's first text, before the first statistics.
-pub(crate) fn first_text(width: u32, height: u32) -> String {
-    format!("{width}x{height}\nstatistics every 2 s")
+/// The overlay's first text, before the first statistics (`note` says what comes).
+pub(crate) fn first_text(width: u32, height: u32, note: &str) -> String {
+    format!("{width}x{height}\n{note}")
 }
 
 /// The player's overlay: resolution, fps, bitrates, buffer, stalls, dropped pictures.

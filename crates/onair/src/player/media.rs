@@ -372,7 +372,11 @@ impl Media<'_> {
         let view = &self.shared.controls.view;
         view.show(&frame);
         if view.debug_needs_text() {
-            view.set_debug_text(crate::render::first_text(size.0, size.1));
+            view.set_debug_text(crate::render::first_text(
+                size.0,
+                size.1,
+                "statistics every 2 s",
+            ));
         }
         if self.shared.controls.snapshot.swap(false, Ordering::AcqRel) {
             let shot = onair_codec::convert::from_i420(&frame, PixelFormat::Rgba32).ok();

@@ -16,6 +16,7 @@ mod devices;
 mod net;
 mod observer;
 mod pipeline;
+mod preview;
 mod process;
 mod watermark;
 
@@ -162,6 +163,12 @@ pub struct V2TXLivePusher {
     gate: Mutex<Option<Arc<CallbackGate>>>,
     devices: Mutex<devices::Devices>,
     routes: Arc<devices::Routes>,
+    /// The render view and its settings.
+    preview_shared: Arc<preview::PreviewShared>,
+    /// The preview session, while previewing without a push.
+    preview: Mutex<Option<preview::Preview>>,
+    /// Held while the preview session starts or stops (or a push replaces it).
+    preview_ops: Mutex<()>,
 }
 
 impl std::fmt::Debug for V2TXLivePusher {
@@ -192,12 +199,20 @@ impl V2TXLivePusher {
             gate: Mutex::new(None),
             devices: Mutex::new(devices::Devices::default()),
             routes: Arc::new(devices::Routes::default()),
+            preview_shared: Arc::default(),
+            preview: Mutex::new(None),
+            preview_ops: Mutex::new(()),
         }
     }
 
-    /// Sets (or clears) the observer. Takes effect at the next `start_push`.
+    /// Sets (or clears) the observer. Takes effect at the next `start_push` (and at once for the
+    /// preview before a push).
     pub fn set_observer(&self, observer: Option<Arc<dyn V2TXLivePusherObserver>>) {
         *lock(&self.observer) = observer;
+        // A running preview delivers to the new observer from now on.
+        if let Err(e) = self.preview_settings_changed() {
+            tracing::warn!("the preview did not restart with the new observer: {e}");
+        }
     }
 
     /// `true` between `start_push` and `stop_push`.
@@ -228,7 +243,7 @@ impl V2TXLivePusher {
                 .target_kbps
                 .store(t.bitrate_kbps, Ordering::Release);
         }
-        Ok(())
+        self.preview_settings_changed()
     }
 
     /// Sets the audio quality. REFUSED while pushing.
@@ -249,7 +264,7 @@ impl V2TXLivePusher {
     pub fn set_video_source(&self, source: VideoSource) -> LiveResult {
         self.refuse_while_pushing("set_video_source")?;
         lock(&self.settings).source = source;
-        Ok(())
+        self.preview_settings_changed()
     }
 
     /// The virtual camera: push a still image (PNG or JPEG). REFUSED while pushing.
@@ -274,7 +289,7 @@ impl V2TXLivePusher {
     pub fn set_encoder_alignment(&self, alignment: Alignment) -> LiveResult {
         self.refuse_while_pushing("set_encoder_alignment")?;
         lock(&self.settings).alignment = alignment;
-        Ok(())
+        self.preview_settings_changed()
     }
 
     /// Reconnect attempts and pause (maxNumberOfReconnection, secondsBetweenReconnection).
@@ -423,7 +438,8 @@ impl V2TXLivePusher {
 
     /// The local preview: every frame the encoder gets goes to `on_render_video_frame` as a
     /// byte buffer of `pixel_format` (I420, NV12, BGRA32 or RGBA32; other combinations are
-    /// NOT_SUPPORTED). Works before and during a push; frames flow while pushing.
+    /// NOT_SUPPORTED). Frames flow before a push too (the running source, nothing sent; see
+    /// `set_render_view`) and go on after `stop_push`; `enable = false` ends them.
     pub fn enable_custom_video_render(
         &self,
         enable: bool,
@@ -449,7 +465,79 @@ impl V2TXLivePusher {
         if let Some(s) = lock(&self.session).as_ref() {
             *lock(&s.controls.render_format) = format;
         }
+        self.restart_preview()
+    }
+
+    /// Shows the local preview in the app's window (LiteAV `setRenderView`): the frames the
+    /// encoder gets while pushing, and before `start_push` the running source (camera, screen,
+    /// test pattern or still image) with nothing sent; with the render mirror, rotation and
+    /// fill mode set here. `None` stops drawing.
+    pub fn set_render_view(&self, view: Option<onair_gpu::RenderView>) -> LiveResult {
+        self.preview_shared.view.set_view(view);
+        self.restart_preview()
+    }
+
+    /// Mirror of the local preview (LiteAV `setRenderMirror`): Auto mirrors cameras (as a
+    /// front camera) and not screens or built-in sources; Enable and Disable always and never.
+    /// What viewers get is [`set_encoder_mirror`](Self::set_encoder_mirror)'s.
+    pub fn set_render_mirror(&self, mirror: MirrorType) -> LiveResult {
+        *lock(&self.preview_shared.render_mirror) = mirror;
         Ok(())
+    }
+
+    /// Clockwise rotation of the local preview (LiteAV `setRenderRotation`).
+    pub fn set_render_rotation(&self, rotation: onair_core::Rotation) -> LiveResult {
+        self.preview_shared.view.set_rotation(rotation);
+        Ok(())
+    }
+
+    /// How the local preview fills its view (LiteAV `setRenderFillMode`): Fill (default) crops,
+    /// Fit letterboxes, ScaleFill stretches.
+    pub fn set_render_fill_mode(&self, mode: onair_core::FillMode) -> LiveResult {
+        self.preview_shared.view.set_fill_mode(mode);
+        Ok(())
+    }
+
+    /// The statistics overlay in the preview (LiteAV `showDebugView`): resolution, fps,
+    /// bitrates, RTT and dropped frames, refreshed with every statistics report while pushing.
+    pub fn show_debug_view(&self, show: bool) {
+        self.preview_shared.view.show_debug(show);
+    }
+
+    /// (Re)starts the preview session when one is wanted (a view or custom render, no push,
+    /// no custom capture), or stops it. Settings changes restart it.
+    fn restart_preview(&self) -> LiveResult {
+        let _ops = lock(&self.preview_ops);
+        self.restart_preview_locked()
+    }
+
+    /// [`restart_preview`](Self::restart_preview) with `preview_ops` held. No other lock is
+    /// held while the old preview stops: its callbacks may call into this pusher.
+    fn restart_preview_locked(&self) -> LiveResult {
+        let old = lock(&self.preview).take();
+        if let Some(p) = old {
+            p.stop(&self.routes);
+        }
+        let settings = lock(&self.settings).clone();
+        let wanted = !self.is_pushing()
+            && !settings.custom_video
+            && (self.preview_shared.view.has_view() || settings.render_format.is_some());
+        if wanted {
+            let observer = lock(&self.observer).clone();
+            let p =
+                preview::Preview::start(&settings, observer, &self.routes, &self.preview_shared)?;
+            *lock(&self.preview) = Some(p);
+        }
+        Ok(())
+    }
+
+    /// A setting the preview uses changed: a running preview restarts with it.
+    fn preview_settings_changed(&self) -> LiveResult {
+        if lock(&self.preview).is_some() {
+            self.restart_preview()
+        } else {
+            Ok(())
+        }
     }
 
     /// onair extension: the video encoder backend (default openh264 for H.264 and x265 for
@@ -502,7 +590,7 @@ impl V2TXLivePusher {
     pub fn enable_custom_video_capture(&self, enable: bool) -> LiveResult {
         self.refuse_while_pushing("enable_custom_video_capture")?;
         lock(&self.settings).custom_video = enable;
-        Ok(())
+        self.restart_preview()
     }
 
     /// Custom audio capture on or off (only before `start_push`).
@@ -649,7 +737,7 @@ impl V2TXLivePusher {
             *lock(&s.controls.watermark) = rendered;
         }
         lock(&self.settings).watermark = spec;
-        Ok(())
+        self.preview_settings_changed()
     }
 
     /// Reports the captured audio's volume (0..=100) every `interval_ms` through
@@ -790,13 +878,30 @@ impl V2TXLivePusher {
                 "{url}: push URLs are rtmp:// or rtmps://"
             )));
         }
+        let _ops = lock(&self.preview_ops);
+        if self.is_pushing() {
+            return Err(LiveError::refused("already pushing; call stop_push first"));
+        }
+        // The push's video thread shows the preview from now on.
+        let preview = lock(&self.preview).take();
+        if let Some(p) = preview {
+            p.stop(&self.routes);
+        }
         let mut slot = lock(&self.session);
         if slot.is_some() {
             return Err(LiveError::refused("already pushing; call stop_push first"));
         }
         let settings = lock(&self.settings).clone();
         let observer = lock(&self.observer).clone();
-        let session = pipeline::start(url, settings, observer, &self.routes)?;
+        let session =
+            match pipeline::start(url, settings, observer, &self.routes, &self.preview_shared) {
+                Ok(s) => s,
+                Err(e) => {
+                    drop(slot);
+                    let _ = self.restart_preview_locked();
+                    return Err(e);
+                }
+            };
         *lock(&self.gate) = Some(Arc::clone(&session.gate));
         *slot = Some(session);
         Ok(())
@@ -866,6 +971,8 @@ impl V2TXLivePusher {
     /// callback arrives afterwards. Callable from any thread, inside any callback of this
     /// pusher included (the calling thread then ends on its own once its callback returns). A
     /// local recording ends first, its `on_local_record_complete` delivered on this thread.
+    /// The local preview (a render view or custom render) is not the push: it goes on, with
+    /// its own stop (`set_render_view(None)`, `enable_custom_video_render(false)`, drop).
     pub fn stop_push(&self) -> LiveResult {
         let gate = lock(&self.gate).clone();
         let session = lock(&self.session).take();
@@ -878,7 +985,11 @@ impl V2TXLivePusher {
                         s.gate.deliver(|| o.on_local_record_complete(code, &path));
                     }
                 }
-                pipeline::stop(s, &self.routes)
+                pipeline::stop(s, &self.routes);
+                // The preview goes on without the push.
+                if let Err(e) = self.restart_preview() {
+                    tracing::warn!("the preview did not restart after the push: {e}");
+                }
             }
             // Another thread is stopping this push: wait for the callbacks it waits for.
             (None, Some(gate)) => {
@@ -894,6 +1005,9 @@ impl V2TXLivePusher {
 impl Drop for V2TXLivePusher {
     fn drop(&mut self) {
         let _ = self.stop_push();
+        if let Some(p) = lock(&self.preview).take() {
+            p.stop(&self.routes);
+        }
         let _ = self.stop_camera();
         let _ = self.stop_screen_capture();
         let _ = self.stop_microphone();

@@ -153,6 +153,8 @@ pub(crate) struct Supervisor {
     pub(crate) bitrate: (u32, u32),
     /// The codec the push started with.
     pub(crate) codec: onair_core::VideoCodec,
+    /// The render view, whose debug overlay shows the statistics.
+    pub(crate) preview: Arc<super::preview::PreviewShared>,
 }
 
 fn unix_now() -> u64 {
@@ -354,7 +356,12 @@ impl Supervisor {
             }
             if now >= window.due {
                 let (w, h) = self.net.encoded_size();
-                self.emit(PusherEvent::Statistics(window.report(now, &stats, (w, h))));
+                let report = window.report(now, &stats, (w, h));
+                let dropped = stats.queue.dropped_inter + stats.queue.overflow_dropped;
+                self.preview
+                    .view
+                    .set_debug_text(crate::render::pusher_text(&report, dropped));
+                self.emit(PusherEvent::Statistics(report));
             }
         }
     }

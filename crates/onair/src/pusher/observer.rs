@@ -39,7 +39,9 @@ pub trait V2TXLivePusherObserver: Send + Sync {
     }
     /// The local preview (`enable_custom_video_render`): each frame as the encoder gets it
     /// (after the process hook and the watermark, mirrored as `set_encoder_mirror` says), in
-    /// the format asked for, on the video thread while pushing. Return quickly.
+    /// the format asked for, on the video thread while pushing; before `start_push` and
+    /// between pushes, the running source's frames at the same size (no process hook), on the
+    /// preview thread. Return quickly.
     fn on_render_video_frame(&self, frame: &VideoFrame) {
         let _ = frame;
     }

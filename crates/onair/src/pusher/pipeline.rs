@@ -172,6 +172,7 @@ pub(super) fn start(
     s: Settings,
     observer: Option<Arc<dyn V2TXLivePusherObserver>>,
     routes: &Arc<Routes>,
+    preview: &Arc<super::preview::PreviewShared>,
 ) -> LiveResult<Session> {
     let (encoder, encoder_backend, encoder_note) = open_encoder(&s)?;
     let target = encoder.target();
@@ -266,6 +267,7 @@ pub(super) fn start(
             events: events.clone(),
             bitrate: (target.bitrate_kbps, target.min_bitrate_kbps),
             codec,
+            preview: Arc::clone(preview),
         }
         .run(),
     );
@@ -289,6 +291,7 @@ pub(super) fn start(
     {
         let (c, e, n) = (Arc::clone(&controls), events.clone(), Arc::clone(&net));
         let r = Arc::clone(routes);
+        let preview = Arc::clone(preview);
         threads.spawn("onair-push-video", move || {
             // The hook's GPU lifecycle callbacks run here, around the frames.
             let observer = gated.as_ref();
@@ -300,10 +303,11 @@ pub(super) fn start(
                 &c,
                 &e,
                 &n,
-                &r.screen_on,
+                &r,
                 clock,
                 &mut processor,
                 observer,
+                &preview,
             );
             if let Some(p) = processor {
                 p.end(observer);
@@ -428,7 +432,7 @@ pub(super) fn stop(s: Session, routes: &Routes) {
     callbacks.join();
 }
 
-fn video_source(
+pub(super) fn video_source(
     source: VideoSource,
     target: EncodeTarget,
     tx: &VideoSender,
@@ -495,10 +499,11 @@ fn video_encode(
     controls: &Controls,
     events: &Events,
     net: &Net,
-    screen_on: &std::sync::atomic::AtomicBool,
+    routes: &Routes,
     clock: Instant,
     processor: &mut Option<Processor>,
     observer: &dyn V2TXLivePusherObserver,
+    preview: &super::preview::PreviewShared,
 ) {
     let mut first = true;
     let mut process_warned = false;
@@ -533,7 +538,8 @@ fn video_encode(
         let mirror = controls.mirror.load(Ordering::Acquire);
         // Screen and window captures keep their aspect on black bars (LiteAV letterboxes
         // them); camera frames fill the picture.
-        let fit = if screen_on.load(Ordering::Acquire) {
+        let screen = routes.screen_on.load(Ordering::Acquire);
+        let fit = if screen {
             AspectFit::Letterbox
         } else {
             AspectFit::Stretch
@@ -578,11 +584,13 @@ fn video_encode(
             Some(w) => w.apply(&i420),
             None => i420,
         };
-        let preview = *controls
+        let camera = routes.camera_on.load(Ordering::Acquire) && !screen;
+        preview.show(&i420, camera, mirror, true);
+        let render_format = *controls
             .render_format
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(format) = preview {
+        if let Some(format) = render_format {
             let shown = if format == PixelFormat::I420 {
                 Ok(i420.clone())
             } else {
