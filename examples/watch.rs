@@ -60,6 +60,8 @@ struct App {
     window: Option<Arc<Window>>,
     view: Option<RenderView>,
     closed: bool,
+    /// The view's end was reported.
+    view_stopped: bool,
     started: Instant,
     next_report: Instant,
     error: Option<String>,
@@ -95,7 +97,8 @@ impl App {
     fn report(&mut self) {
         let presented = self.view.as_ref().map_or(0, RenderView::presented);
         if let Some(v) = &self.view {
-            if !v.is_alive() {
+            if !v.is_alive() && !self.view_stopped {
+                self.view_stopped = true;
                 eprintln!(
                     "render view stopped: {}",
                     v.error().unwrap_or_else(|| "unknown".into())
@@ -122,8 +125,15 @@ impl ApplicationHandler for App {
 
     fn window_event(&mut self, event_loop: &ActiveEventLoop, _: WindowId, event: WindowEvent) {
         match event {
-            WindowEvent::CloseRequested | WindowEvent::Destroyed => {
+            WindowEvent::CloseRequested => {
                 self.close_window();
+                if self.opts.seconds.is_none() {
+                    event_loop.exit();
+                }
+            }
+            // Destroyed behind our back (not by closing): the view notices by itself and stops
+            // with a warning, which the next report prints.
+            WindowEvent::Destroyed => {
                 if self.opts.seconds.is_none() {
                     event_loop.exit();
                 }
@@ -253,6 +263,7 @@ fn main() -> ExitCode {
         window: None,
         view: None,
         closed: false,
+        view_stopped: false,
         started: Instant::now(),
         next_report: Instant::now() + Duration::from_secs(1),
         error: None,

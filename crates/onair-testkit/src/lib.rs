@@ -27,6 +27,7 @@ pub mod peers;
 pub mod results;
 pub mod throttle;
 pub mod wayland;
+pub mod x11_app;
 pub mod x11_window;
 
 /// The workspace root (where `README.md`, `tests/` and `benches/` live).
