@@ -19,6 +19,8 @@ fn readme_examples_run_against_the_embedded_server() {
         "gpu_process",
         "camera_push",
         "preview",
+        "watch",
+        "studio",
     ] {
         assert!(
             readme.contains(&format!("--example {name}")),
@@ -29,7 +31,8 @@ fn readme_examples_run_against_the_embedded_server() {
     let server = onair_testkit::peers::embedded_server(&dir.path().join("server"));
     // gpu_process runs the invert shader on lavapipe; camera_push finds no camera here and
     // pushes the test pattern instead (tests/capture.rs checks that path); both use the default
-    // 960x540 quality. `preview` opens a window: tests/preview.rs runs it under Xvfb.
+    // 960x540 quality. `preview`, `watch` and `studio` open windows: tests/preview.rs and
+    // tests/render_view.rs run them under Xvfb.
     for (name, stream_name, width) in [
         ("push_test_pattern", "pattern", 1280.0),
         ("custom_capture", "custom", 1280.0),

@@ -344,7 +344,7 @@ fn watch_fits_fills_and_stretches_a_16_9_stream_and_survives_its_window() {
             "--size",
             "640x640",
             "--seconds",
-            "8",
+            "60",
         ],
         xvfb.display(),
     );
@@ -405,7 +405,7 @@ fn the_debug_overlay_shows_over_the_picture_only_when_on() {
             "--size",
             "640x360",
             "--seconds",
-            "8",
+            "60",
         ];
         if debug {
             args.push("--debug");
@@ -417,7 +417,7 @@ fn the_debug_overlay_shows_over_the_picture_only_when_on() {
             l.contains("presented") && Running::field(l, "presented") >= 90
         });
         levels.push(area(&desk.grab(0, 0, 640, 360)));
-        run.finish();
+        run.stop();
     }
     assert!(
         levels[0] < 12.0,

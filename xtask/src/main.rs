@@ -117,6 +117,7 @@ const BENCHES: &[(&str, &str)] = &[
     ("onair-cli", "server_fanout"),
     ("onair-cli", "server_load"),
     ("onair-cli", "screen_capture"),
+    ("onair-suite", "render_view"),
     ("onair-suite", "process_hook"),
     ("onair-suite", "rtmp_parse"),
     ("onair-cli", "soak"),
@@ -124,6 +125,8 @@ const BENCHES: &[(&str, &str)] = &[
 
 fn bench() -> Result<(), String> {
     run_setup()?;
+    // The render_view bench runs the `watch` example.
+    cargo(&["build", "--release", "-p", "onair-suite", "--examples"])?;
     for (package, bench) in BENCHES {
         cargo(&["bench", "-p", package, "--bench", bench])?;
     }

@@ -110,6 +110,17 @@ impl Layout {
         }
     }
 
+    /// `true` when a `video` sized frame is drawn pixel for pixel: the viewport has the
+    /// (rotated) frame's size and shows all of it.
+    pub fn is_one_to_one(&self, video: (u32, u32)) -> bool {
+        // Each texture axis follows one viewport axis, whole (no crop, no scale).
+        let unit =
+            |a: [f32; 3]| (a[0].abs() == 1.0 && a[1] == 0.0) || (a[0] == 0.0 && a[1].abs() == 1.0);
+        let turned = self.uv[0][1] != 0.0;
+        let shown = if turned { (video.1, video.0) } else { video };
+        unit(self.uv[0]) && unit(self.uv[1]) && (self.viewport.width, self.viewport.height) == shown
+    }
+
     /// The texture coordinates of viewport point `(x, y)` (both in 0..1).
     pub fn map(&self, x: f32, y: f32) -> (f32, f32) {
         let [a, b] = self.uv;
@@ -216,6 +227,63 @@ mod tests {
         let l = Layout::compute((1280, 720), (640, 640), FillMode::Fill, Rotation::R0, true);
         let shown = 640.0 / (1280.0 * 640.0 / 720.0);
         assert!(close(l.map(0.0, 0.0), ((1.0 + shown) / 2.0, 0.0)));
+    }
+
+    #[test]
+    fn one_to_one_only_when_drawn_pixel_for_pixel() {
+        let l = Layout::compute((1280, 720), (1280, 720), FillMode::Fit, Rotation::R0, false);
+        assert!(l.is_one_to_one((1280, 720)));
+        let l = Layout::compute((1280, 720), (1280, 720), FillMode::Fill, Rotation::R0, true);
+        assert!(
+            l.is_one_to_one((1280, 720)),
+            "a mirror is still pixel for pixel"
+        );
+        let l = Layout::compute(
+            (1280, 720),
+            (720, 1280),
+            FillMode::Fit,
+            Rotation::R90,
+            false,
+        );
+        assert!(l.is_one_to_one((1280, 720)));
+        // Letterboxed in a bigger window, still unscaled? No: Fit scales up to the window.
+        let l = Layout::compute(
+            (1280, 720),
+            (1280, 1280),
+            FillMode::Fit,
+            Rotation::R0,
+            false,
+        );
+        assert!(
+            l.is_one_to_one((1280, 720)),
+            "fit at the same width: 1280x720 at y = 280"
+        );
+        for l in [
+            Layout::compute((1280, 720), (640, 640), FillMode::Fit, Rotation::R0, false),
+            Layout::compute(
+                (1280, 720),
+                (1280, 720),
+                FillMode::Fit,
+                Rotation::R90,
+                false,
+            ),
+            Layout::compute(
+                (1280, 720),
+                (1280, 800),
+                FillMode::Fill,
+                Rotation::R0,
+                false,
+            ),
+            Layout::compute(
+                (1280, 720),
+                (1280, 800),
+                FillMode::ScaleFill,
+                Rotation::R0,
+                false,
+            ),
+        ] {
+            assert!(!l.is_one_to_one((1280, 720)), "{l:?}");
+        }
     }
 
     #[test]

@@ -13,7 +13,11 @@ use std::sync::Arc;
 /// The plane textures of one frame size.
 struct Planes {
     size: (u32, u32),
+    /// Bound with the filtering sampler (a scaled picture).
     group: wgpu::BindGroup,
+    /// Bound with the nearest sampler: a picture drawn pixel for pixel needs no filtering,
+    /// which is several times cheaper on a CPU driver (lavapipe) and exact.
+    exact: wgpu::BindGroup,
     textures: [wgpu::Texture; 3],
 }
 
@@ -28,6 +32,7 @@ pub(crate) struct Renderer {
     picture: wgpu::RenderPipeline,
     overlay_pipeline: wgpu::RenderPipeline,
     sampler: wgpu::Sampler,
+    nearest: wgpu::Sampler,
     params: wgpu::Buffer,
     planes: Option<Planes>,
     overlay: Option<Overlay>,
@@ -85,6 +90,12 @@ impl Renderer {
             address_mode_v: wgpu::AddressMode::ClampToEdge,
             ..Default::default()
         });
+        let nearest = device.create_sampler(&wgpu::SamplerDescriptor {
+            label: Some("onair view exact"),
+            address_mode_u: wgpu::AddressMode::ClampToEdge,
+            address_mode_v: wgpu::AddressMode::ClampToEdge,
+            ..Default::default()
+        });
         let params = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("onair view params"),
             size: 32,
@@ -96,6 +107,7 @@ impl Renderer {
             picture,
             overlay_pipeline,
             sampler,
+            nearest,
             params,
             planes: None,
             overlay: None,
@@ -177,35 +189,38 @@ impl Renderer {
             .iter()
             .map(|t| t.create_view(&Default::default()))
             .collect();
-        let group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("onair view planes"),
-            layout: &self.picture.get_bind_group_layout(0),
-            entries: &[
-                wgpu::BindGroupEntry {
-                    binding: 0,
-                    resource: wgpu::BindingResource::TextureView(&views[0]),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 1,
-                    resource: wgpu::BindingResource::TextureView(&views[1]),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 2,
-                    resource: wgpu::BindingResource::TextureView(&views[2]),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 3,
-                    resource: wgpu::BindingResource::Sampler(&self.sampler),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 4,
-                    resource: self.params.as_entire_binding(),
-                },
-            ],
-        });
+        let group = |sampler: &wgpu::Sampler| {
+            device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("onair view planes"),
+                layout: &self.picture.get_bind_group_layout(0),
+                entries: &[
+                    wgpu::BindGroupEntry {
+                        binding: 0,
+                        resource: wgpu::BindingResource::TextureView(&views[0]),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 1,
+                        resource: wgpu::BindingResource::TextureView(&views[1]),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 2,
+                        resource: wgpu::BindingResource::TextureView(&views[2]),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 3,
+                        resource: wgpu::BindingResource::Sampler(sampler),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 4,
+                        resource: self.params.as_entire_binding(),
+                    },
+                ],
+            })
+        };
         Planes {
             size: (w, h),
-            group,
+            group: group(&self.sampler),
+            exact: group(&self.nearest),
             textures,
         }
     }
@@ -308,7 +323,12 @@ impl Renderer {
                     1.0,
                 );
                 pass.set_pipeline(&self.picture);
-                pass.set_bind_group(0, &planes.group, &[]);
+                let group = if layout.is_one_to_one(planes.size) {
+                    &planes.exact
+                } else {
+                    &planes.group
+                };
+                pass.set_bind_group(0, group, &[]);
                 pass.draw(0..3, 0..1);
             }
             if let Some(o) = &self.overlay {
