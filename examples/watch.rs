@@ -133,11 +133,7 @@ impl ApplicationHandler for App {
             }
             // Destroyed behind our back (not by closing): the view notices by itself and stops
             // with a warning, which the next report prints.
-            WindowEvent::Destroyed => {
-                if self.opts.seconds.is_none() {
-                    event_loop.exit();
-                }
-            }
+            WindowEvent::Destroyed if self.opts.seconds.is_none() => event_loop.exit(),
             // X11 views follow their window by themselves; other window systems need this.
             WindowEvent::Resized(size) => {
                 if let Some(v) = &self.view {

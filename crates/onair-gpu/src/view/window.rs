@@ -21,7 +21,7 @@ pub(crate) enum WindowState {
 /// Asks the window system about one window.
 pub(crate) enum WindowWatch {
     X11 {
-        conn: RustConnection,
+        conn: Box<RustConnection>,
         window: u32,
     },
     /// No way to ask: the app tells the size.
@@ -46,7 +46,10 @@ impl WindowWatch {
             _ => return Self::Blind,
         };
         match RustConnection::connect(None) {
-            Ok((conn, _)) => Self::X11 { conn, window },
+            Ok((conn, _)) => Self::X11 {
+                conn: Box::new(conn),
+                window,
+            },
             Err(e) => {
                 tracing::warn!(
                     "render view: cannot reach the X server to follow window {window:#x} ({e}); \
