@@ -3,7 +3,8 @@
 //! titles, thumbnails and icons; `set_screen_capture_source` switches from one to the other
 //! while capturing and pushing (no restart); `on_screen_capture_started` and
 //! `on_screen_capture_stopped(0)` arrive in order, the second before `stop_screen_capture`
-//! returns.
+//! returns; the local preview (`on_render_video_frame`) shows the captured window before
+//! `start_push`.
 //!
 //! One test in this file: it points `DISPLAY` at its Xvfb for the whole process.
 
@@ -20,9 +21,25 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 #[derive(Default)]
-struct Events(Mutex<Vec<String>>);
+struct Events(
+    Mutex<Vec<String>>,
+    Mutex<Option<[u8; 3]>>,
+    std::sync::Condvar,
+);
 
 impl V2TXLivePusherObserver for Events {
+    // The local preview (RGBA32): the centre pixel of the newest frame.
+    fn on_render_video_frame(&self, frame: &onair::VideoFrame) {
+        let (w, h, stride) = (
+            frame.width() as usize,
+            frame.height() as usize,
+            frame.stride() as usize,
+        );
+        let i = h / 2 * stride + w / 2 * 4;
+        let px = &frame.data()[i..i + 3];
+        *self.1.lock().unwrap() = Some([px[0], px[1], px[2]]);
+        self.2.notify_all();
+    }
     fn on_screen_capture_started(&self) {
         self.0.lock().unwrap().push("started".into());
     }
@@ -119,6 +136,28 @@ fn sources_switch_while_capturing_and_events_come_in_order() {
     pusher
         .start_screen_capture()
         .expect("screen capture starts");
+    // The preview shows the captured window before anything is pushed.
+    pusher
+        .enable_custom_video_render(
+            true,
+            onair::PixelFormat::Rgba32,
+            onair::BufferType::ByteBuffer,
+        )
+        .unwrap();
+    {
+        let seen = events.1.lock().unwrap();
+        let (seen, _) = events
+            .2
+            .wait_timeout_while(seen, Duration::from_secs(10), |p| {
+                !p.is_some_and(|[r, g, b]| r > 200 && g < 60 && b < 60)
+            })
+            .unwrap();
+        assert!(
+            seen.is_some_and(|[r, g, b]| r > 200 && g < 60 && b < 60),
+            "the preview before start_push shows {seen:?}, not the red window"
+        );
+    }
+    assert!(!pusher.is_pushing());
     let data = tempfile::tempdir().unwrap();
     let server = embedded_server(data.path());
     pusher
