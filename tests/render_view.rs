@@ -3,8 +3,8 @@
 //! onair push into the embedded server) plays in a 640x640 window with each fill mode; the
 //! pixels are read back from the X server (GetImage) and the pattern's stamps decoded from them.
 //! Also: re-layout after a resize within two frames, closing or destroying the window while
-//! playing (the player goes on), the debug overlay, and the pusher's preview with mirror and
-//! rotation against the pushed stream decoded by FFmpeg.
+//! playing (the player goes on), the debug overlay, and the pusher's preview with mirror,
+//! rotation and its overlay against the pushed stream decoded by FFmpeg.
 
 use onair::{ResolutionMode, V2TXLivePusher, VideoEncoderParam, VideoResolution};
 use onair_codec::{read_stamp, Stamp, TestPattern};
@@ -457,6 +457,7 @@ fn studio_previews_the_pushed_frames_with_mirror_and_rotation() {
             "--seconds",
             "25",
             "--print-stamps",
+            "--debug",
         ],
         xvfb.display(),
     );
@@ -473,6 +474,29 @@ fn studio_previews_the_pushed_frames_with_mirror_and_rotation() {
     assert!(
         stamp_in(&shot, 640, (0, 0, 640, 360), false).is_none(),
         "the preview shows the pattern upright: mirror and rotation were not applied"
+    );
+    // The pusher's debug overlay sits over the window's top-left corner (the pattern's
+    // bottom-left, upside down): it differs from the picture there.
+    let reference = onair_codec::convert::from_i420(
+        &TestPattern::new(640, 360).frame(0, 0, Timestamp::ZERO, false),
+        PixelFormat::Rgba32,
+    )
+    .unwrap();
+    let mut diff = 0.0;
+    for y in 8..40u32 {
+        for x in 0..200u32 {
+            let want = &reference.data()[(((359 - y) * 640 + x) * 4) as usize..][..3];
+            let got = shot[(y * 640 + x) as usize];
+            diff += (0..3)
+                .map(|i| (f64::from(want[i]) - f64::from(got[i])).abs())
+                .sum::<f64>()
+                / 3.0;
+        }
+    }
+    let diff = diff / (32.0 * 200.0);
+    assert!(
+        diff > 40.0,
+        "the pusher's debug overlay: its area differs from the picture by only {diff:.1} levels"
     );
     // FFmpeg decodes the pushed stream; its stamps are among the preview's.
     studio.wait("the push", |l| l.ends_with("pushing yes"));
