@@ -199,6 +199,30 @@ fn assert_stamps_rise(desk: &Desk, rect: (u32, u32, u32, u32), what: &str) {
     );
 }
 
+/// Mean difference, in levels, between a 640x360 window's `rect` (x, y, w, h) and the test
+/// pattern drawn at 640x360 (upside down with `flip`): the bars, away from the stamp and the
+/// moving box, match to within compression and scaling; an overlay does not.
+fn differs_from_pattern(shot: &Shot, (x0, y0, w, h): (u32, u32, u32, u32), flip: bool) -> f64 {
+    let reference = onair_codec::convert::from_i420(
+        &TestPattern::new(640, 360).frame(0, 0, Timestamp::ZERO, false),
+        PixelFormat::Rgba32,
+    )
+    .unwrap();
+    let mut diff = 0.0;
+    for y in y0..y0 + h {
+        for x in x0..x0 + w {
+            let ry = if flip { 359 - y } else { y };
+            let want = &reference.data()[((ry * 640 + x) * 4) as usize..][..3];
+            let got = shot[(y * 640 + x) as usize];
+            diff += (0..3)
+                .map(|i| (f64::from(want[i]) - f64::from(got[i])).abs())
+                .sum::<f64>()
+                / 3.0;
+        }
+    }
+    diff / f64::from(w * h)
+}
+
 fn is_black(p: [u8; 3]) -> bool {
     p.iter().all(|&c| c < 24)
 }
@@ -373,29 +397,8 @@ fn the_debug_overlay_shows_over_the_picture_only_when_on() {
     let desk = Desk::connect(xvfb.display());
     let dir = tempfile::tempdir().unwrap();
     let (_server, _pusher, url) = stream(dir.path(), "debug");
-    // The bars the pattern has under the overlay (below the stamp, above the moving box), as
-    // drawn at 640x360.
-    let reference = onair_codec::convert::from_i420(
-        &TestPattern::new(640, 360).frame(0, 0, Timestamp::ZERO, false),
-        PixelFormat::Rgba32,
-    )
-    .unwrap();
-    let area = |shot: &Shot| -> f64 {
-        let mut diff = 0.0;
-        let mut n = 0.0;
-        for y in 36..110u32 {
-            for x in 0..300u32 {
-                let want = &reference.data()[((y * 640 + x) * 4) as usize..][..3];
-                let got = shot[(y * 640 + x) as usize];
-                diff += (0..3)
-                    .map(|i| (f64::from(want[i]) - f64::from(got[i])).abs())
-                    .sum::<f64>()
-                    / 3.0;
-                n += 1.0;
-            }
-        }
-        diff / n
-    };
+    // The overlay's area: below the stamp, above the moving box.
+    let area = |shot: &Shot| differs_from_pattern(shot, (0, 36, 300, 74), false);
     let mut levels = Vec::new();
     for debug in [false, true] {
         let mut args = vec![
@@ -477,23 +480,7 @@ fn studio_previews_the_pushed_frames_with_mirror_and_rotation() {
     );
     // The pusher's debug overlay sits over the window's top-left corner (the pattern's
     // bottom-left, upside down): it differs from the picture there.
-    let reference = onair_codec::convert::from_i420(
-        &TestPattern::new(640, 360).frame(0, 0, Timestamp::ZERO, false),
-        PixelFormat::Rgba32,
-    )
-    .unwrap();
-    let mut diff = 0.0;
-    for y in 8..40u32 {
-        for x in 0..200u32 {
-            let want = &reference.data()[(((359 - y) * 640 + x) * 4) as usize..][..3];
-            let got = shot[(y * 640 + x) as usize];
-            diff += (0..3)
-                .map(|i| (f64::from(want[i]) - f64::from(got[i])).abs())
-                .sum::<f64>()
-                / 3.0;
-        }
-    }
-    let diff = diff / (32.0 * 200.0);
+    let diff = differs_from_pattern(&shot, (0, 8, 200, 32), true);
     assert!(
         diff > 40.0,
         "the pusher's debug overlay: its area differs from the picture by only {diff:.1} levels"
