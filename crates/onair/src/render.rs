@@ -40,7 +40,10 @@ impl ViewSlot {
             v.set_mirror(s.mirror);
             v.set_debug_text(s.text.clone().filter(|_| self.debug_on()));
         }
-        s.view = view;
+        let old = std::mem::replace(&mut s.view, view);
+        drop(s);
+        // The last clone of the old view joins its thread: not while frames wait for the lock.
+        drop(old);
     }
 
     pub(crate) fn set_fill_mode(&self, fill: FillMode) {
