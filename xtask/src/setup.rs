@@ -28,7 +28,8 @@ pub const APT_PACKAGES: &[&str] = &[
     "libudev-dev",
     "libv4l-dev",
     "libyuv-dev",
-    // the C API's tests: C and C++ compilers, leak checking
+    // the C API's tests: C and C++ compilers, leak checking; Xlib for the render view example
+    "libx11-dev",
     "gcc",
     "g++",
     "valgrind",

@@ -52,6 +52,11 @@ typedef struct OnairPlayer OnairPlayer;
 typedef struct OnairPusher OnairPusher;
 
 /**
+ * A render view handle (opaque to C).
+ */
+typedef struct OnairRenderView OnairRenderView;
+
+/**
  * A V2TXLive code (`ONAIR_OK`, `ONAIR_ERROR_*`, `ONAIR_WARNING_*`).
  */
 typedef int32_t OnairCode;
@@ -307,6 +312,11 @@ typedef struct OnairPlayerObserver {
 } OnairPlayerObserver;
 
 /**
+ * How a picture fills its render view (`ONAIR_FILL_MODE_*`), LiteAV's values.
+ */
+typedef int32_t OnairFillMode;
+
+/**
  * Push connection status (`ONAIR_PUSH_STATUS_*`), as `on_push_status_update` reports it.
  */
 typedef int32_t OnairPushStatus;
@@ -463,6 +473,11 @@ typedef int32_t OnairVideoCodec;
  * Audio quality (`ONAIR_AUDIO_QUALITY_*`).
  */
 typedef int32_t OnairAudioQuality;
+
+/**
+ * Mirror of the local preview (`ONAIR_MIRROR_*`), LiteAV's values.
+ */
+typedef int32_t OnairMirrorType;
 
 /**
  * Success.
@@ -628,6 +643,36 @@ typedef int32_t OnairAudioQuality;
  * 270 degrees clockwise.
  */
 #define ONAIR_ROTATION_270 3
+
+/**
+ * Cover the view, cropping what overflows (the default).
+ */
+#define ONAIR_FILL_MODE_FILL 0
+
+/**
+ * Fit inside the view, black bars around.
+ */
+#define ONAIR_FILL_MODE_FIT 1
+
+/**
+ * Stretch to the view.
+ */
+#define ONAIR_FILL_MODE_SCALE_FILL 2
+
+/**
+ * Cameras mirrored (as a front camera), other sources not.
+ */
+#define ONAIR_MIRROR_AUTO 0
+
+/**
+ * Always mirrored.
+ */
+#define ONAIR_MIRROR_ENABLE 1
+
+/**
+ * Never mirrored.
+ */
+#define ONAIR_MIRROR_DISABLE 2
 
 /**
  * 160x160, 100-150 kbps.
@@ -980,6 +1025,40 @@ OnairCode onair_player_enable_receive_sei_message(struct OnairPlayer *player,
 OnairCode onair_player_set_property(struct OnairPlayer *player, const char *key, const char *value);
 
 /**
+ * Draws the played picture into `view` (LiteAV `setRenderView`); NULL stops drawing. The player
+ * keeps its own reference: the app may release its view handle afterwards.
+ *
+ * # Safety
+ * `player` is NULL or a live handle; `view` is NULL or a live view handle.
+ */
+OnairCode onair_player_set_render_view(struct OnairPlayer *player,
+                                       const struct OnairRenderView *view);
+
+/**
+ * Clockwise rotation of the picture in the render view (`ONAIR_ROTATION_*`).
+ *
+ * # Safety
+ * `player` is NULL or a live handle.
+ */
+OnairCode onair_player_set_render_rotation(struct OnairPlayer *player, OnairRotation rotation);
+
+/**
+ * How the picture fills the render view (`ONAIR_FILL_MODE_*`; FILL, the default, crops).
+ *
+ * # Safety
+ * `player` is NULL or a live handle.
+ */
+OnairCode onair_player_set_render_fill_mode(struct OnairPlayer *player, OnairFillMode mode);
+
+/**
+ * The statistics overlay over the picture in the render view (LiteAV `showDebugView`).
+ *
+ * # Safety
+ * `player` is NULL or a live handle.
+ */
+OnairCode onair_player_show_debug_view(struct OnairPlayer *player, bool show);
+
+/**
  * Creates a pusher (test pattern and tone as its sources until the app picks others).
  * Release it with `onair_pusher_release`.
  */
@@ -1274,6 +1353,101 @@ OnairCode onair_pusher_send_sei_message(struct OnairPusher *pusher,
  * `pusher` is NULL or a live handle; `key` and `value` are NULL or NUL-terminated strings.
  */
 OnairCode onair_pusher_set_property(struct OnairPusher *pusher, const char *key, const char *value);
+
+/**
+ * Draws the local preview into `view` (LiteAV `setRenderView`); NULL stops drawing. The pusher
+ * keeps its own reference: the app may release its view handle afterwards.
+ *
+ * # Safety
+ * `pusher` is NULL or a live handle; `view` is NULL or a live view handle.
+ */
+OnairCode onair_pusher_set_render_view(struct OnairPusher *pusher,
+                                       const struct OnairRenderView *view);
+
+/**
+ * Clockwise rotation of the picture in the render view (`ONAIR_ROTATION_*`).
+ *
+ * # Safety
+ * `pusher` is NULL or a live handle.
+ */
+OnairCode onair_pusher_set_render_rotation(struct OnairPusher *pusher, OnairRotation rotation);
+
+/**
+ * How the picture fills the render view (`ONAIR_FILL_MODE_*`; FILL, the default, crops).
+ *
+ * # Safety
+ * `pusher` is NULL or a live handle.
+ */
+OnairCode onair_pusher_set_render_fill_mode(struct OnairPusher *pusher, OnairFillMode mode);
+
+/**
+ * The statistics overlay over the picture in the render view (LiteAV `showDebugView`).
+ *
+ * # Safety
+ * `pusher` is NULL or a live handle.
+ */
+OnairCode onair_pusher_show_debug_view(struct OnairPusher *pusher, bool show);
+
+/**
+ * Mirror of the local preview (`ONAIR_MIRROR_*`; AUTO mirrors cameras); what viewers see is
+ * `onair_pusher_set_encoder_mirror`'s.
+ *
+ * # Safety
+ * `pusher` is NULL or a live handle.
+ */
+OnairCode onair_pusher_set_render_mirror(struct OnairPusher *pusher, OnairMirrorType mirror);
+
+/**
+ * A view drawing into X11 window `window` of the app's Xlib connection `display` (a
+ * `Display*`) on `screen`; the handle goes to `*out`.
+ *
+ * # Safety
+ * `display` is NULL or the app's open `Display*`, and it and the window stay valid until
+ * the view's last user is done (see the module docs); `out` is NULL or writable.
+ */
+OnairCode onair_render_view_create_x11(void *display,
+                                       int screen,
+                                       unsigned long window,
+                                       struct OnairRenderView **out);
+
+/**
+ * A view drawing into Wayland surface `surface` (a `wl_surface*`) of `display` (a
+ * `wl_display*`); the handle goes to `*out`. Wayland surfaces have no size of their own: call
+ * `onair_render_view_set_size` from the app's configure events.
+ *
+ * # Safety
+ * `display` and `surface` are NULL or live Wayland objects that stay valid until the view's
+ * last user is done; `out` is NULL or writable.
+ */
+OnairCode onair_render_view_create_wayland(void *display,
+                                           void *surface,
+                                           struct OnairRenderView **out);
+
+/**
+ * The window's inner size in pixels, for window systems that do not tell it (Wayland); X11
+ * views follow their window by themselves.
+ *
+ * # Safety
+ * `view` is NULL or a live handle.
+ */
+OnairCode onair_render_view_set_size(struct OnairRenderView *view, uint32_t width, uint32_t height);
+
+/**
+ * 1 while the view draws, 0 once it stopped (its window is gone), or INVALID_PARAMETER.
+ *
+ * # Safety
+ * `view` is NULL or a live handle.
+ */
+OnairCode onair_render_view_is_alive(struct OnairRenderView *view);
+
+/**
+ * Releases the app's handle (pushers and players holding the view keep drawing). NULL is
+ * ignored.
+ *
+ * # Safety
+ * `view` is NULL or a live handle, not used again afterwards.
+ */
+void onair_render_view_release(struct OnairRenderView *view);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -8,6 +8,7 @@
 //! - [`types`]: codes, enums as integers with `#define`d values, frames, parameters, stats.
 //! - [`pusher`] / [`pusher_observer`]: `onair_pusher_*` and `OnairPusherObserver`.
 //! - [`player`] / [`player_observer`]: `onair_player_*` and `OnairPlayerObserver`.
+//! - [`view`]: `onair_render_view_*`, the app's X11 window or Wayland surface as a render view.
 //! - [`log`](crate::log): `onair_set_log_callback`.
 //! - `guard` (NULL checks, error codes, the panic boundary) and `slot` (swapping observers
 //!   while engine threads call them) are internal.
@@ -24,6 +25,7 @@ pub mod pusher;
 pub mod pusher_observer;
 mod slot;
 pub mod types;
+pub mod view;
 
 use std::os::raw::c_char;
 use types::OnairCode;

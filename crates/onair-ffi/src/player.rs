@@ -369,3 +369,81 @@ pub unsafe extern "C" fn onair_player_set_property(
         })
     }
 }
+
+/// Draws the played picture into `view` (LiteAV `setRenderView`); NULL stops drawing. The player
+/// keeps its own reference: the app may release its view handle afterwards.
+///
+/// # Safety
+/// `player` is NULL or a live handle; `view` is NULL or a live view handle.
+#[no_mangle]
+pub unsafe extern "C" fn onair_player_set_render_view(
+    player: *mut OnairPlayer,
+    view: *const crate::view::OnairRenderView,
+) -> OnairCode {
+    // SAFETY: forwarded from the caller.
+    let view = unsafe { crate::view::optional_view(view) };
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        with("onair_player_set_render_view", player, |p| {
+            p.set_render_view(view)
+        })
+    }
+}
+
+/// Clockwise rotation of the picture in the render view (`ONAIR_ROTATION_*`).
+///
+/// # Safety
+/// `player` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn onair_player_set_render_rotation(
+    player: *mut OnairPlayer,
+    rotation: crate::types::OnairRotation,
+) -> OnairCode {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        with("onair_player_set_render_rotation", player, |p| {
+            let r = crate::types::rotation(rotation).ok_or_else(|| {
+                onair::LiveError::invalid(format!("rotation {rotation}; expected ONAIR_ROTATION_*"))
+            })?;
+            p.set_render_rotation(r)
+        })
+    }
+}
+
+/// How the picture fills the render view (`ONAIR_FILL_MODE_*`; FILL, the default, crops).
+///
+/// # Safety
+/// `player` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn onair_player_set_render_fill_mode(
+    player: *mut OnairPlayer,
+    mode: crate::types::OnairFillMode,
+) -> OnairCode {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        with("onair_player_set_render_fill_mode", player, |p| {
+            let m = crate::types::fill_mode(mode).ok_or_else(|| {
+                onair::LiveError::invalid(format!("fill mode {mode}; expected ONAIR_FILL_MODE_*"))
+            })?;
+            p.set_render_fill_mode(m)
+        })
+    }
+}
+
+/// The statistics overlay over the picture in the render view (LiteAV `showDebugView`).
+///
+/// # Safety
+/// `player` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn onair_player_show_debug_view(
+    player: *mut OnairPlayer,
+    show: bool,
+) -> OnairCode {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        with("onair_player_show_debug_view", player, |p| {
+            p.show_debug_view(show);
+            Ok(())
+        })
+    }
+}

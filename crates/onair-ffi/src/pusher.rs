@@ -734,3 +734,102 @@ pub unsafe extern "C" fn onair_pusher_set_property(
         })
     }
 }
+
+/// Draws the local preview into `view` (LiteAV `setRenderView`); NULL stops drawing. The pusher
+/// keeps its own reference: the app may release its view handle afterwards.
+///
+/// # Safety
+/// `pusher` is NULL or a live handle; `view` is NULL or a live view handle.
+#[no_mangle]
+pub unsafe extern "C" fn onair_pusher_set_render_view(
+    pusher: *mut OnairPusher,
+    view: *const crate::view::OnairRenderView,
+) -> OnairCode {
+    // SAFETY: forwarded from the caller.
+    let view = unsafe { crate::view::optional_view(view) };
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        with("onair_pusher_set_render_view", pusher, |p| {
+            p.set_render_view(view)
+        })
+    }
+}
+
+/// Clockwise rotation of the picture in the render view (`ONAIR_ROTATION_*`).
+///
+/// # Safety
+/// `pusher` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn onair_pusher_set_render_rotation(
+    pusher: *mut OnairPusher,
+    rotation: crate::types::OnairRotation,
+) -> OnairCode {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        with("onair_pusher_set_render_rotation", pusher, |p| {
+            let r = crate::types::rotation(rotation).ok_or_else(|| {
+                onair::LiveError::invalid(format!("rotation {rotation}; expected ONAIR_ROTATION_*"))
+            })?;
+            p.set_render_rotation(r)
+        })
+    }
+}
+
+/// How the picture fills the render view (`ONAIR_FILL_MODE_*`; FILL, the default, crops).
+///
+/// # Safety
+/// `pusher` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn onair_pusher_set_render_fill_mode(
+    pusher: *mut OnairPusher,
+    mode: crate::types::OnairFillMode,
+) -> OnairCode {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        with("onair_pusher_set_render_fill_mode", pusher, |p| {
+            let m = crate::types::fill_mode(mode).ok_or_else(|| {
+                onair::LiveError::invalid(format!("fill mode {mode}; expected ONAIR_FILL_MODE_*"))
+            })?;
+            p.set_render_fill_mode(m)
+        })
+    }
+}
+
+/// The statistics overlay over the picture in the render view (LiteAV `showDebugView`).
+///
+/// # Safety
+/// `pusher` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn onair_pusher_show_debug_view(
+    pusher: *mut OnairPusher,
+    show: bool,
+) -> OnairCode {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        with("onair_pusher_show_debug_view", pusher, |p| {
+            p.show_debug_view(show);
+            Ok(())
+        })
+    }
+}
+
+/// Mirror of the local preview (`ONAIR_MIRROR_*`; AUTO mirrors cameras); what viewers see is
+/// `onair_pusher_set_encoder_mirror`'s.
+///
+/// # Safety
+/// `pusher` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn onair_pusher_set_render_mirror(
+    pusher: *mut OnairPusher,
+    mirror: crate::types::OnairMirrorType,
+) -> OnairCode {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        with("onair_pusher_set_render_mirror", pusher, |p| {
+            let m = crate::types::mirror_type(mirror).ok_or_else(|| {
+                onair::LiveError::invalid(format!("mirror {mirror}; expected ONAIR_MIRROR_*"))
+            })?;
+            p.set_render_mirror(m)
+        })
+    }
+}

@@ -89,6 +89,24 @@ pub const ONAIR_ROTATION_180: OnairRotation = 2;
 /// 270 degrees clockwise.
 pub const ONAIR_ROTATION_270: OnairRotation = 3;
 
+/// How a picture fills its render view (`ONAIR_FILL_MODE_*`), LiteAV's values.
+pub type OnairFillMode = i32;
+/// Cover the view, cropping what overflows (the default).
+pub const ONAIR_FILL_MODE_FILL: OnairFillMode = 0;
+/// Fit inside the view, black bars around.
+pub const ONAIR_FILL_MODE_FIT: OnairFillMode = 1;
+/// Stretch to the view.
+pub const ONAIR_FILL_MODE_SCALE_FILL: OnairFillMode = 2;
+
+/// Mirror of the local preview (`ONAIR_MIRROR_*`), LiteAV's values.
+pub type OnairMirrorType = i32;
+/// Cameras mirrored (as a front camera), other sources not.
+pub const ONAIR_MIRROR_AUTO: OnairMirrorType = 0;
+/// Always mirrored.
+pub const ONAIR_MIRROR_ENABLE: OnairMirrorType = 1;
+/// Never mirrored.
+pub const ONAIR_MIRROR_DISABLE: OnairMirrorType = 2;
+
 /// A resolution preset (`ONAIR_VIDEO_RESOLUTION_*`), in LiteAV's order.
 pub type OnairVideoResolution = i32;
 /// 160x160, 100-150 kbps.
@@ -340,6 +358,24 @@ pub(crate) fn buffer_type(v: OnairBufferType) -> Option<BufferType> {
         ONAIR_BUFFER_TYPE_UNKNOWN => BufferType::Unknown,
         ONAIR_BUFFER_TYPE_BYTE_BUFFER => BufferType::ByteBuffer,
         ONAIR_BUFFER_TYPE_TEXTURE => BufferType::Texture,
+        _ => return None,
+    })
+}
+
+pub(crate) fn fill_mode(v: OnairFillMode) -> Option<onair::FillMode> {
+    Some(match v {
+        ONAIR_FILL_MODE_FILL => onair::FillMode::Fill,
+        ONAIR_FILL_MODE_FIT => onair::FillMode::Fit,
+        ONAIR_FILL_MODE_SCALE_FILL => onair::FillMode::ScaleFill,
+        _ => return None,
+    })
+}
+
+pub(crate) fn mirror_type(v: OnairMirrorType) -> Option<onair::MirrorType> {
+    Some(match v {
+        ONAIR_MIRROR_AUTO => onair::MirrorType::Auto,
+        ONAIR_MIRROR_ENABLE => onair::MirrorType::Enable,
+        ONAIR_MIRROR_DISABLE => onair::MirrorType::Disable,
         _ => return None,
     })
 }

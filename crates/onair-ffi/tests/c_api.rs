@@ -1,5 +1,6 @@
 //! The C API from C and C++, judged by peers: the examples (`examples/c/push_custom.c`,
-//! `examples/c/play_render.c`, `examples/cpp/liteav_push.cpp`) and `tests/c/lifecycle.c` are
+//! `examples/c/play_render.c`, `examples/c/play_window.c` under Xvfb,
+//! `examples/cpp/liteav_push.cpp`) and `tests/c/lifecycle.c` are
 //! built with the system compilers against an install prefix laid out like
 //! `cargo xtask ffi`'s (this build's `libonair_ffi.so` as `lib/libonair.so`, the checked-in
 //! headers, `onair.pc`), found through `pkg-config`. FFprobe reads what they push into the
@@ -112,5 +113,66 @@ fn play_render_c_example_counts_the_frames_of_a_ten_second_stream() {
         text(&cpp)
     );
     println!("rendered of 250: C over RTMP {frames}, C++ over HTTP-FLV {cpp_frames}");
+    server.stop();
+}
+
+#[test]
+fn play_window_c_example_draws_the_stream_into_its_x11_window() {
+    let binary = common::build_with("examples/c/play_window.c", &["-lX11"]);
+    let xvfb = onair_testkit::desktop::Xvfb::start(800, 700);
+    let desk = onair_testkit::x11_app::Desk::connect(xvfb.display());
+    let dir = tempfile::tempdir().unwrap();
+    let server = embedded_server(dir.path());
+    let url = format!("{}/live/cwindow", server.rtmp_base());
+    let _ffmpeg = ffmpeg_publish(&url, 20, "320x240", 50);
+    wait_live_flv(
+        server.http_addr().port(),
+        "cwindow",
+        Duration::from_secs(20),
+    );
+    let flv = format!("{}/live/cwindow.flv", server.http_base());
+    let child = program(&binary)
+        .args([flv.as_str(), "8"])
+        .env("DISPLAY", xvfb.display())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    desk.wait_window("onair c window", Duration::from_secs(20));
+    // 4:3 letterboxed in 640x640: 640x480 at y = 80, black above and below.
+    let level = |shot: &[[u8; 3]], y: usize| {
+        shot[y * 640..(y + 1) * 640]
+            .iter()
+            .map(|p| p.iter().map(|&c| f64::from(c)).sum::<f64>() / 3.0)
+            .sum::<f64>()
+            / 640.0
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let shot = loop {
+        let shot = desk.grab(0, 0, 640, 640);
+        if level(&shot, 320) > 30.0 || std::time::Instant::now() > deadline {
+            break shot;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        level(&shot, 320) > 30.0,
+        "no picture in the window: {}",
+        text(&out)
+    );
+    for y in [2, 70, 570, 637] {
+        assert!(
+            level(&shot, y) < 8.0,
+            "row {y} is not a black bar: {}",
+            text(&out)
+        );
+    }
+    assert!(out.status.success(), "play_window failed: {}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("view alive 1"),
+        "{}",
+        text(&out)
+    );
     server.stop();
 }

@@ -7,6 +7,7 @@ use onair_ffi::log::*;
 use onair_ffi::player::*;
 use onair_ffi::pusher::*;
 use onair_ffi::types::*;
+use onair_ffi::view::*;
 use onair_ffi::*;
 use std::collections::BTreeSet;
 use std::ptr::{null, null_mut};
@@ -138,6 +139,45 @@ fn every_function_refuses_null() {
     expect_invalid!(seen, onair_player_enable_observe_audio_frame(nl, true));
     expect_invalid!(seen, onair_player_enable_receive_sei_message(nl, true, 242));
     expect_invalid!(seen, onair_player_set_property(nl, key, c"3".as_ptr()));
+    // Render views: NULL handles and arguments.
+    let nv: *mut OnairRenderView = null_mut();
+    expect_invalid!(seen, onair_pusher_set_render_view(np, null()));
+    expect_invalid!(
+        seen,
+        onair_pusher_set_render_rotation(np, ONAIR_ROTATION_90)
+    );
+    expect_invalid!(
+        seen,
+        onair_pusher_set_render_fill_mode(np, ONAIR_FILL_MODE_FIT)
+    );
+    expect_invalid!(
+        seen,
+        onair_pusher_set_render_mirror(np, ONAIR_MIRROR_ENABLE)
+    );
+    expect_invalid!(seen, onair_pusher_show_debug_view(np, true));
+    expect_invalid!(seen, onair_player_set_render_view(nl, null()));
+    expect_invalid!(
+        seen,
+        onair_player_set_render_rotation(nl, ONAIR_ROTATION_90)
+    );
+    expect_invalid!(
+        seen,
+        onair_player_set_render_fill_mode(nl, ONAIR_FILL_MODE_FIT)
+    );
+    expect_invalid!(seen, onair_player_show_debug_view(nl, true));
+    expect_invalid!(seen, onair_render_view_set_size(nv, 640, 360));
+    expect_invalid!(seen, onair_render_view_is_alive(nv));
+    let mut out: *mut OnairRenderView = null_mut();
+    expect_invalid!(
+        seen,
+        onair_render_view_create_x11(null_mut(), 0, 1, &mut out)
+    );
+    assert!(out.is_null());
+    expect_invalid!(
+        seen,
+        onair_render_view_create_wayland(null_mut(), null_mut(), &mut out)
+    );
+    assert!(out.is_null());
 
     // Live handles, NULL pointer arguments.
     let p = onair_pusher_create();
@@ -166,6 +206,22 @@ fn every_function_refuses_null() {
         onair_player_set_property(l, null(), c"3".as_ptr())
     );
     expect_invalid!(with_handle, onair_player_set_property(l, key, null()));
+    // NULL out pointers; a window id of 0.
+    let mut x = 1u8;
+    let display = (&mut x as *mut u8).cast();
+    expect_invalid!(
+        with_handle,
+        onair_render_view_create_x11(display, 0, 1, null_mut())
+    );
+    expect_invalid!(
+        with_handle,
+        onair_render_view_create_wayland(display, display, null_mut())
+    );
+    let mut out: *mut OnairRenderView = null_mut();
+    expect_invalid!(
+        with_handle,
+        onair_render_view_create_x11(display, 0, 0, &mut out)
+    );
     // A frame struct whose data pointer is NULL.
     let frame = OnairVideoFrame {
         pixel_format: ONAIR_PIXEL_FORMAT_I420,
@@ -201,6 +257,16 @@ fn every_function_refuses_null() {
             ONAIR_OK
         );
         assert_eq!(onair_pusher_set_video_encoder_backend(p, 42), INVALID);
+        assert_eq!(onair_pusher_set_render_fill_mode(p, 9), INVALID);
+        assert_eq!(onair_pusher_set_render_mirror(p, 9), INVALID);
+        assert_eq!(onair_player_set_render_rotation(l, 9), INVALID);
+        assert_eq!(
+            onair_player_set_render_fill_mode(l, ONAIR_FILL_MODE_SCALE_FILL),
+            ONAIR_OK
+        );
+        // NULL clears the view: not an error.
+        assert_eq!(onair_pusher_set_render_view(p, null()), ONAIR_OK);
+        assert_eq!(onair_player_set_render_view(l, null()), ONAIR_OK);
         assert_eq!(
             onair_pusher_set_video_encoder_backend(p, ONAIR_VIDEO_ENCODER_X265),
             ONAIR_OK
@@ -220,10 +286,12 @@ fn every_function_refuses_null() {
         // Releasing NULL is a no-op.
         onair_pusher_release(null_mut());
         onair_player_release(null_mut());
+        onair_render_view_release(null_mut());
     }
     for f in [
         "onair_pusher_release",
         "onair_player_release",
+        "onair_render_view_release",
         "onair_pusher_create",
         "onair_player_create",
     ] {

@@ -27,7 +27,7 @@ pub use onair_core::{
     PlayerStatistics, PushStatus, PusherStatistics, ResolutionMode, Rotation, Size, Timestamp,
     V2TXLiveCode, VideoCodec, VideoEncoderParam, VideoFrame, VideoResolution,
 };
-pub use onair_gpu::{raw_window_handle, wgpu, GpuContext, RenderView};
+pub use onair_gpu::{raw_window_handle, wgpu, GpuContext, GpuError, RenderView};
 pub use onair_rtmp::TransportConfig;
 pub use player::{CachePreset, V2TXLivePlayer, V2TXLivePlayerObserver};
 pub use pusher::{

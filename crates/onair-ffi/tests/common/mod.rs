@@ -81,6 +81,11 @@ pub fn pkg_config() -> Vec<String> {
 
 /// Builds `source` (C, or C++ for `.cpp`) warning-free into the test's temp dir.
 pub fn build(source: &str) -> PathBuf {
+    build_with(source, &[])
+}
+
+/// [`build`] linking `libs` too (e.g. `-lX11`).
+pub fn build_with(source: &str, libs: &[&str]) -> PathBuf {
     let src = repo().join(source);
     let cpp = source.ends_with(".cpp");
     let out =
@@ -90,6 +95,7 @@ pub fn build(source: &str) -> PathBuf {
     cmd.arg(if cpp { "-std=c++11" } else { "-std=gnu11" });
     cmd.arg(&src)
         .args(pkg_config())
+        .args(libs)
         .args(["-lpthread", "-lm", "-o"])
         .arg(&out);
     let result = cmd.output().expect("run the compiler");
