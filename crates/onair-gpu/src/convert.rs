@@ -234,31 +234,7 @@ impl FrameConverter {
         let Some(sized) = self.sized.as_ref() else {
             return Err(GpuError::Device("no per-size resources".into()));
         };
-        for (i, tex) in sized.planes.iter().enumerate() {
-            let plane = frame
-                .plane(i)
-                .ok_or_else(|| GpuError::InvalidFrame(format!("I420 frame without plane {i}")))?;
-            let (pw, ph) = if i == 0 { (w, h) } else { (w / 2, h / 2) };
-            ctx.queue.write_texture(
-                wgpu::TexelCopyTextureInfo {
-                    texture: tex,
-                    mip_level: 0,
-                    origin: wgpu::Origin3d::ZERO,
-                    aspect: wgpu::TextureAspect::All,
-                },
-                plane.data,
-                wgpu::TexelCopyBufferLayout {
-                    offset: 0,
-                    bytes_per_row: Some(plane.stride as u32),
-                    rows_per_image: Some(ph),
-                },
-                wgpu::Extent3d {
-                    width: pw,
-                    height: ph,
-                    depth_or_array_layers: 1,
-                },
-            );
-        }
+        write_planes(&ctx.queue, frame, &sized.planes)?;
         let view = |t: &wgpu::Texture| t.create_view(&wgpu::TextureViewDescriptor::default());
         let (vy, vu, vv, vt) = (
             view(&sized.planes[0]),
@@ -384,4 +360,45 @@ impl FrameConverter {
         VideoFrame::new(PixelFormat::I420, w, h, Bytes::from(out))
             .map_err(|e| GpuError::InvalidFrame(e.to_string()))
     }
+}
+
+/// Writes an I420 frame's three planes into R8 textures of the planes' sizes (the whole of
+/// each texture), honouring the frame's strides; a plane too short for its texture is
+/// INVALID_FRAME. Shared by the converter's upload and the render views.
+pub(crate) fn write_planes(
+    queue: &wgpu::Queue,
+    frame: &VideoFrame,
+    textures: &[wgpu::Texture; 3],
+) -> GpuResult<()> {
+    for (i, tex) in textures.iter().enumerate() {
+        let plane = frame
+            .plane(i)
+            .ok_or_else(|| GpuError::InvalidFrame(format!("I420 frame without plane {i}")))?;
+        let size = tex.size();
+        let needed = plane.stride * (size.height as usize - 1) + size.width as usize;
+        if plane.data.len() < needed {
+            return Err(GpuError::InvalidFrame(format!(
+                "plane {i} holds {} bytes; {}x{} needs {needed}",
+                plane.data.len(),
+                size.width,
+                size.height
+            )));
+        }
+        queue.write_texture(
+            wgpu::TexelCopyTextureInfo {
+                texture: tex,
+                mip_level: 0,
+                origin: wgpu::Origin3d::ZERO,
+                aspect: wgpu::TextureAspect::All,
+            },
+            plane.data,
+            wgpu::TexelCopyBufferLayout {
+                offset: 0,
+                bytes_per_row: Some(plane.stride as u32),
+                rows_per_image: Some(size.height),
+            },
+            size,
+        );
+    }
+    Ok(())
 }

@@ -134,35 +134,7 @@ impl Renderer {
         let Some(planes) = self.planes.as_ref() else {
             return Ok(());
         };
-        for (i, tex) in planes.textures.iter().enumerate() {
-            let plane = frame
-                .plane(i)
-                .ok_or_else(|| GpuError::InvalidFrame(format!("I420 frame without plane {i}")))?;
-            let s = tex.size();
-            let needed = plane.stride * (s.height as usize - 1) + s.width as usize;
-            if plane.data.len() < needed {
-                return Err(GpuError::InvalidFrame(format!(
-                    "plane {i} holds {} bytes; {w}x{h} needs {needed}",
-                    plane.data.len()
-                )));
-            }
-            self.ctx.queue.write_texture(
-                wgpu::TexelCopyTextureInfo {
-                    texture: tex,
-                    mip_level: 0,
-                    origin: wgpu::Origin3d::ZERO,
-                    aspect: wgpu::TextureAspect::All,
-                },
-                plane.data,
-                wgpu::TexelCopyBufferLayout {
-                    offset: 0,
-                    bytes_per_row: Some(plane.stride as u32),
-                    rows_per_image: Some(s.height),
-                },
-                s,
-            );
-        }
-        Ok(())
+        crate::convert::write_planes(&self.ctx.queue, frame, &planes.textures)
     }
 
     fn make_planes(&self, w: u32, h: u32) -> Planes {
