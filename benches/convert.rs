@@ -1,12 +1,14 @@
-//! RGBA -> I420 at 1080p: onair's conversion (yuvutils-rs) against libyuv's `ABGRToI420`
-//! (libyuv's name for R,G,B,A byte order), same input, same run. libyuv (Debian libyuv-dev) is
-//! linked by this bench only. Results go to `benches/RESULTS.md`.
+//! Conversions to I420 on one core, onair's kernels (`onair_codec::i420_kernels`, AVX2 where the
+//! CPU has it) against libyuv's, same input, same run, reused output buffers: RGBA -> I420
+//! in alternating rounds (libyuv's `ABGRToI420`, its name for R,G,B,A byte order) and NV12 -> I420 (`NV12ToI420`) at
+//! 1280x720 and 1920x1080. Each output is also compared with onair's scalar reference (goal:
+//! within 1 level) and with libyuv's. libyuv (Debian libyuv-dev) is linked by this bench only.
+//! Results go to `benches/RESULTS.md`.
 
-use bytes::Bytes;
 use criterion::{criterion_group, Criterion};
-use onair_codec::convert::{rgb_to_i420_into, to_i420};
-use onair_core::{PixelFormat, VideoFrame};
-use onair_testkit::results::{is_bench_run, median_ns, write_section};
+use onair_codec::convert::{nv12_to_i420_into, rgb_to_i420_into};
+use onair_codec::i420_kernels::{self, Kernel, PixelOrder};
+use onair_testkit::results::{is_bench_run, median_ns_alternating, write_section};
 use std::hint::black_box;
 
 #[link(name = "yuv")]
@@ -23,18 +25,35 @@ extern "C" {
         width: i32,
         height: i32,
     ) -> i32;
+    fn NV12ToI420(
+        src_y: *const u8,
+        src_stride_y: i32,
+        src_uv: *const u8,
+        src_stride_uv: i32,
+        dst_y: *mut u8,
+        dst_stride_y: i32,
+        dst_u: *mut u8,
+        dst_stride_u: i32,
+        dst_v: *mut u8,
+        dst_stride_v: i32,
+        width: i32,
+        height: i32,
+    ) -> i32;
 }
 
-const W: usize = 1920;
-const H: usize = 1080;
+const SIZES: [(usize, usize); 2] = [(1280, 720), (1920, 1080)];
 
-fn input() -> Vec<u8> {
-    (0..W * H)
+/// Timed rounds per contender, alternating.
+const ROUNDS: usize = 41;
+
+/// A picture with gradients and fine detail, so no kernel meets only flat areas.
+fn rgba(w: usize, h: usize) -> Vec<u8> {
+    (0..w * h)
         .flat_map(|i| {
-            let (x, y) = (i % W, i / W);
+            let (x, y) = (i % w, i / w);
             [
-                (x * 255 / W) as u8,
-                (y * 255 / H) as u8,
+                (x * 255 / w) as u8,
+                (y * 255 / h) as u8,
                 ((x + y) % 256) as u8,
                 255,
             ]
@@ -42,91 +61,171 @@ fn input() -> Vec<u8> {
         .collect()
 }
 
-fn libyuv(rgba: &[u8], out: &mut [u8]) {
-    let (y, uv) = out.split_at_mut(W * H);
-    let (u, v) = uv.split_at_mut(W * H / 4);
-    // SAFETY: every pointer covers the full plane for the given strides and size, the buffers
-    // do not overlap, and libyuv only reads `rgba` and writes the three planes.
+/// NV12 planes of a `w` x `h` picture: luma and interleaved chroma.
+fn nv12(w: usize, h: usize) -> (Vec<u8>, Vec<u8>) {
+    let y = (0..w * h)
+        .map(|i| ((i % w + i / w) % 220 + 16) as u8)
+        .collect();
+    let uv = (0..w * h / 2).map(|i| ((i * 7) % 224 + 16) as u8).collect();
+    (y, uv)
+}
+
+fn planes(out: &mut [u8], w: usize, h: usize) -> (&mut [u8], &mut [u8], &mut [u8]) {
+    let (y, uv) = out.split_at_mut(w * h);
+    let (u, v) = uv.split_at_mut(w * h / 4);
+    (y, u, v)
+}
+
+fn libyuv_rgba(src: &[u8], out: &mut [u8], w: usize, h: usize) {
+    let (y, u, v) = planes(out, w, h);
+    // SAFETY: every pointer covers its full plane for the given strides and size, the buffers
+    // do not overlap, and libyuv only reads `src` and writes the three planes.
     let rc = unsafe {
         ABGRToI420(
-            rgba.as_ptr(),
-            (W * 4) as i32,
+            src.as_ptr(),
+            (w * 4) as i32,
             y.as_mut_ptr(),
-            W as i32,
+            w as i32,
             u.as_mut_ptr(),
-            (W / 2) as i32,
+            (w / 2) as i32,
             v.as_mut_ptr(),
-            (W / 2) as i32,
-            W as i32,
-            H as i32,
+            (w / 2) as i32,
+            w as i32,
+            h as i32,
         )
     };
     assert_eq!(rc, 0, "libyuv failed");
 }
 
+fn libyuv_nv12(src: &(Vec<u8>, Vec<u8>), out: &mut [u8], w: usize, h: usize) {
+    let (y, u, v) = planes(out, w, h);
+    // SAFETY: as above; the NV12 planes are `w` bytes per row, `h` and `h / 2` rows.
+    let rc = unsafe {
+        NV12ToI420(
+            src.0.as_ptr(),
+            w as i32,
+            src.1.as_ptr(),
+            w as i32,
+            y.as_mut_ptr(),
+            w as i32,
+            u.as_mut_ptr(),
+            (w / 2) as i32,
+            v.as_mut_ptr(),
+            (w / 2) as i32,
+            w as i32,
+            h as i32,
+        )
+    };
+    assert_eq!(rc, 0, "libyuv failed");
+}
+
+fn onair_rgba(src: &[u8], out: &mut [u8], w: usize, h: usize) {
+    rgb_to_i420_into(src, w * 4, w, h, false, out).expect("sizes fit");
+}
+
+fn onair_nv12(src: &(Vec<u8>, Vec<u8>), out: &mut [u8], w: usize, h: usize) {
+    nv12_to_i420_into((&src.0, w), (&src.1, w), w, h, out).expect("sizes fit");
+}
+
+fn max_diff(a: &[u8], b: &[u8]) -> u8 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| x.abs_diff(*y))
+        .max()
+        .unwrap_or(0)
+}
+
 fn bench(c: &mut Criterion) {
-    let rgba = input();
-    let frame = VideoFrame::new(
-        PixelFormat::Rgba32,
-        W as u32,
-        H as u32,
-        Bytes::from(rgba.clone()),
-    )
-    .unwrap();
-    let mut out = vec![0u8; W * H * 3 / 2];
-    let mut g = c.benchmark_group("rgba_to_i420_1080p");
+    let (w, h) = (1920, 1080);
+    let (src, nv) = (rgba(w, h), nv12(w, h));
+    let mut out = vec![0u8; w * h * 3 / 2];
+    let mut g = c.benchmark_group("to_i420_1080p");
     g.sample_size(20);
-    g.bench_function("onair (yuvutils-rs)", |b| {
-        b.iter(|| black_box(to_i420(&frame).unwrap()))
-    });
-    g.bench_function("onair kernel (reused buffer)", |b| {
-        b.iter(|| rgb_to_i420_into(&rgba, W * 4, W, H, false, black_box(&mut out)).unwrap())
+    g.bench_function("onair RGBA", |b| {
+        b.iter(|| onair_rgba(&src, black_box(&mut out), w, h))
     });
     g.bench_function("libyuv ABGRToI420", |b| {
-        b.iter(|| libyuv(&rgba, black_box(&mut out)))
+        b.iter(|| libyuv_rgba(&src, black_box(&mut out), w, h))
+    });
+    g.bench_function("onair NV12", |b| {
+        b.iter(|| onair_nv12(&nv, black_box(&mut out), w, h))
+    });
+    g.bench_function("libyuv NV12ToI420", |b| {
+        b.iter(|| libyuv_nv12(&nv, black_box(&mut out), w, h))
     });
     g.finish();
 }
 
+/// One table row: onair and libyuv per frame, their ratio, and the output differences.
+fn row(
+    name: &str,
+    (w, h): (usize, usize),
+    ours: impl Fn(&mut [u8]),
+    reference: impl Fn(&mut [u8]),
+    theirs: impl Fn(&mut [u8]),
+) -> (String, f64) {
+    let (mut out, mut out2) = (vec![0u8; w * h * 3 / 2], vec![0u8; w * h * 3 / 2]);
+    let (a, b) = median_ns_alternating(
+        ROUNDS,
+        20,
+        || ours(black_box(&mut out)),
+        || theirs(black_box(&mut out2)),
+    );
+    let (mut o, mut r, mut t) = (out.clone(), out.clone(), out);
+    ours(&mut o);
+    reference(&mut r);
+    theirs(&mut t);
+    let line = format!(
+        "| {name} | {w}x{h} | {:.3} | {:.3} | {:.2}x | {} | {} |",
+        a / 1e6,
+        b / 1e6,
+        a / b,
+        max_diff(&o, &r),
+        max_diff(&o, &t)
+    );
+    (line, a / b)
+}
+
 fn write_results() {
-    let rgba = input();
-    let frame = VideoFrame::new(
-        PixelFormat::Rgba32,
-        W as u32,
-        H as u32,
-        Bytes::from(rgba.clone()),
-    )
-    .unwrap();
-    let mut out = vec![0u8; W * H * 3 / 2];
-    let ours = median_ns(15, 20, || drop(black_box(to_i420(&frame).unwrap())));
-    let kernel = median_ns(15, 20, || {
-        rgb_to_i420_into(&rgba, W * 4, W, H, false, black_box(&mut out)).unwrap()
-    });
-    let theirs = median_ns(15, 20, || libyuv(&rgba, black_box(&mut out)));
-    // The two agree on the picture (libyuv uses the same BT.601 limited-range matrix).
-    let a = to_i420(&frame).unwrap();
-    libyuv(&rgba, &mut out);
-    let max_diff = a
-        .data()
-        .iter()
-        .zip(&out)
-        .map(|(x, y)| x.abs_diff(*y))
-        .max()
-        .unwrap_or(0);
+    let mut rows = Vec::new();
+    let mut worst: f64 = 0.0;
+    let kernel = Kernel::best();
+    for (w, h) in SIZES {
+        let src = rgba(w, h);
+        let (line, ratio) = row(
+            "RGBA -> I420",
+            (w, h),
+            |o| onair_rgba(&src, o, w, h),
+            |o| {
+                let p = planes(o, w, h);
+                i420_kernels::rgb_to_i420(&src, w * 4, (w, h), PixelOrder::Rgba, p, Kernel::Scalar)
+            },
+            |o| libyuv_rgba(&src, o, w, h),
+        );
+        rows.push(line);
+        worst = worst.max(ratio);
+        let nv = nv12(w, h);
+        let (line, ratio) = row(
+            "NV12 -> I420",
+            (w, h),
+            |o| onair_nv12(&nv, o, w, h),
+            |o| {
+                let p = planes(o, w, h);
+                i420_kernels::nv12_to_i420((&nv.0, w), (&nv.1, w), (w, h), p, Kernel::Scalar)
+            },
+            |o| libyuv_nv12(&nv, o, w, h),
+        );
+        rows.push(line);
+        worst = worst.max(ratio);
+    }
     let body = format!(
-        "### RGBA -> I420, 1920x1080 (median of 15 rounds x 20 frames)\n\n\
-         | converter | ms per frame |\n|---|---|\n\
-         | onair `to_i420` (yuvutils-rs, allocates a new frame) | {:.3} |\n\
-         | onair `rgb_to_i420_into` (yuvutils-rs, reused buffer) | {:.3} |\n\
-         | libyuv ABGRToI420 (reused buffer) | {:.3} |\n\n\
-         Ratio onair / libyuv, like for like (reused buffers): {:.2}x; with the allocation: {:.2}x \
-         (lower is better). Max sample difference between the two: {max_diff}. \
-         Measured by `cargo bench --bench convert`.",
-        ours / 1e6,
-        kernel / 1e6,
-        theirs / 1e6,
-        kernel / theirs,
-        ours / theirs
+        "### Conversion to I420 on one core (median of 41 alternating rounds x 20 frames, reused buffers)\n\n\
+         | conversion | size | onair ms per frame | libyuv ms per frame | onair / libyuv | max diff vs scalar reference | max diff vs libyuv |\n\
+         |---|---|---|---|---|---|---|\n{}\n\n\
+         onair's kernel here: {kernel:?}. Highest ratio: {worst:.2}x (goal <= 1.0x; lower is \
+         better); output within 1 level of the scalar reference (goal). libyuv: `ABGRToI420` and \
+         `NV12ToI420`. Measured by `cargo bench --bench convert`.",
+        rows.join("\n")
     );
     println!("{body}");
     if let Err(e) = write_section("convert", &body) {

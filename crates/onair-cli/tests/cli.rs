@@ -456,3 +456,27 @@ fn onair_push_source_camera_without_a_camera_warns_and_pushes_the_pattern() {
     assert!(stderr.contains("test pattern instead"), "{stderr}");
     server.stop();
 }
+
+/// A push or play process never maps libavformat (and the ~40 libraries it pulls in): the
+/// server's muxers load it when they are first used (`onair_codec::muxer`). The dynamic section
+/// is read by binutils' `readelf`, not by onair.
+#[test]
+fn the_binary_does_not_link_libavformat_the_muxers_load_it_when_used() {
+    let out = Command::new("readelf")
+        .arg("-d")
+        .arg(onair())
+        .output()
+        .expect("readelf (binutils) runs: apt-get install binutils");
+    assert!(out.status.success(), "readelf failed");
+    let dynamic = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        dynamic.contains("(NEEDED)") && dynamic.contains("libavcodec"),
+        "readelf listed no needed libraries: {dynamic}"
+    );
+    assert!(
+        !dynamic.contains("libavformat"),
+        "the onair binary links libavformat at start:\n{dynamic}"
+    );
+    let name = onair_codec::muxer::library_name();
+    assert!(name.starts_with("libavformat.so."), "{name}");
+}

@@ -1,24 +1,20 @@
 //! Colour conversion, rotation, mirror and scaling between the frame formats of the API and
-//! the encoder's I420. Capture side: RGB -> I420 uses yuvutils-rs (SIMD, BT.601 limited range,
-//! within 1 level of swscale). Render side: I420 -> RGB uses swscale's accurate path with
+//! the encoder's I420. Capture side: RGB -> I420 and NV12 -> I420 use onair's own kernels
+//! ([`crate::i420_kernels`]: AVX2 with a scalar reference, BT.601 limited range, within 1 level
+//! of libyuv and swscale). Render side: I420 -> RGB uses swscale's accurate path with
 //! interpolated chroma (yuvutils replicates chroma, which differs from swscale by up to 5
 //! levels at colour edges). Rotation and mirror use yuvutils' geometry module; scaling uses
 //! swscale (bilinear).
-//! NV12 <-> I420 is a plain (de)interleave. I420 at the target size with no rotation or mirror
+//! I420 -> NV12 is a plain interleave. I420 at the target size with no rotation or mirror
 //! passes through without a copy.
 
 use crate::error::{CodecError, CodecResult};
 use crate::ffmpeg_init;
+use crate::i420_kernels::{self, Kernel, PixelOrder};
 use bytes::Bytes;
 use ffmpeg_next as ff;
 use onair_core::{PixelFormat, Rotation, Size, VideoFrame};
-use yuvutils_rs::{
-    BufferStoreMut, MirrorMode, RotationMode, YuvConversionMode, YuvPlanarImageMut, YuvRange,
-    YuvStandardMatrix,
-};
-
-const RANGE: YuvRange = YuvRange::Limited;
-const MATRIX: YuvStandardMatrix = YuvStandardMatrix::Bt601;
+use yuvutils_rs::{MirrorMode, RotationMode};
 
 /// Tightly packed I420 planes being worked on.
 #[derive(Debug, Clone)]
@@ -93,13 +89,18 @@ fn to_packed_i420(src: &VideoFrame) -> CodecResult<I420> {
         }
         PixelFormat::Nv12 => {
             let mut out = I420::new(w, h);
-            let (y, u, v) = out.planes_mut();
             let py = src
                 .plane(0)
                 .ok_or_else(|| CodecError::InvalidInput("missing plane".into()))?;
             let puv = src
                 .plane(1)
                 .ok_or_else(|| CodecError::InvalidInput("missing plane".into()))?;
+            if w % 2 == 0 && h % 2 == 0 {
+                let (y, uv) = (&py, &puv);
+                nv12_to_i420_into((y.data, y.stride), (uv.data, uv.stride), w, h, &mut out.buf)?;
+                return Ok(out);
+            }
+            let (y, u, v) = out.planes_mut();
             copy_rows(py.data, py.stride, y, w, h);
             for r in 0..h / 2 {
                 let row = &puv.data[r * puv.stride..r * puv.stride + w];
@@ -178,30 +179,51 @@ pub fn rgb_to_i420_into(
     }
     let (y, uv) = dst.split_at_mut(w * h);
     let (u, v) = uv.split_at_mut(w * h / 4);
-    let mut img = YuvPlanarImageMut {
-        y_plane: BufferStoreMut::Borrowed(y),
-        y_stride: w as u32,
-        u_plane: BufferStoreMut::Borrowed(u),
-        u_stride: (w / 2) as u32,
-        v_plane: BufferStoreMut::Borrowed(v),
-        v_stride: (w / 2) as u32,
-        width: w as u32,
-        height: h as u32,
-    };
-    let convert = if bgra {
-        yuvutils_rs::bgra_to_yuv420
+    let order = if bgra {
+        PixelOrder::Bgra
     } else {
-        yuvutils_rs::rgba_to_yuv420
+        PixelOrder::Rgba
     };
-    convert(
-        &mut img,
-        rgba,
-        stride as u32,
-        RANGE,
-        MATRIX,
-        YuvConversionMode::Balanced,
-    )
-    .map_err(CodecError::yuv)
+    i420_kernels::rgb_to_i420(rgba, stride, (w, h), order, (y, u, v), Kernel::best());
+    Ok(())
+}
+
+/// Converts NV12 of an even `w` x `h` (luma rows `y_stride` bytes apart, interleaved chroma
+/// rows `uv_stride` apart) into tightly packed I420 in `dst` (`w * h * 3 / 2` bytes), without
+/// allocating.
+pub fn nv12_to_i420_into(
+    (src_y, y_stride): (&[u8], usize),
+    (src_uv, uv_stride): (&[u8], usize),
+    w: usize,
+    h: usize,
+    dst: &mut [u8],
+) -> CodecResult<()> {
+    let fits = |len: usize, stride: usize, rows: usize| {
+        stride >= w && (rows == 0 || len >= stride * (rows - 1) + w)
+    };
+    if w % 2 != 0
+        || h % 2 != 0
+        || dst.len() != w * h * 3 / 2
+        || !fits(src_y.len(), y_stride, h)
+        || !fits(src_uv.len(), uv_stride, h / 2)
+    {
+        return Err(CodecError::InvalidInput(format!(
+            "nv12_to_i420_into: {w}x{h} (even), strides {y_stride}/{uv_stride}, {}+{} input bytes, {} output bytes",
+            src_y.len(),
+            src_uv.len(),
+            dst.len()
+        )));
+    }
+    let (y, uv) = dst.split_at_mut(w * h);
+    let (u, v) = uv.split_at_mut(w * h / 4);
+    i420_kernels::nv12_to_i420(
+        (src_y, y_stride),
+        (src_uv, uv_stride),
+        (w, h),
+        (y, u, v),
+        Kernel::best(),
+    );
+    Ok(())
 }
 
 fn rotate(src: I420, rotation: Rotation) -> CodecResult<I420> {

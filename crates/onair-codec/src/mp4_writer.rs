@@ -13,6 +13,7 @@
 
 use crate::any_decoder::FfmpegVideoDecoder;
 use crate::error::{CodecError, CodecResult};
+use crate::muxer::OutputContext;
 use bytes::Bytes;
 use ffmpeg_next as ff;
 use onair_core::Timestamp;
@@ -86,16 +87,18 @@ fn fourcc_name(c: &FourCc) -> String {
 
 /// Sets a new stream's codec parameters.
 fn set_params(
-    ost: &mut ff::format::stream::StreamMut<'_>,
+    ost: *mut ff::ffi::AVStream,
     medium: ff::ffi::AVMediaType,
     id: ff::codec::Id,
     extradata: &[u8],
     fill: impl FnOnce(&mut ff::ffi::AVCodecParameters),
 ) -> CodecResult<()> {
-    // SAFETY: the pointer is the stream's valid codecpar, owned by the output context; the
-    // extradata buffer is allocated with av_mallocz (padding included) and handed over to it.
+    // SAFETY: `ost` is a stream just added to a live output context, and its codecpar is
+    // valid and owned by it; the extradata buffer is allocated with av_mallocz (padding
+    // included) and handed over to it. The time base is a plain field.
     unsafe {
-        let par = &mut *ost.parameters().as_mut_ptr();
+        (*ost).time_base = ff::ffi::AVRational { num: 1, den: 1000 };
+        let par = &mut *(*ost).codecpar;
         par.codec_type = medium;
         par.codec_id = id.into();
         par.codec_tag = 0;
@@ -117,12 +120,10 @@ fn set_params(
 /// Adds the video and audio streams (stream copies, 1/1000 time base) to `output`; returns
 /// their indices. Shared by the MP4 and MPEG-TS writers.
 pub(crate) fn add_tracks(
-    output: &mut ff::format::context::Output,
+    output: &mut OutputContext,
     video: Option<&VideoTrack>,
     audio: Option<&AudioTrack>,
-    err: &dyn Fn(ff::Error) -> CodecError,
 ) -> CodecResult<(Option<usize>, Option<usize>)> {
-    let mut n = 0;
     let (mut video_index, mut audio_index) = (None, None);
     if let Some(v) = video {
         let id = video_codec_id(v.codec).ok_or_else(|| {
@@ -137,11 +138,9 @@ pub(crate) fn add_tracks(
         } else {
             &v.record[..]
         };
-        let mut ost = output
-            .add_stream(ff::encoder::find(ff::codec::Id::None))
-            .map_err(err)?;
+        let (index, ost) = output.add_stream()?;
         set_params(
-            &mut ost,
+            ost,
             ff::ffi::AVMediaType::AVMEDIA_TYPE_VIDEO,
             id,
             extradata,
@@ -154,9 +153,7 @@ pub(crate) fn add_tracks(
                 }
             },
         )?;
-        ost.set_time_base((1, 1000));
-        video_index = Some(n);
-        n += 1;
+        video_index = Some(index);
     }
     if let Some(a) = audio {
         let (id, rate, channels) = match a.codec {
@@ -178,11 +175,9 @@ pub(crate) fn add_tracks(
                 )))
             }
         };
-        let mut ost = output
-            .add_stream(ff::encoder::find(ff::codec::Id::None))
-            .map_err(err)?;
+        let (index, ost) = output.add_stream()?;
         set_params(
-            &mut ost,
+            ost,
             ff::ffi::AVMediaType::AVMEDIA_TYPE_AUDIO,
             id,
             &a.record,
@@ -195,8 +190,7 @@ pub(crate) fn add_tracks(
                 };
             },
         )?;
-        ost.set_time_base((1, 1000));
-        audio_index = Some(n);
+        audio_index = Some(index);
     }
     Ok((video_index, audio_index))
 }
@@ -204,7 +198,7 @@ pub(crate) fn add_tracks(
 /// An MP4 file being written.
 pub struct Mp4Writer {
     path: PathBuf,
-    output: ff::format::context::Output,
+    output: OutputContext,
     video: Option<(usize, ff::Rational)>,
     audio: Option<(usize, ff::Rational)>,
     vclock: Clock,
@@ -229,35 +223,25 @@ impl Mp4Writer {
         layout: Mp4Layout,
     ) -> CodecResult<Self> {
         crate::ffmpeg_init();
-        let err = |e: ff::Error| CodecError::ffmpeg(format!("MP4 {}: {e}", path.display()));
         if video.is_none() && audio.is_none() {
             return Err(CodecError::InvalidInput(format!(
                 "MP4 {}: no audio or video track",
                 path.display()
             )));
         }
-        let mut output = ff::format::output_as(path, "mp4").map_err(err)?;
-        let (video_index, audio_index) = add_tracks(&mut output, video, audio, &err)?;
-        let mut opts = ff::Dictionary::new();
-        match layout {
-            Mp4Layout::Faststart => opts.set("movflags", "faststart"),
-            Mp4Layout::Fragmented => {
-                opts.set("movflags", "frag_keyframe+empty_moov+default_base_moof");
-                opts.set("frag_duration", "500000");
-                opts.set("flush_packets", "1");
-            }
-        }
-        output.write_header_with(opts).map_err(err)?;
-        let tb = |i: Option<usize>| {
-            i.map(|i| {
-                (
-                    i,
-                    output
-                        .stream(i)
-                        .map_or(ff::Rational(1, 1000), |s| s.time_base()),
-                )
-            })
+        let label = format!("MP4 {}", path.display());
+        let mut output = OutputContext::new("mp4", Some(path), label)?;
+        let (video_index, audio_index) = add_tracks(&mut output, video, audio)?;
+        let options: &[(&str, &str)] = match layout {
+            Mp4Layout::Faststart => &[("movflags", "faststart")],
+            Mp4Layout::Fragmented => &[
+                ("movflags", "frag_keyframe+empty_moov+default_base_moof"),
+                ("frag_duration", "500000"),
+                ("flush_packets", "1"),
+            ],
         };
+        output.write_header(options)?;
+        let tb = |i: Option<usize>| i.map(|i| (i, output.time_base(i)));
         let (video, audio) = (tb(video_index), tb(audio_index));
         Ok(Self {
             path: path.to_path_buf(),
@@ -291,9 +275,7 @@ impl Mp4Writer {
             packet.set_flags(ff::packet::Flags::KEY);
         }
         packet.rescale_ts(ff::Rational(1, 1000), tb);
-        packet
-            .write_interleaved(&mut self.output)
-            .map_err(|e| CodecError::ffmpeg(format!("MP4 {}: {e}", self.path.display())))?;
+        self.output.write(Some(&mut packet), true)?;
         self.span = Some(match self.span {
             None => (dts, dts),
             Some((first, last)) => (first, last.max(dts)),
@@ -326,18 +308,7 @@ impl Mp4Writer {
 
     /// Writes the index (and for faststart moves it in front): the file is complete.
     pub fn finish(mut self) -> CodecResult<()> {
-        // Not ffmpeg-next's `write_trailer`, which takes any non-zero return for an error: for
-        // fragmented files FFmpeg 5.1 returns the size of the `mfra` box it wrote.
-        // SAFETY: the output context is valid and its header was written.
-        let rc = unsafe { ff::ffi::av_write_trailer(self.output.as_mut_ptr()) };
-        if rc < 0 {
-            return Err(CodecError::ffmpeg(format!(
-                "MP4 {}: {}",
-                self.path.display(),
-                ff::Error::from(rc)
-            )));
-        }
-        Ok(())
+        self.output.write_trailer()
     }
 }
 

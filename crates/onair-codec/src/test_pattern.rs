@@ -4,7 +4,6 @@
 //! H.264 compression (large black/white cells), so a player can measure frame loss and
 //! glass-to-glass latency from decoded pixels ([`read_stamp`]). [`Tone`] is the matching audio.
 
-use bytes::Bytes;
 use onair_core::{PixelFormat, Timestamp, VideoFrame};
 
 /// Cells per stamp row.
@@ -48,7 +47,13 @@ pub struct TestPattern {
     height: u32,
     background: Vec<u8>,
     grain_seed: u32,
+    /// Frame buffers, reused once the pipeline drops a frame (clones share it).
+    pool: onair_core::BufferPool,
 }
+
+/// Idle frame buffers a pattern keeps: a pipeline holds a few frames at once (channel slot,
+/// encoder, preview), so steady state allocates nothing.
+const POOLED_FRAMES: usize = 4;
 
 const BARS: [(u8, u8, u8); 8] = [
     (235, 128, 128),
@@ -91,6 +96,7 @@ impl TestPattern {
         Self {
             width: w,
             height: h,
+            pool: onair_core::BufferPool::new(bg.len(), POOLED_FRAMES),
             background: bg,
             grain_seed: 0x9e37_79b9,
         }
@@ -110,7 +116,9 @@ impl TestPattern {
     /// is all white below the stamp (for A/V sync checks against [`Tone`] beeps).
     pub fn frame(&self, counter: u32, capture_ms: u64, pts: Timestamp, flash: bool) -> VideoFrame {
         let (wu, hu) = (self.width as usize, self.height as usize);
-        let mut buf = self.background.clone();
+        let mut pooled = self.pool.take();
+        let buf = pooled.as_mut_slice();
+        buf.copy_from_slice(&self.background);
         {
             let (y, uv) = buf.split_at_mut(wu * hu);
             if flash {
@@ -131,7 +139,7 @@ impl TestPattern {
                 },
             );
         }
-        VideoFrame::new(PixelFormat::I420, self.width, self.height, Bytes::from(buf))
+        VideoFrame::new(PixelFormat::I420, self.width, self.height, pooled.freeze())
             .expect("the pattern's buffer has the I420 size")
             .with_timestamp(pts)
     }
@@ -280,6 +288,7 @@ impl Tone {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::Bytes;
 
     #[test]
     fn stamp_reads_back_at_every_preset_size() {

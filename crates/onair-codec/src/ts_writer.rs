@@ -9,11 +9,12 @@
 
 use crate::error::{CodecError, CodecResult};
 use crate::mp4_writer::{add_tracks, AudioTrack, Clock, VideoTrack};
+use crate::muxer::OutputContext;
 use ffmpeg_next as ff;
 
 /// An MPEG-TS stream cut into segments held in memory.
 pub struct TsMuxer {
-    output: ff::format::context::Output,
+    output: OutputContext,
     video: Option<(usize, ff::Rational)>,
     audio: Option<(usize, ff::Rational)>,
     clocks: [Clock; 2],
@@ -31,13 +32,6 @@ impl std::fmt::Debug for TsMuxer {
     }
 }
 
-// SAFETY: the muxer context is owned by this value alone and used from one thread at a time.
-unsafe impl Send for TsMuxer {}
-
-fn ts_err(e: ff::Error) -> CodecError {
-    CodecError::ffmpeg(format!("MPEG-TS: {e}"))
-}
-
 impl TsMuxer {
     /// A muxer for the tracks given (at least one).
     pub fn new(video: Option<&VideoTrack>, audio: Option<&AudioTrack>) -> CodecResult<Self> {
@@ -47,24 +41,8 @@ impl TsMuxer {
                 "MPEG-TS: no audio or video track".into(),
             ));
         }
-        let name = std::ffi::CString::new("mpegts").expect("no NUL");
-        let mut ctx = std::ptr::null_mut();
-        // SAFETY: allocates a context for the named muxer; no file is opened (pb stays NULL).
-        let rc = unsafe {
-            ff::ffi::avformat_alloc_output_context2(
-                &mut ctx,
-                std::ptr::null_mut(),
-                name.as_ptr(),
-                std::ptr::null(),
-            )
-        };
-        if rc < 0 || ctx.is_null() {
-            return Err(ts_err(ff::Error::from(rc)));
-        }
-        // SAFETY: `ctx` is a valid, owned output context; `Output`'s destructor frees it (and
-        // closes `pb` only when non-NULL; ours is closed by `Drop` below first).
-        let mut output = unsafe { ff::format::context::Output::wrap(ctx) };
-        let (v, a) = add_tracks(&mut output, video, audio, &ts_err)?;
+        let mut output = OutputContext::new("mpegts", None, "MPEG-TS".into())?;
+        let (v, a) = add_tracks(&mut output, video, audio)?;
         Ok(Self {
             output,
             video: v.map(|i| (i, ff::Rational(1, 1000))),
@@ -80,31 +58,20 @@ impl TsMuxer {
         if self.open {
             return Ok(());
         }
-        // SAFETY: the context pointer of an owned, valid output.
-        let ctx = unsafe { self.output.as_mut_ptr() };
-        // SAFETY: `ctx` is valid and has no pb (none open); the dynamic buffer becomes its pb
-        // until `end_segment` closes it.
-        let rc = unsafe { ff::ffi::avio_open_dyn_buf(&mut (*ctx).pb) };
-        if rc < 0 {
-            return Err(ts_err(ff::Error::from(rc)));
-        }
+        self.output.open_memory()?;
         self.open = true;
         if !self.header_written {
-            let mut opts = ff::Dictionary::new();
             // Tables with every keyframe as well as at segment starts.
-            opts.set("mpegts_flags", "pat_pmt_at_frames");
-            self.output.write_header_with(opts).map_err(ts_err)?;
+            self.output
+                .write_header(&[("mpegts_flags", "pat_pmt_at_frames")])?;
             self.header_written = true;
-            let tb = |i: usize| {
-                self.output
-                    .stream(i)
-                    .map_or(ff::Rational(1, 90_000), |s| s.time_base())
-            };
-            self.video = self.video.map(|(i, _)| (i, tb(i)));
-            self.audio = self.audio.map(|(i, _)| (i, tb(i)));
+            let output = &self.output;
+            self.video = self.video.map(|(i, _)| (i, output.time_base(i)));
+            self.audio = self.audio.map(|(i, _)| (i, output.time_base(i)));
         } else {
             let key = std::ffi::CString::new("mpegts_flags").expect("no NUL");
             let val = std::ffi::CString::new("+resend_headers").expect("no NUL");
+            let ctx = self.output.as_mut_ptr();
             // SAFETY: sets an option on the muxer's private context, which exists after the
             // header was written.
             unsafe {
@@ -119,37 +86,11 @@ impl TsMuxer {
         if !self.open {
             return Ok(Vec::new());
         }
-        // SAFETY: the context pointer of an owned, valid output.
-        let ctx = unsafe { self.output.as_mut_ptr() };
-        // SAFETY: a NULL packet asks the muxer (AVFMT_ALLOW_FLUSH) to write out the PES it
-        // holds; then the dynamic buffer is closed, its bytes copied and freed, pb reset.
-        unsafe {
-            ff::ffi::av_write_frame(ctx, std::ptr::null_mut());
-            Ok(self.take_buffer())
-        }
-    }
-
-    /// Closes the dynamic buffer and returns its bytes.
-    ///
-    /// # Safety
-    /// A segment must be open.
-    unsafe fn take_buffer(&mut self) -> Vec<u8> {
-        // SAFETY: per the contract, pb is the open dynamic buffer of a valid context; the
-        // buffer it returns is ours to copy and free.
-        unsafe {
-            let ctx = self.output.as_mut_ptr();
-            let mut buf: *mut u8 = std::ptr::null_mut();
-            let len = ff::ffi::avio_close_dyn_buf((*ctx).pb, &mut buf);
-            (*ctx).pb = std::ptr::null_mut();
-            self.open = false;
-            let out = if buf.is_null() || len <= 0 {
-                Vec::new()
-            } else {
-                std::slice::from_raw_parts(buf, len as usize).to_vec()
-            };
-            ff::ffi::av_free(buf.cast());
-            out
-        }
+        // A NULL packet asks the muxer (AVFMT_ALLOW_FLUSH) to write out the PES it holds.
+        let flushed = self.output.write(None, false);
+        self.open = false;
+        let bytes = self.output.close_memory();
+        flushed.map(|()| bytes)
     }
 
     fn write(
@@ -176,8 +117,7 @@ impl TsMuxer {
             packet.set_flags(ff::packet::Flags::KEY);
         }
         packet.rescale_ts(ff::Rational(1, 1000), tb);
-        packet.write(&mut self.output).map_err(ts_err)?;
-        Ok(())
+        self.output.write(Some(&mut packet), false)
     }
 
     /// Writes one video sample (`avcC`/`hvcC` length-prefixed) at `dts_ms`.
@@ -200,10 +140,8 @@ impl TsMuxer {
 impl Drop for TsMuxer {
     fn drop(&mut self) {
         if self.open {
-            // SAFETY: a segment is open; its buffer is freed before the context is.
-            unsafe {
-                self.take_buffer();
-            }
+            // The memory buffer is freed before the context is.
+            self.output.close_memory();
         }
     }
 }

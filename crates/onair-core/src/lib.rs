@@ -4,10 +4,11 @@
 //! ([`V2TXLiveCode`]), status and video enums, the 12 resolution presets with the
 //! encoder-alignment rule ([`VideoResolution`], [`VideoEncoderParam`], [`EncodeTarget`]), audio
 //! qualities, validated frames over `bytes::Bytes` ([`VideoFrame`], [`AudioFrame`]), typed
-//! timestamps ([`Timestamp`]), statistics, and the bounded frame channels that link pipeline
+//! timestamps ([`Timestamp`]), reusable frame buffers ([`BufferPool`]), statistics, and the bounded frame channels that link pipeline
 //! stages ([`channel`]). No I/O, no FFI.
 
 pub mod audio_quality;
+pub mod buffer_pool;
 pub mod channel;
 pub mod code;
 pub mod encoder_param;
@@ -20,6 +21,7 @@ pub mod time;
 pub mod video_types;
 
 pub use audio_quality::AudioQuality;
+pub use buffer_pool::{BufferPool, PooledBuffer};
 pub use code::{legacy_event, V2TXLiveCode};
 pub use encoder_param::{EncodeTarget, ResolutionSpec, VideoEncoderParam};
 pub use error::{CoreError, CoreResult};

@@ -105,6 +105,34 @@ pub fn median_ns(rounds: usize, iters: usize, mut f: impl FnMut()) -> f64 {
     quantile(&per_call, 0.5)
 }
 
+/// [`median_ns`] of two contenders measured in alternating rounds, so drift in the machine's
+/// load (other processes, clock changes) hits both alike: `(f's, g's)`.
+pub fn median_ns_alternating(
+    rounds: usize,
+    iters: usize,
+    mut f: impl FnMut(),
+    mut g: impl FnMut(),
+) -> (f64, f64) {
+    let (mut a, mut b) = (Vec::with_capacity(rounds), Vec::with_capacity(rounds));
+    let time = |h: &mut dyn FnMut()| {
+        let start = std::time::Instant::now();
+        for _ in 0..iters {
+            h();
+        }
+        start.elapsed().as_secs_f64() * 1e9 / iters.max(1) as f64
+    };
+    for round in 0..=rounds {
+        let (x, y) = (time(&mut f), time(&mut g));
+        if round > 0 {
+            a.push(x);
+            b.push(y);
+        }
+    }
+    a.sort_by(f64::total_cmp);
+    b.sort_by(f64::total_cmp);
+    (quantile(&a, 0.5), quantile(&b, 0.5))
+}
+
 /// `true` when the bench binary runs under `cargo bench` (not `cargo test --benches`), the only
 /// time it may rewrite the results file.
 pub fn is_bench_run() -> bool {
