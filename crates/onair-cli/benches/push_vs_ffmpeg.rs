@@ -2,8 +2,8 @@
 //! synthetic 1280x720 30 fps picture with a 1 kHz tone, H.264 (ffmpeg: libx264 ultrafast,
 //! zerolatency) and AAC at 48 kHz mono, published in real time to the same nginx-rtmp for the
 //! same length. CPU seconds (user + system) and peak RSS come from GNU time; the medians of
-//! three alternating runs each are written to `benches/RESULTS.md`. Goals: CPU <= 1.0x,
-//! peak RSS <= 0.6x.
+//! three alternating runs each are written to `benches/RESULTS.md`. The same at 1920x1080 and
+//! 3000 kbps. Goals: CPU <= 0.8x, peak RSS <= 0.45x.
 //!
 //! The HEVC rows: `onair push --codec h265 --encoder x265` into `onair serve` (nginx-rtmp
 //! announces no Enhanced RTMP, so onair would fall back to H.264 there) against `-c:v libx265
@@ -122,6 +122,26 @@ fn main() {
     let h264 = alternate(&[&onair_cmd, &ffmpeg_cmd]);
     let ((oc, orss), (fc, frss)) = (h264[0], h264[1]);
 
+    // 1080p30, same pipeline, 3000 kbps.
+    let onair_1080: Vec<&str> = onair_cmd
+        .iter()
+        .map(|a| match *a {
+            "1280x720" => "1920x1080",
+            "1800" => "3000",
+            other => other,
+        })
+        .collect();
+    let ffmpeg_1080: Vec<&str> = ffmpeg_cmd
+        .iter()
+        .map(|a| match *a {
+            "testsrc2=size=1280x720:rate=30" => "testsrc2=size=1920x1080:rate=30",
+            "1800k" => "3000k",
+            other => other,
+        })
+        .collect();
+    let full_hd = alternate(&[&onair_1080, &ffmpeg_1080]);
+    let ((oc2, orss2), (fc2, frss2)) = (full_hd[0], full_hd[1]);
+
     // HEVC: both into onair serve.
     let dir = tempfile::tempdir().expect("temp dir");
     let serve = onair_serve(
@@ -198,11 +218,14 @@ fn main() {
     let hevc = alternate(&[&onair_hevc, &ffmpeg51_hevc, &ffmpeg_hevc]);
     let ((hc, hrss), (lc, lrss), (gc, grss)) = (hevc[0], hevc[1], hevc[2]);
     let body = format!(
-        "### Push pipeline: 1280x720 30 fps + AAC, {SECONDS} s real time to nginx-rtmp (median of 3 runs each)\n\n\
-         | pusher | CPU seconds | peak RSS MiB |\n|---|---|---|\n\
-         | `onair push` (openh264, FFmpeg AAC) | {oc:.2} | {:.1} |\n\
-         | ffmpeg (libx264 ultrafast zerolatency + AAC) | {fc:.2} | {:.1} |\n\n\
-         Ratios onair / ffmpeg: CPU {:.2}x (goal <= 1.0x), peak RSS {:.2}x (goal <= 0.6x).\n\n\
+        "### Push pipeline: 30 fps + AAC, {SECONDS} s real time to nginx-rtmp (median of 3 runs each)\n\n\
+         | size, bitrate | pusher | CPU seconds | peak RSS MiB |\n|---|---|---|---|\n\
+         | 1280x720, 1800 kbps | `onair push` (openh264, FFmpeg AAC) | {oc:.2} | {:.1} |\n\
+         | 1280x720, 1800 kbps | ffmpeg (libx264 ultrafast zerolatency + AAC) | {fc:.2} | {:.1} |\n\
+         | 1920x1080, 3000 kbps | `onair push` | {oc2:.2} | {:.1} |\n\
+         | 1920x1080, 3000 kbps | ffmpeg, same settings | {fc2:.2} | {:.1} |\n\n\
+         Ratios onair / ffmpeg (goals: CPU <= 0.8x, peak RSS <= 0.45x): 720p CPU {:.2}x, \
+         peak RSS {:.2}x; 1080p CPU {:.2}x, peak RSS {:.2}x.\n\n\
          HEVC, same input, {SECONDS} s real time into `onair serve` (Enhanced RTMP `hvc1`):\n\n\
          | pusher | CPU seconds | peak RSS MiB |\n|---|---|---|\n\
          | `onair push --codec h265 --encoder x265` (libx265 3.5 ultrafast zerolatency, FFmpeg AAC) | {hc:.2} | {:.1} |\n\
@@ -212,8 +235,12 @@ fn main() {
          onair / FFmpeg 9: CPU {:.2}x, peak RSS {:.2}x. Measured by `cargo bench --bench push_vs_ffmpeg`.",
         orss / 1024.0,
         frss / 1024.0,
+        orss2 / 1024.0,
+        frss2 / 1024.0,
         oc / fc,
         orss / frss,
+        oc2 / fc2,
+        orss2 / frss2,
         hrss / 1024.0,
         lrss / 1024.0,
         grss / 1024.0,
