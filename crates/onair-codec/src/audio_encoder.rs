@@ -5,10 +5,10 @@
 
 use crate::error::{CodecError, CodecResult};
 use crate::ffmpeg_init;
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use ffmpeg_next as ff;
 use onair_core::{AudioFrame, AudioQuality, Timestamp};
-use onair_flv::AudioSpecificConfig;
+use onair_flv::{AudioSpecificConfig, AudioTag};
 
 /// Samples per channel in one AAC-LC frame.
 pub const AAC_FRAME_SAMPLES: usize = 1024;
@@ -20,6 +20,10 @@ pub struct EncodedAudio {
     pub pts: Timestamp,
     /// The raw AAC frame (no ADTS header).
     pub data: Bytes,
+    /// The FLV audio tag body whose tail is `data`'s memory (the encoder writes the 2-byte
+    /// header in front of the frame), so the frame reaches the wire without another copy;
+    /// `flv_tags::audio_tag` uses it only while `data` is still that memory.
+    pub flv_body: Option<Bytes>,
 }
 
 /// An audio encoder.
@@ -111,14 +115,22 @@ impl AacEncoder {
         loop {
             match self.encoder.receive_packet(&mut self.packet) {
                 Ok(()) => {
-                    let data = Bytes::copy_from_slice(self.packet.data().unwrap_or(&[]));
+                    let frame = self.packet.data().unwrap_or(&[]);
+                    let mut body = BytesMut::with_capacity(2 + frame.len());
+                    body.extend_from_slice(&AudioTag::AAC_RAW_HEADER);
+                    body.extend_from_slice(frame);
+                    let body = body.freeze();
                     let offset = Timestamp::from_samples(
                         self.packets_out * AAC_FRAME_SAMPLES as u64,
                         self.quality.sample_rate(),
                     );
                     let pts = self.origin.unwrap_or(Timestamp::ZERO) + offset.as_duration();
                     self.packets_out += 1;
-                    out.push(EncodedAudio { pts, data });
+                    out.push(EncodedAudio {
+                        pts,
+                        data: body.slice(2..),
+                        flv_body: Some(body),
+                    });
                 }
                 Err(ff::Error::Other { errno }) if errno == ff::util::error::EAGAIN => {
                     return Ok(())

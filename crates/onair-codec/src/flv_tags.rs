@@ -3,8 +3,17 @@
 
 use crate::audio_encoder::EncodedAudio;
 use crate::video_encoder::{DecoderConfig, EncodedVideo};
+use bytes::Bytes;
 use onair_core::VideoCodec;
 use onair_flv::{AudioSpecificConfig, AudioTag, ExVideoTag, FlvTag, TagType, VideoTag};
+
+/// The encoder's own tag `body` when it still frames `payload` (same memory, nothing after
+/// it): the payload then reaches the wire without another copy.
+fn framed(body: Option<&Bytes>, payload: &Bytes) -> Option<Bytes> {
+    let body = body?;
+    let tail = body.len().checked_sub(payload.len())?;
+    (body[tail..].as_ptr() == payload.as_ptr()).then(|| body.clone())
+}
 
 /// The tags for one encoded video frame: a sequence header when the parameter sets changed,
 /// then the access unit (composition offset 0: the real-time profile has no B-frames). H.264
@@ -19,7 +28,9 @@ pub fn video_tags(v: &EncodedVideo) -> Vec<FlvTag> {
             if let Some(DecoderConfig::Avc(config)) = &v.config {
                 tags.push(tag(VideoTag::sequence_header(config.clone()).encode()));
             }
-            tags.push(tag(VideoTag::nalus(v.keyframe, 0, v.avcc.clone()).encode()));
+            tags.push(tag(framed(v.flv_body.as_ref(), &v.avcc).unwrap_or_else(
+                || VideoTag::nalus(v.keyframe, 0, v.avcc.clone()).encode(),
+            )));
         }
         codec => {
             let fourcc = codec.fourcc();
@@ -28,13 +39,9 @@ pub fn video_tags(v: &EncodedVideo) -> Vec<FlvTag> {
                     ExVideoTag::sequence_start(fourcc, config.encode()).encode()
                 ));
             }
-            tags.push(tag(ExVideoTag::coded_frames(
-                fourcc,
-                v.keyframe,
-                0,
-                v.avcc.clone(),
-            )
-            .encode()));
+            tags.push(tag(framed(v.flv_body.as_ref(), &v.avcc).unwrap_or_else(
+                || ExVideoTag::coded_frames(fourcc, v.keyframe, 0, v.avcc.clone()).encode(),
+            )));
         }
     }
     tags
@@ -54,7 +61,8 @@ pub fn audio_tag(a: &EncodedAudio) -> FlvTag {
     FlvTag::new(
         TagType::Audio,
         a.pts.as_flv_millis(),
-        AudioTag::AacRaw(a.data.clone()).encode(),
+        framed(a.flv_body.as_ref(), &a.data)
+            .unwrap_or_else(|| AudioTag::AacRaw(a.data.clone()).encode()),
     )
 }
 

@@ -51,6 +51,10 @@ pub struct TestPattern {
     pool: onair_core::BufferPool,
 }
 
+/// The mark of a pooled buffer holding a frame that is not a flash: the background
+/// everywhere but the box's rows, the grain and the stamp.
+const DRAWN: u64 = 1;
+
 /// Idle frame buffers a pattern keeps: a pipeline holds a few frames at once (channel slot,
 /// encoder, preview), so steady state allocates nothing.
 const POOLED_FRAMES: usize = 4;
@@ -117,8 +121,14 @@ impl TestPattern {
     pub fn frame(&self, counter: u32, capture_ms: u64, pts: Timestamp, flash: bool) -> VideoFrame {
         let (wu, hu) = (self.width as usize, self.height as usize);
         let mut pooled = self.pool.take();
+        let redraw_all = pooled.mark() != DRAWN;
+        pooled.set_mark(if flash { 0 } else { DRAWN });
         let buf = pooled.as_mut_slice();
-        buf.copy_from_slice(&self.background);
+        if redraw_all {
+            buf.copy_from_slice(&self.background);
+        } else {
+            self.restore_drawn_areas(buf);
+        }
         {
             let (y, uv) = buf.split_at_mut(wu * hu);
             if flash {
@@ -144,22 +154,50 @@ impl TestPattern {
             .with_timestamp(pts)
     }
 
+    /// The luma rows the moving box crosses.
+    fn box_rows(&self) -> std::ops::Range<usize> {
+        let hu = self.height as usize;
+        let side = (hu / 6).max(4);
+        hu / 3..(hu / 3 + side).min(hu)
+    }
+
+    /// The luma rows and columns the grain covers.
+    fn grain_area(&self) -> (std::ops::Range<usize>, std::ops::Range<usize>) {
+        let (wu, hu) = (self.width as usize, self.height as usize);
+        (hu * 2 / 3..hu, wu / 2..wu)
+    }
+
+    /// Puts the background back where a frame (not a flash) drew over it: the box's rows and
+    /// the grain. The stamp needs nothing: every frame paints all of its cells and the
+    /// chroma under them.
+    fn restore_drawn_areas(&self, buf: &mut [u8]) {
+        let wu = self.width as usize;
+        let rows = self.box_rows();
+        let band = rows.start * wu..rows.end * wu;
+        buf[band.clone()].copy_from_slice(&self.background[band]);
+        let (rows, cols) = self.grain_area();
+        for row in rows {
+            let span = row * wu + cols.start..row * wu + cols.end;
+            buf[span.clone()].copy_from_slice(&self.background[span]);
+        }
+    }
+
     fn draw_box(&self, y: &mut [u8], counter: u32) {
         let (wu, hu) = (self.width as usize, self.height as usize);
         let side = (hu / 6).max(4);
         let travel = wu.saturating_sub(side).max(1);
         let x0 = (counter as usize * 8) % travel;
-        let y0 = hu / 3;
-        for row in y0..(y0 + side).min(hu) {
+        for row in self.box_rows() {
             y[row * wu + x0..row * wu + x0 + side].fill(WHITE);
         }
     }
 
     fn draw_grain(&self, y: &mut [u8], counter: u32) {
-        let (wu, hu) = (self.width as usize, self.height as usize);
+        let wu = self.width as usize;
         let mut s = self.grain_seed ^ counter.wrapping_mul(0x85eb_ca6b);
-        for row in hu * 2 / 3..hu {
-            for px in &mut y[row * wu + wu / 2..row * wu + wu] {
+        let (rows, cols) = self.grain_area();
+        for row in rows {
+            for px in &mut y[row * wu + cols.start..row * wu + cols.end] {
                 s ^= s << 13;
                 s ^= s >> 17;
                 s ^= s << 5;
@@ -289,6 +327,26 @@ impl Tone {
 mod tests {
     use super::*;
     use bytes::Bytes;
+
+    #[test]
+    fn reused_buffers_give_the_same_frames_as_new_ones() {
+        let pattern = TestPattern::new(320, 180);
+        let mut held = Vec::new();
+        for n in 0..40u32 {
+            let flash = n % 9 == 4;
+            let ts = Timestamp::from_micros(u64::from(n) * 33_333);
+            let frame = pattern.frame(n, 1000 + u64::from(n), ts, flash);
+            let fresh = TestPattern::new(320, 180).frame(n, 1000 + u64::from(n), ts, flash);
+            assert_eq!(frame.data(), fresh.data(), "frame {n}");
+            // Hold a few, so buffers come back out of order.
+            held.push(frame);
+            if n % 3 == 2 {
+                held.remove(0);
+                held.pop();
+            }
+        }
+        assert!(pattern.pool.idle() > 0, "buffers were returned and reused");
+    }
 
     #[test]
     fn stamp_reads_back_at_every_preset_size() {

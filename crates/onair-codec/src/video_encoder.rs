@@ -9,8 +9,9 @@ use crate::error::{CodecError, CodecResult};
 use bytes::{BufMut, Bytes, BytesMut};
 use onair_core::{Alignment, EncodeTarget, PixelFormat, Timestamp, VideoCodec, VideoFrame};
 use onair_flv::avcc::{nal_type, nal_unit_type, split_annexb};
+use onair_flv::enhanced::ExVideoTag;
 use onair_flv::hvcc::{hevc_nal, hevc_nal_type, is_irap};
-use onair_flv::{AvcDecoderConfig, HevcDecoderConfig};
+use onair_flv::{AvcDecoderConfig, HevcDecoderConfig, VideoTag};
 use openh264::encoder::{
     BitRate, Complexity, Encoder, EncoderConfig, FrameRate, IntraFramePeriod, RateControlMode,
     UsageType,
@@ -80,7 +81,16 @@ pub struct EncodedVideo {
     pub avcc: Bytes,
     /// New parameter sets, on the first frame and whenever they change.
     pub config: Option<DecoderConfig>,
+    /// The FLV video tag body (legacy AVC, or Enhanced RTMP CodedFrames) whose tail is `avcc`'s
+    /// memory: the encoder lays the tag header out in front of the NAL units, so the body that
+    /// goes on the wire is the encoder's one copy of its output. `flv_tags::video_tags` uses it
+    /// only while `avcc` is still that memory (a caller that replaces `avcc` gets a new body).
+    pub flv_body: Option<Bytes>,
 }
+
+/// Room left in front of an access unit's NAL units for its FLV tag header (8 bytes: Enhanced
+/// RTMP with a composition time; legacy AVC takes 5).
+const FLV_HEADROOM: usize = 8;
 
 /// Builds one [`EncodedVideo`] from an encoder's Annex B output: parameter sets set aside (and
 /// reported as a new decoder configuration record when they change), every other NAL unit
@@ -103,7 +113,7 @@ impl AccessUnit {
             vps: None,
             sps: None,
             pps: None,
-            avcc: BytesMut::new(),
+            avcc: BytesMut::from(&[0u8; FLV_HEADROOM][..]),
             keyframe: false,
         }
     }
@@ -147,7 +157,7 @@ impl AccessUnit {
         pts: Timestamp,
         config: &mut Option<DecoderConfig>,
     ) -> Result<Option<EncodedVideo>, String> {
-        if self.avcc.is_empty() {
+        if self.avcc.len() == FLV_HEADROOM {
             return Ok(None);
         }
         let record = match (self.codec, self.vps, self.sps, self.pps) {
@@ -166,12 +176,30 @@ impl AccessUnit {
                 new_config = Some(c);
             }
         }
+        let (header, len) = match self.codec {
+            VideoCodec::H264 => {
+                let mut h = [0u8; FLV_HEADROOM];
+                h[FLV_HEADROOM - 5..].copy_from_slice(&VideoTag::nalus_header(self.keyframe, 0));
+                (h, 5)
+            }
+            codec => {
+                let tag = ExVideoTag::coded_frames(codec.fourcc(), self.keyframe, 0, Bytes::new());
+                let (h, len) = tag.header();
+                let mut right = [0u8; FLV_HEADROOM];
+                right[FLV_HEADROOM - len..].copy_from_slice(&h[..len]);
+                (right, len)
+            }
+        };
+        let mut unit = self.avcc;
+        unit[..FLV_HEADROOM].copy_from_slice(&header);
+        let unit = unit.freeze();
         Ok(Some(EncodedVideo {
             pts,
             keyframe: self.keyframe,
             codec: self.codec,
-            avcc: self.avcc.freeze(),
+            avcc: unit.slice(FLV_HEADROOM..),
             config: new_config,
+            flv_body: Some(unit.slice(FLV_HEADROOM - len..)),
         }))
     }
 }

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, Weak};
 /// The free list shared by a pool and the buffers it lent.
 #[derive(Debug)]
 struct Free {
-    buffers: Mutex<Vec<Vec<u8>>>,
+    buffers: Mutex<Vec<(Vec<u8>, u64)>>,
     keep: usize,
 }
 
@@ -47,12 +47,13 @@ impl BufferPool {
     }
 
     /// A buffer of [`BufferPool::buffer_len`] bytes: a returned one (holding what it held
-    /// before) or a new, zeroed one.
+    /// before, and its [`PooledBuffer::mark`]) or a new, zeroed one (mark 0).
     pub fn take(&self) -> PooledBuffer {
         let reused = self.free.buffers.lock().ok().and_then(|mut b| b.pop());
-        let data = reused.unwrap_or_else(|| vec![0; self.len]);
+        let (data, mark) = reused.unwrap_or_else(|| (vec![0; self.len], 0));
         PooledBuffer {
             data,
+            mark,
             home: Arc::downgrade(&self.free),
         }
     }
@@ -63,10 +64,22 @@ impl BufferPool {
 #[derive(Debug)]
 pub struct PooledBuffer {
     data: Vec<u8>,
+    mark: u64,
     home: Weak<Free>,
 }
 
 impl PooledBuffer {
+    /// A value the user keeps with the buffer from one loan to the next (what the bytes hold,
+    /// so a producer can redraw only what changed); 0 for a new buffer.
+    pub fn mark(&self) -> u64 {
+        self.mark
+    }
+
+    /// Sets [`PooledBuffer::mark`].
+    pub fn set_mark(&mut self, mark: u64) {
+        self.mark = mark;
+    }
+
     /// The bytes, to fill.
     pub fn as_mut_slice(&mut self) -> &mut [u8] {
         &mut self.data
@@ -93,7 +106,7 @@ impl Drop for PooledBuffer {
             return;
         };
         if buffers.len() < free.keep {
-            buffers.push(std::mem::take(&mut self.data));
+            buffers.push((std::mem::take(&mut self.data), self.mark));
         }
     }
 }
@@ -106,6 +119,7 @@ mod tests {
     fn a_buffer_comes_back_when_its_last_bytes_is_dropped() {
         let pool = BufferPool::new(16, 2);
         let mut b = pool.take();
+        assert_eq!(b.mark(), 0);
         b.as_mut_slice()[0] = 7;
         let ptr = b.as_ref().as_ptr();
         let bytes = b.freeze();

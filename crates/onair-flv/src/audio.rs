@@ -48,6 +48,12 @@ impl AudioTag {
         }
     }
 
+    /// The 2 bytes in front of a raw AAC frame in an [`AudioTag::AacRaw`] body (SoundFormat
+    /// 10, 44 kHz, 16-bit, stereo flags as FLV wants them for AAC; AACPacketType 1), for a
+    /// caller that lays the frame out behind them itself (the encoder does, so the body
+    /// needs no copy).
+    pub const AAC_RAW_HEADER: [u8; 2] = [AAC_HEADER, 1];
+
     /// Serialises the body.
     pub fn encode(&self) -> Bytes {
         let mut b = BytesMut::new();
@@ -57,7 +63,7 @@ impl AudioTag {
                 b.put_slice(&c.raw);
             }
             Self::AacRaw(data) => {
-                b.put_slice(&[AAC_HEADER, 1]);
+                b.put_slice(&Self::AAC_RAW_HEADER);
                 b.put_slice(data);
             }
             Self::Unsupported { format, data } => {

@@ -204,17 +204,28 @@ impl ExVideoTag {
     /// The tag body: `IsExHeader | FrameType | PacketType`, FourCC, the composition time for
     /// CodedFrames of AVC / HEVC, then the payload.
     pub fn encode(&self) -> Bytes {
-        let cts = self.packet_type == video_packet::CODED_FRAMES
-            && (self.codec == FOURCC_AVC || self.codec == FOURCC_HEVC);
-        let mut out = bytes::BytesMut::with_capacity(8 + self.payload.len());
-        out.extend_from_slice(&[0x80 | (self.frame_type & 7) << 4 | (self.packet_type & 0x0f)]);
-        out.extend_from_slice(&self.codec);
-        if cts {
-            let c = self.composition_time_ms.clamp(-(1 << 23), (1 << 23) - 1) as u32;
-            out.extend_from_slice(&c.to_be_bytes()[1..]);
-        }
+        let (header, len) = self.header();
+        let mut out = bytes::BytesMut::with_capacity(len + self.payload.len());
+        out.extend_from_slice(&header[..len]);
         out.extend_from_slice(&self.payload);
         out.freeze()
+    }
+
+    /// The bytes in front of the payload (5, or 8 with a composition time) and how many: for a
+    /// caller that lays the payload out behind them itself (the encoders do, so the body needs
+    /// no copy).
+    pub fn header(&self) -> ([u8; 8], usize) {
+        let cts = self.packet_type == video_packet::CODED_FRAMES
+            && (self.codec == FOURCC_AVC || self.codec == FOURCC_HEVC);
+        let mut h = [0u8; 8];
+        h[0] = 0x80 | (self.frame_type & 7) << 4 | (self.packet_type & 0x0f);
+        h[1..5].copy_from_slice(&self.codec);
+        if !cts {
+            return (h, 5);
+        }
+        let c = self.composition_time_ms.clamp(-(1 << 23), (1 << 23) - 1) as u32;
+        h[5..8].copy_from_slice(&c.to_be_bytes()[1..]);
+        (h, 8)
     }
 
     /// Parses an enhanced body (IsExHeader set, not multitrack, not a command frame).

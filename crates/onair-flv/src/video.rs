@@ -103,6 +103,20 @@ impl VideoTag {
         }
     }
 
+    /// The 5 bytes in front of the NAL units of a [`VideoTag::nalus`] body (FrameType and
+    /// CodecID, AVCPacketType 1, composition time), for a caller that lays the NAL units out
+    /// behind them itself (the encoders do, so the body needs no copy).
+    pub fn nalus_header(keyframe: bool, composition_time_ms: i32) -> [u8; 5] {
+        let frame_type = if keyframe {
+            FrameType::Key
+        } else {
+            FrameType::Inter
+        };
+        let cts = composition_time_ms.clamp(-(1 << 23), (1 << 23) - 1) as u32;
+        let c = cts.to_be_bytes();
+        [(frame_type.bits() << 4) | CODEC_AVC, 1, c[1], c[2], c[3]]
+    }
+
     /// `true` for keyframes.
     pub fn is_keyframe(&self) -> bool {
         matches!(self.frame_type, FrameType::Key | FrameType::GeneratedKey)
@@ -177,9 +191,8 @@ impl VideoTag {
                         composition_time_ms,
                         data,
                     } => {
-                        b.put_u8(1);
-                        let cts = (*composition_time_ms).clamp(-(1 << 23), (1 << 23) - 1);
-                        b.put_uint(u64::from(cts as u32 & 0x00ff_ffff), 3);
+                        let h = Self::nalus_header(self.is_keyframe(), *composition_time_ms);
+                        b.put_slice(&h[1..]);
                         b.put_slice(data);
                     }
                     _ => b.put_slice(&[2, 0, 0, 0]),

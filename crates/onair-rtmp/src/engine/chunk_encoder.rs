@@ -67,26 +67,26 @@ fn put_u24(out: &mut BytesMut, v: u32) {
     out.put_uint(u64::from(v.min(0x00ff_ffff)), 3);
 }
 
-/// Writes `payload` as chunks: `first` is the first chunk's header type, its timestamp field
-/// `ts_field` (absolute for type 0, a delta otherwise).
-fn write_chunks(
+/// Writes a message of `len` payload bytes as chunks: `fmt` is the first chunk's header type,
+/// `ts_field` its timestamp field (absolute for type 0, a delta otherwise). Headers go into
+/// `out`; `put_payload` is called with `out` and each chunk's payload range, in order, right
+/// after that chunk's header.
+fn write_chunks_with(
     out: &mut BytesMut,
     chunk_size: u32,
     h: &MessageHeader,
-    fmt: u8,
-    ts_field: u32,
-    payload: &[u8],
+    (fmt, ts_field): (u8, u32),
+    len: usize,
+    mut put_payload: impl FnMut(&mut BytesMut, std::ops::Range<usize>),
 ) {
     let extended = ts_field >= 0x00ff_ffff;
     let chunk = chunk_size.max(1) as usize;
-    let chunks = payload.len().div_ceil(chunk).max(1);
-    out.reserve(payload.len() + 18 + (chunks - 1) * 8);
     basic_header(out, fmt, h.csid);
     if fmt < 3 {
         put_u24(out, ts_field);
     }
     if fmt < 2 {
-        put_u24(out, payload.len() as u32);
+        put_u24(out, len as u32);
         out.put_u8(h.type_id);
     }
     if fmt == 0 {
@@ -95,12 +95,12 @@ fn write_chunks(
     if extended {
         out.put_u32(ts_field);
     }
-    let mut rest = payload;
+    let mut at = 0;
     loop {
-        let n = rest.len().min(chunk);
-        out.put_slice(&rest[..n]);
-        rest = &rest[n..];
-        if rest.is_empty() {
+        let n = (len - at).min(chunk);
+        put_payload(out, at..at + n);
+        at += n;
+        if at == len {
             break;
         }
         basic_header(out, 3, h.csid);
@@ -108,6 +108,29 @@ fn write_chunks(
             out.put_u32(ts_field);
         }
     }
+}
+
+/// [`write_chunks_with`] copying `payload` into `out`.
+fn write_chunks(
+    out: &mut BytesMut,
+    chunk_size: u32,
+    h: &MessageHeader,
+    fmt: u8,
+    ts_field: u32,
+    payload: &[u8],
+) {
+    let chunks = payload.len().div_ceil(chunk_size.max(1) as usize).max(1);
+    out.reserve(payload.len() + 18 + (chunks - 1) * 8);
+    write_chunks_with(
+        out,
+        chunk_size,
+        h,
+        (fmt, ts_field),
+        payload.len(),
+        |o, r| {
+            o.put_slice(&payload[r]);
+        },
+    );
 }
 
 /// A message with a type-0 first chunk and type-3 continuations: the same bytes whatever the
@@ -140,19 +163,46 @@ impl ChunkEncoder {
     /// Appends `payload` as chunks to `out`, compressing the header against the last message
     /// on the same chunk stream.
     pub fn encode(&mut self, header: &MessageHeader, payload: &[u8], out: &mut BytesMut) {
-        let (fmt, ts_field) = match self.last.get(&header.csid) {
+        let (fmt, ts_field) = self.header_form(header, payload.len());
+        write_chunks(out, self.chunk_size, header, fmt, ts_field, payload);
+        self.note_sent(header, payload.len());
+    }
+
+    /// Like [`ChunkEncoder::encode`], without copying the payload: chunk headers are written
+    /// into `out`, and each time a chunk's payload is due, `out` is moved to `queue` followed
+    /// by a slice of `payload` (same memory). Returns the bytes queued (headers and payload).
+    pub fn encode_shared(
+        &mut self,
+        header: &MessageHeader,
+        payload: &Bytes,
+        out: &mut BytesMut,
+        queue: &mut std::collections::VecDeque<Bytes>,
+    ) -> usize {
+        let form = self.header_form(header, payload.len());
+        let before = out.len();
+        let mut moved = 0;
+        write_chunks_with(out, self.chunk_size, header, form, payload.len(), |o, r| {
+            moved += o.len();
+            queue.push_back(o.split().freeze());
+            queue.push_back(payload.slice(r));
+        });
+        self.note_sent(header, payload.len());
+        moved + out.len() - before + payload.len()
+    }
+
+    /// The first chunk's header type and timestamp field for `header` on this connection.
+    fn header_form(&self, header: &MessageHeader, len: usize) -> (u8, u32) {
+        match self.last.get(&header.csid) {
             Some(l) if l.stream_id == header.stream_id && header.timestamp >= l.timestamp => {
                 let delta = header.timestamp - l.timestamp;
-                if l.length == payload.len() && l.type_id == header.type_id {
+                if l.length == len && l.type_id == header.type_id {
                     (2, delta)
                 } else {
                     (1, delta)
                 }
             }
             _ => (0, header.timestamp),
-        };
-        write_chunks(out, self.chunk_size, header, fmt, ts_field, payload);
-        self.note_sent(header, payload.len());
+        }
     }
 
     /// Records that a message produced elsewhere (by [`encode_standalone`]) went out on this

@@ -8,6 +8,7 @@
 //! to write. Nothing here reads a clock or a socket.
 
 use super::chunk_decoder::Limits;
+use super::chunk_encoder::MessageHeader;
 use super::command::{fourcc_list, object, string, Command};
 use super::error::EngineError;
 use super::link::{
@@ -392,17 +393,28 @@ impl ClientSession {
             ));
         }
         let before = self.link.output_len();
-        let (csid, msg) = match tag.tag_type {
-            TagType::Audio => (CSID_AUDIO, Message::Audio(tag.data.clone())),
-            TagType::Video => (CSID_VIDEO, Message::Video(tag.data.clone())),
-            _ => {
-                let mut b = BytesMut::with_capacity(16 + tag.data.len());
-                b.put_slice(SET_DATA_FRAME);
-                b.put_slice(&tag.data);
-                (CSID_DATA, Message::Data(b.freeze()))
-            }
+        let media = match tag.tag_type {
+            TagType::Audio => Some((CSID_AUDIO, type_id::AUDIO)),
+            TagType::Video => Some((CSID_VIDEO, type_id::VIDEO)),
+            _ => None,
         };
-        self.link.send(csid, tag.timestamp_ms, self.stream_id, &msg);
+        if let Some((csid, type_id)) = media {
+            // The tag body itself goes out (sliced into chunks, not copied).
+            let header = MessageHeader {
+                csid,
+                timestamp: tag.timestamp_ms,
+                type_id,
+                stream_id: self.stream_id,
+            };
+            self.link.send_bytes(&header, &tag.data);
+            return Ok(self.link.output_len() - before);
+        }
+        let mut b = BytesMut::with_capacity(16 + tag.data.len());
+        b.put_slice(SET_DATA_FRAME);
+        b.put_slice(&tag.data);
+        let msg = Message::Data(b.freeze());
+        self.link
+            .send(CSID_DATA, tag.timestamp_ms, self.stream_id, &msg);
         Ok(self.link.output_len() - before)
     }
 

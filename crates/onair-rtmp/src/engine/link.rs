@@ -111,6 +111,13 @@ impl Link {
         self.out_len += self.pending.len() - before;
     }
 
+    /// Queues a message whose payload goes out as slices of `payload`, not copied.
+    pub(crate) fn send_bytes(&mut self, header: &MessageHeader, payload: &Bytes) {
+        self.out_len +=
+            self.encoder
+                .encode_shared(header, payload, &mut self.pending, &mut self.out);
+    }
+
     /// Announces and switches to a new outbound chunk size.
     pub(crate) fn set_chunk_size(&mut self, size: u32) {
         self.send(CSID_CONTROL, 0, 0, &Message::SetChunkSize(size));
