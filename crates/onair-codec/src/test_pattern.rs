@@ -55,9 +55,10 @@ pub struct TestPattern {
 /// everywhere but the box's rows, the grain and the stamp.
 const DRAWN: u64 = 1;
 
-/// Idle frame buffers a pattern keeps: a pipeline holds a few frames at once (channel slot,
-/// encoder, preview), so steady state allocates nothing.
-const POOLED_FRAMES: usize = 4;
+/// Idle frame buffers a pattern keeps: in steady state a pipeline holds one or two frames at
+/// once (the one being encoded, the next), so it allocates nothing; more would only sit in
+/// memory after a burst.
+const POOLED_FRAMES: usize = 2;
 
 const BARS: [(u8, u8, u8); 8] = [
     (235, 128, 128),

@@ -52,12 +52,6 @@ impl AudioQuality {
     pub const fn samples_per_20ms(self) -> usize {
         (self.sample_rate() / 50) as usize
     }
-
-    /// Samples per channel in one 10 ms block: the pusher's capture and encode granularity
-    /// (smaller blocks reach the AAC encoder sooner and arrive more evenly).
-    pub const fn samples_per_10ms(self) -> usize {
-        (self.sample_rate() / 100) as usize
-    }
 }
 
 impl fmt::Display for AudioQuality {

@@ -675,15 +675,13 @@ fn video_encode(
 }
 
 fn audio_source(quality: AudioQuality, tone: bool, routes: &Routes, controls: &Controls) {
-    // 10 ms blocks: a sample waits at most 10 ms for its block, and packets leave the
-    // encoder on a finer grid (less jitter for the player to cushion).
-    let per = quality.samples_per_10ms();
+    let per = quality.samples_per_20ms();
     let mut gen = Tone::new(1000.0, quality.sample_rate(), quality.channels());
     let silence = vec![0i16; per * quality.channels() as usize];
     let start = Instant::now();
     let mut n: u32 = 0;
     let block = per * quality.channels() as usize;
-    while sleep_until(start + Duration::from_millis(10) * n, controls) {
+    while sleep_until(start + Duration::from_millis(20) * n, controls) {
         n += 1;
         let loopback = routes.loopback_on.load(Ordering::Acquire);
         if routes.microphone_on() && !loopback {
@@ -720,7 +718,7 @@ fn audio_encode(
     clock: Instant,
 ) {
     let (rate, ch) = (quality.sample_rate(), quality.channels());
-    let mut buf = vec![0i16; quality.samples_per_10ms() * ch as usize];
+    let mut buf = vec![0i16; quality.samples_per_20ms() * ch as usize];
     net.send(audio_config_tag(&aac.config(), 0));
     let mut origin: Option<Duration> = None;
     let mut samples: u64 = 0;
