@@ -430,6 +430,7 @@ impl FfmpegVideoEncoder {
             return Ok(None);
         };
         let mut unit = AccessUnit::new(self.codec);
+        unit.reserve(data.len());
         unit.push_annexb(data);
         unit.finish(pts, &mut self.config).map_err(|e| {
             CodecError::Unsupported(format!("{}: bad parameter sets: {e}", self.backend))

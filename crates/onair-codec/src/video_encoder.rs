@@ -118,6 +118,14 @@ impl AccessUnit {
         }
     }
 
+    /// Makes room for `annexb_bytes` of Annex B input before it is pushed (a caller that
+    /// pushes a frame NAL by NAL passes the frame's total), so the NAL units are copied once
+    /// and not again each time the buffer grows. A 4-byte length prefix replaces each start
+    /// code of 3 or 4 bytes; the slack covers the 3-byte ones.
+    pub(crate) fn reserve(&mut self, annexb_bytes: usize) {
+        self.avcc.reserve(annexb_bytes + annexb_bytes / 64 + 16);
+    }
+
     /// Adds the NAL units of an Annex B buffer.
     pub(crate) fn push_annexb(&mut self, annexb: &[u8]) {
         for nal in split_annexb(annexb) {
@@ -143,6 +151,7 @@ impl AccessUnit {
             match slot {
                 Some(slot) => *slot = Some(Bytes::copy_from_slice(nal)),
                 None => {
+                    self.avcc.reserve(4 + nal.len()); // a no-op after `reserve`
                     self.avcc.put_u32(nal.len() as u32);
                     self.avcc.put_slice(nal);
                 }
@@ -324,6 +333,16 @@ impl VideoEncoder for OpenH264Encoder {
             .encode_at(&yuv, ts)
             .map_err(CodecError::openh264)?;
         let mut units = AccessUnit::new(VideoCodec::H264);
+        // Room for the whole frame first: its NAL units are then copied exactly once.
+        let mut total = 0;
+        for l in 0..bitstream.num_layers() {
+            if let Some(layer) = bitstream.layer(l) {
+                total += (0..layer.nal_count())
+                    .filter_map(|n| layer.nal_unit(n).map(<[u8]>::len))
+                    .sum::<usize>();
+            }
+        }
+        units.reserve(total);
         for l in 0..bitstream.num_layers() {
             let Some(layer) = bitstream.layer(l) else {
                 continue;
@@ -377,5 +396,47 @@ impl VideoEncoder for OpenH264Encoder {
 
     fn target(&self) -> EncodeTarget {
         self.target
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn annexb_nal(kind: u8, len: usize) -> Vec<u8> {
+        let mut v = vec![0, 0, 1, kind];
+        v.extend((0..len).map(|i| (i % 200) as u8 + 1));
+        v
+    }
+
+    #[test]
+    fn an_access_unit_is_copied_once_into_its_buffer_and_framed_in_place() {
+        // An IDR slice and two non-IDR slices pushed NAL by NAL, as openh264 hands them over.
+        let nals = [
+            annexb_nal(0x65, 5000),
+            annexb_nal(0x41, 300),
+            annexb_nal(0x41, 7),
+        ];
+        let total = nals.iter().map(Vec::len).sum();
+        let mut unit = AccessUnit::new(VideoCodec::H264);
+        unit.reserve(total);
+        let buffer = unit.avcc.as_ptr();
+        for n in &nals {
+            unit.push_annexb(n);
+        }
+        assert_eq!(
+            unit.avcc.as_ptr(),
+            buffer,
+            "the buffer grew: the NAL units were copied again"
+        );
+        let e = unit.finish(Timestamp::ZERO, &mut None).unwrap().unwrap();
+        let body = e.flv_body.clone().unwrap();
+        assert_eq!(body.as_ptr(), buffer.wrapping_add(FLV_HEADROOM - 5));
+        assert_eq!(&body[..5], &VideoTag::nalus_header(true, 0));
+        assert_eq!(&body[5..], &e.avcc[..]);
+        assert_eq!(
+            e.avcc.len(),
+            nals.iter().map(|n| n.len() + 1).sum::<usize>()
+        );
     }
 }
