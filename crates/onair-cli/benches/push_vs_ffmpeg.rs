@@ -41,6 +41,18 @@ fn alternate(cmds: &[&[&str]]) -> Vec<(f64, f64)> {
         .collect()
 }
 
+/// `cmd` with each argument equal to a `from` of `swaps` replaced by its `to`.
+fn replaced<'a>(cmd: &[&'a str], swaps: &[(&str, &'a str)]) -> Vec<&'a str> {
+    cmd.iter()
+        .map(|a| {
+            swaps
+                .iter()
+                .find(|(from, _)| from == a)
+                .map_or(*a, |(_, to)| *to)
+        })
+        .collect()
+}
+
 /// `frames` frames of onair's test pattern at 1280x720, raw I420, as `onair push --source test`
 /// sends them (30 fps stamps).
 fn write_pattern(path: &std::path::Path, frames: u32) {
@@ -123,22 +135,17 @@ fn main() {
     let ((oc, orss), (fc, frss)) = (h264[0], h264[1]);
 
     // 1080p30, same pipeline, 3000 kbps.
-    let onair_1080: Vec<&str> = onair_cmd
-        .iter()
-        .map(|a| match *a {
-            "1280x720" => "1920x1080",
-            "1800" => "3000",
-            other => other,
-        })
-        .collect();
-    let ffmpeg_1080: Vec<&str> = ffmpeg_cmd
-        .iter()
-        .map(|a| match *a {
-            "testsrc2=size=1280x720:rate=30" => "testsrc2=size=1920x1080:rate=30",
-            "1800k" => "3000k",
-            other => other,
-        })
-        .collect();
+    let onair_1080 = replaced(&onair_cmd, &[("1280x720", "1920x1080"), ("1800", "3000")]);
+    let ffmpeg_1080 = replaced(
+        &ffmpeg_cmd,
+        &[
+            (
+                "testsrc2=size=1280x720:rate=30",
+                "testsrc2=size=1920x1080:rate=30",
+            ),
+            ("1800k", "3000k"),
+        ],
+    );
     let full_hd = alternate(&[&onair_1080, &ffmpeg_1080]);
     let ((oc2, orss2), (fc2, frss2)) = (full_hd[0], full_hd[1]);
 
