@@ -2,11 +2,12 @@
 //! [--region X,Y,W,H] [--cursor] [--highlight] [--system-audio] [--system-audio-volume 0..150]
 //! [--microphone [ID]] [--preset WxH]
 //! [--portrait] [--fps N] [--bitrate K] [--min-bitrate K] [--audio speech|default|music|none]
-//! [--codec h264|h265] [--encoder openh264|x264|x265|nvenc|vaapi|qsv|auto] [--seconds N]
-//! [--record-local out.mp4]`
+//! [--codec h264|h265] [--encoder openh264|x264|x265|nvenc|vaapi|qsv|auto]
+//! [--audio-codec aac|opus] [--opus-frame-ms 10|20] [--seconds N] [--record-local out.mp4]`
 //!
 //! `--codec h265` pushes HEVC over Enhanced RTMP to a server that announces `hvc1`, and H.264
-//! (with a warning) to one that does not.
+//! (with a warning) to one that does not; `--audio-codec opus` likewise pushes Opus to a
+//! server that announces `Opus` (`onair serve` does), AAC to others.
 //!
 //! `--source screen` captures the X11 screen, `window:ID` one window (ids from `onair
 //! sources`), `window:TITLE` the first window whose title contains TITLE; `--region` a part of
@@ -84,6 +85,13 @@ pub struct PushArgs {
     /// Audio: speech, default, music, or none.
     #[arg(long, default_value = "default")]
     pub audio: String,
+    /// Audio codec: aac (default, plays everywhere) or opus (low delay, Enhanced RTMP; AAC
+    /// with a warning to a server that does not announce it).
+    #[arg(long, default_value = "aac")]
+    pub audio_codec: onair::AudioCodec,
+    /// Opus frame duration in ms: 10 (lowest latency) or 20.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(10..=20))]
+    pub opus_frame_ms: u32,
     /// Stop after this many seconds (default: run until interrupted).
     #[arg(long)]
     pub seconds: Option<f64>,
@@ -229,6 +237,10 @@ pub fn run(args: &PushArgs) -> ExitCode {
     let _ = pusher.set_video_codec(codec);
     if let Some(backend) = encoder {
         let _ = pusher.set_video_encoder_backend(backend);
+    }
+    let _ = pusher.set_audio_codec(args.audio_codec);
+    if let Err(e) = pusher.set_opus_frame_duration(args.opus_frame_ms) {
+        return usage(format!("--opus-frame-ms: {e}"));
     }
     match args.audio.as_str() {
         "none" => drop(pusher.set_audio_enabled(false)),

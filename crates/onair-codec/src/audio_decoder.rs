@@ -1,15 +1,18 @@
-//! `AudioDecoder`: AAC to interleaved s16 on FFmpeg. Raw FLV AAC frames are wrapped in ADTS
-//! headers built from the AudioSpecificConfig, so the decoder needs no extradata.
+//! `AudioDecoder`: AAC and Opus to interleaved s16 on FFmpeg. Raw FLV AAC frames are wrapped
+//! in ADTS headers built from the AudioSpecificConfig, so the decoder needs no extradata; Opus
+//! gets the OpusHead as extradata, so FFmpeg discards the encoder's priming (pre-skip).
+//! [`open_audio_decoder`] picks the decoder for a configuration.
 
+use crate::audio_config::AudioConfig;
 use crate::error::{CodecError, CodecResult};
 use crate::ffmpeg_init;
 use ffmpeg_next as ff;
 use onair_core::{AudioFrame, Timestamp};
 use onair_flv::asc::SAMPLE_RATES;
-use onair_flv::AudioSpecificConfig;
+use onair_flv::{AudioSpecificConfig, OpusHead};
 
 /// An audio decoder.
-pub trait AudioDecoder: Send {
+pub trait AudioDecoder: Send + std::fmt::Debug {
     /// Decodes one raw frame stamped `pts`; `None` while the decoder is priming.
     fn decode(&mut self, data: &[u8], pts: Timestamp) -> CodecResult<Option<AudioFrame>>;
 }
@@ -95,6 +98,12 @@ fn to_s16(frame: &ff::frame::Audio) -> CodecResult<Vec<i16>> {
                 }
             }
         }
+        Sample::F32(Type::Packed) => {
+            let data = frame.data(0);
+            for (o, b) in out.iter_mut().zip(data.chunks_exact(4)) {
+                *o = conv(f32::from_ne_bytes([b[0], b[1], b[2], b[3]]));
+            }
+        }
         Sample::I16(Type::Packed) => out.copy_from_slice(&frame.plane::<i16>(0)[..n * ch]),
         other => {
             return Err(CodecError::Unsupported(format!(
@@ -105,6 +114,101 @@ fn to_s16(frame: &ff::frame::Audio) -> CodecResult<Vec<i16>> {
     Ok(out)
 }
 
+/// The decoder for `config`.
+pub fn open_audio_decoder(config: &AudioConfig) -> CodecResult<Box<dyn AudioDecoder>> {
+    Ok(match config {
+        AudioConfig::Aac(c) => Box::new(AacDecoder::new(c.clone())?),
+        AudioConfig::Opus(h) => Box::new(OpusDecoder::new(*h)?),
+    })
+}
+
+/// Sends one packet and takes the frame it decodes to, if any.
+fn decode_packet(
+    decoder: &mut ff::decoder::Audio,
+    frame: &mut ff::frame::Audio,
+    packet: &ff::Packet,
+    pts: Timestamp,
+) -> CodecResult<Option<AudioFrame>> {
+    decoder
+        .send_packet(packet)
+        .map_err(|e| CodecError::Decode(e.to_string()))?;
+    match decoder.receive_frame(frame) {
+        Ok(()) => {
+            let samples = to_s16(frame)?;
+            if samples.is_empty() {
+                return Ok(None);
+            }
+            Ok(Some(
+                AudioFrame::from_samples(&samples, frame.rate(), frame.channels())?
+                    .with_timestamp(pts),
+            ))
+        }
+        Err(ff::Error::Other { errno }) if errno == ff::util::error::EAGAIN => Ok(None),
+        Err(e) => Err(CodecError::Decode(e.to_string())),
+    }
+}
+
+/// FFmpeg's Opus decoder (48 kHz output, mono or stereo).
+pub struct OpusDecoder {
+    decoder: ff::decoder::Audio,
+    head: OpusHead,
+    frame: ff::frame::Audio,
+}
+
+impl std::fmt::Debug for OpusDecoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpusDecoder")
+            .field("head", &self.head)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OpusDecoder {
+    /// A decoder for streams described by `head`.
+    pub fn new(head: OpusHead) -> CodecResult<Self> {
+        ffmpeg_init();
+        let codec = ff::decoder::find(ff::codec::Id::OPUS)
+            .ok_or_else(|| CodecError::Unsupported("this FFmpeg has no Opus decoder".into()))?;
+        let mut ctx = ff::codec::Context::new_with_codec(codec);
+        let extradata = head.encode();
+        // SAFETY: the context is not open yet and owns nothing in these fields; the buffer
+        // comes from av_mallocz with the padding FFmpeg requires and is freed with the
+        // context.
+        unsafe {
+            let raw = ctx.as_mut_ptr();
+            let pad = ff::ffi::AV_INPUT_BUFFER_PADDING_SIZE as usize;
+            let p = ff::ffi::av_mallocz(extradata.len() + pad).cast::<u8>();
+            if p.is_null() {
+                return Err(CodecError::Decode("out of memory for the OpusHead".into()));
+            }
+            std::ptr::copy_nonoverlapping(extradata.as_ptr(), p, extradata.len());
+            (*raw).extradata = p;
+            (*raw).extradata_size = extradata.len() as i32;
+            (*raw).sample_rate = 48_000;
+        }
+        // The channel count comes from the OpusHead.
+        let decoder = ctx.decoder().audio().map_err(CodecError::ffmpeg)?;
+        Ok(Self {
+            decoder,
+            head,
+            frame: ff::frame::Audio::empty(),
+        })
+    }
+}
+
+impl AudioDecoder for OpusDecoder {
+    fn decode(&mut self, data: &[u8], pts: Timestamp) -> CodecResult<Option<AudioFrame>> {
+        if onair_flv::opus::packet_samples(data).is_none() {
+            return Err(CodecError::Decode(format!(
+                "malformed Opus packet of {} bytes",
+                data.len()
+            )));
+        }
+        let packet = ff::Packet::copy(data);
+        decode_packet(&mut self.decoder, &mut self.frame, &packet, pts)
+    }
+}
+
 impl AudioDecoder for AacDecoder {
     fn decode(&mut self, data: &[u8], pts: Timestamp) -> CodecResult<Option<AudioFrame>> {
         let header = adts_header(&self.config, data.len())?;
@@ -112,22 +216,6 @@ impl AudioDecoder for AacDecoder {
         buf.extend_from_slice(&header);
         buf.extend_from_slice(data);
         let packet = ff::Packet::copy(&buf);
-        self.decoder
-            .send_packet(&packet)
-            .map_err(|e| CodecError::Decode(e.to_string()))?;
-        match self.decoder.receive_frame(&mut self.frame) {
-            Ok(()) => {
-                let samples = to_s16(&self.frame)?;
-                let ch = self.frame.channels();
-                if samples.is_empty() {
-                    return Ok(None);
-                }
-                Ok(Some(
-                    AudioFrame::from_samples(&samples, self.frame.rate(), ch)?.with_timestamp(pts),
-                ))
-            }
-            Err(ff::Error::Other { errno }) if errno == ff::util::error::EAGAIN => Ok(None),
-            Err(e) => Err(CodecError::Decode(e.to_string())),
-        }
+        decode_packet(&mut self.decoder, &mut self.frame, &packet, pts)
     }
 }

@@ -1,36 +1,45 @@
-//! `AudioEncoder`: AAC-LC on FFmpeg's native encoder for the three audio qualities. Accepts s16
+//! The `AudioEncoder` interface (AAC or Opus: [`crate::opus_encoder`]) and `AacEncoder`, AAC-LC
+//! on FFmpeg's native encoder for the three audio qualities. Accepts s16
 //! frames of any length, buffers them into 1024-sample AAC frames, and stamps every output frame
-//! exactly: frame n starts at `first input timestamp + n * 1024 / rate`, so timestamps never
-//! drift whatever the input frame sizes.
+//! exactly with the time of the samples it decodes to: FFmpeg's packet n decodes to input
+//! samples `(n - 1) * 1024..n * 1024` (the first is the encoder's priming), so packet n is
+//! stamped `first input timestamp + (n - 1) * 1024 / rate`; timestamps never drift whatever the
+//! input frame sizes, and a player plays each sample at its capture time.
 
+use crate::audio_config::AudioConfig;
 use crate::error::{CodecError, CodecResult};
 use crate::ffmpeg_init;
 use bytes::{Bytes, BytesMut};
 use ffmpeg_next as ff;
-use onair_core::{AudioFrame, AudioQuality, Timestamp};
+use onair_core::{AudioCodec, AudioFrame, AudioQuality, Timestamp};
 use onair_flv::{AudioSpecificConfig, AudioTag};
 
 /// Samples per channel in one AAC-LC frame.
 pub const AAC_FRAME_SAMPLES: usize = 1024;
 
-/// One encoded AAC frame.
+/// One encoded audio frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EncodedAudio {
+    /// AAC or Opus.
+    pub codec: AudioCodec,
     /// Time of the frame's first sample.
     pub pts: Timestamp,
-    /// The raw AAC frame (no ADTS header).
+    /// The raw AAC frame (no ADTS header) or Opus packet.
     pub data: Bytes,
-    /// The FLV audio tag body whose tail is `data`'s memory (the encoder writes the 2-byte
-    /// header in front of the frame), so the frame reaches the wire without another copy;
+    /// The FLV audio tag body whose tail is `data`'s memory (the encoder writes the 2-byte AAC
+    /// or 5-byte Enhanced RTMP header in front of the frame), so the frame reaches the wire
+    /// without another copy;
     /// `flv_tags::audio_tag` uses it only while `data` is still that memory.
     pub flv_body: Option<Bytes>,
 }
 
 /// An audio encoder.
 pub trait AudioEncoder: Send {
-    /// The AudioSpecificConfig for the sequence header.
-    fn config(&self) -> AudioSpecificConfig;
-    /// Adds PCM; returns the AAC frames that became ready.
+    /// The decoder configuration for the sequence header.
+    fn decoder_config(&self) -> AudioConfig;
+    /// Samples per channel in one coded frame.
+    fn frame_samples(&self) -> usize;
+    /// Adds PCM; returns the frames that became ready.
     fn encode(&mut self, frame: &AudioFrame) -> CodecResult<Vec<EncodedAudio>>;
     /// Pads the last partial frame with silence and drains the encoder.
     fn flush(&mut self) -> CodecResult<Vec<EncodedAudio>>;
@@ -45,7 +54,6 @@ pub struct AacEncoder {
     /// Time of sample 0 (the first input frame's timestamp).
     origin: Option<Timestamp>,
     frames_in: u64,
-    packets_out: u64,
     packet: ff::Packet,
 }
 
@@ -87,9 +95,14 @@ impl AacEncoder {
             pending: Vec::new(),
             origin: None,
             frames_in: 0,
-            packets_out: 0,
             packet: ff::Packet::empty(),
         })
+    }
+
+    /// The AudioSpecificConfig for the sequence header.
+    pub fn config(&self) -> AudioSpecificConfig {
+        AudioSpecificConfig::aac_lc(self.quality.sample_rate(), self.quality.channels() as u8)
+            .expect("the three qualities have 1 or 2 channels")
     }
 
     fn send_pending_frame(&mut self, samples: &[i16]) -> CodecResult<()> {
@@ -120,13 +133,13 @@ impl AacEncoder {
                     body.extend_from_slice(&AudioTag::AAC_RAW_HEADER);
                     body.extend_from_slice(frame);
                     let body = body.freeze();
-                    let offset = Timestamp::from_samples(
-                        self.packets_out * AAC_FRAME_SAMPLES as u64,
+                    let pts = packet_time(
+                        self.origin.unwrap_or(Timestamp::ZERO),
+                        self.packet.pts().unwrap_or(0),
                         self.quality.sample_rate(),
                     );
-                    let pts = self.origin.unwrap_or(Timestamp::ZERO) + offset.as_duration();
-                    self.packets_out += 1;
                     out.push(EncodedAudio {
+                        codec: AudioCodec::Aac,
                         pts,
                         data: body.slice(2..),
                         flv_body: Some(body),
@@ -142,25 +155,44 @@ impl AacEncoder {
     }
 }
 
+/// The time of a packet FFmpeg stamped `pts` (in samples from the first input sample, less the
+/// encoder's priming: AAC's first packet decodes to 1024 samples of priming before the input,
+/// and is stamped that much before `origin`), never before the stream's 0.
+pub(crate) fn packet_time(origin: Timestamp, pts: i64, rate: u32) -> Timestamp {
+    let offset = Timestamp::from_samples(pts.unsigned_abs(), rate).as_duration();
+    if pts >= 0 {
+        origin + offset
+    } else {
+        Timestamp::from(origin.as_duration().saturating_sub(offset))
+    }
+}
+
+/// Refuses a frame whose rate or channel count is not the quality's.
+pub(crate) fn check_format(frame: &AudioFrame, quality: AudioQuality) -> CodecResult<()> {
+    if frame.sample_rate() != quality.sample_rate() || frame.channels() != quality.channels() {
+        return Err(CodecError::InvalidInput(format!(
+            "audio {} Hz x {} channels; the {} quality needs {} Hz x {}",
+            frame.sample_rate(),
+            frame.channels(),
+            quality,
+            quality.sample_rate(),
+            quality.channels()
+        )));
+    }
+    Ok(())
+}
+
 impl AudioEncoder for AacEncoder {
-    fn config(&self) -> AudioSpecificConfig {
-        AudioSpecificConfig::aac_lc(self.quality.sample_rate(), self.quality.channels() as u8)
-            .expect("the three qualities have 1 or 2 channels")
+    fn decoder_config(&self) -> AudioConfig {
+        AudioConfig::Aac(self.config())
+    }
+
+    fn frame_samples(&self) -> usize {
+        AAC_FRAME_SAMPLES
     }
 
     fn encode(&mut self, frame: &AudioFrame) -> CodecResult<Vec<EncodedAudio>> {
-        if frame.sample_rate() != self.quality.sample_rate()
-            || frame.channels() != self.quality.channels()
-        {
-            return Err(CodecError::InvalidInput(format!(
-                "audio {} Hz x {} channels; the {} quality needs {} Hz x {}",
-                frame.sample_rate(),
-                frame.channels(),
-                self.quality,
-                self.quality.sample_rate(),
-                self.quality.channels()
-            )));
-        }
+        check_format(frame, self.quality)?;
         if self.origin.is_none() {
             self.origin = Some(frame.timestamp());
         }

@@ -1,10 +1,13 @@
 //! Encoded packets to FLV tags: the one place where encoder output becomes the payloads that a
 //! file writer or an RTMP publisher sends (sequence headers first, then access units).
 
+use crate::audio_config::AudioConfig;
 use crate::audio_encoder::EncodedAudio;
 use crate::video_encoder::{DecoderConfig, EncodedVideo};
 use bytes::Bytes;
-use onair_core::VideoCodec;
+use onair_core::{AudioCodec, VideoCodec};
+use onair_flv::enhanced::FOURCC_OPUS;
+use onair_flv::opus::{audio_packet, ex_audio_body};
 use onair_flv::{AudioSpecificConfig, AudioTag, ExVideoTag, FlvTag, TagType, VideoTag};
 
 /// The encoder's own tag `body` when it still frames `payload` (same memory, nothing after
@@ -56,13 +59,28 @@ pub fn audio_config_tag(config: &AudioSpecificConfig, ts_ms: u32) -> FlvTag {
     )
 }
 
-/// The tag for one AAC frame.
+/// The sequence-header tag of any audio codec: AAC's legacy one (what every server takes), or
+/// Opus's Enhanced RTMP SequenceStart carrying the OpusHead.
+pub fn audio_start_tag(config: &AudioConfig, ts_ms: u32) -> FlvTag {
+    match config {
+        AudioConfig::Aac(c) => audio_config_tag(c, ts_ms),
+        AudioConfig::Opus(head) => FlvTag::new(
+            TagType::Audio,
+            ts_ms,
+            ex_audio_body(audio_packet::SEQUENCE_START, FOURCC_OPUS, &head.encode()),
+        ),
+    }
+}
+
+/// The tag for one AAC frame or Opus packet.
 pub fn audio_tag(a: &EncodedAudio) -> FlvTag {
     FlvTag::new(
         TagType::Audio,
         a.pts.as_flv_millis(),
-        framed(a.flv_body.as_ref(), &a.data)
-            .unwrap_or_else(|| AudioTag::AacRaw(a.data.clone()).encode()),
+        framed(a.flv_body.as_ref(), &a.data).unwrap_or_else(|| match a.codec {
+            AudioCodec::Opus => ex_audio_body(audio_packet::CODED_FRAMES, FOURCC_OPUS, &a.data),
+            _ => AudioTag::AacRaw(a.data.clone()).encode(),
+        }),
     )
 }
 

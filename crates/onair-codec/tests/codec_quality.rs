@@ -185,8 +185,12 @@ fn aac_frames_any_input_length_with_exact_timestamps() {
             "{quality}: {} packets for {fed} samples",
             packets.len()
         );
-        for (k, p) in packets.iter().enumerate() {
-            let exact = origin + Timestamp::from_samples(k as u64 * 1024, rate).as_duration();
+        // Packet k decodes to input samples (k - 1) * 1024..k * 1024: the first is the
+        // encoder's priming, stamped one frame before the origin.
+        let frame = Timestamp::from_samples(1024, rate).as_duration();
+        assert_eq!(packets[0].pts.as_duration(), origin.as_duration() - frame);
+        for (k, p) in packets.iter().enumerate().skip(1) {
+            let exact = origin + Timestamp::from_samples((k as u64 - 1) * 1024, rate).as_duration();
             assert_eq!(p.pts, exact, "{quality} packet {k}");
             assert!(!p.data.is_empty());
         }

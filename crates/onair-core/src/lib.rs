@@ -7,6 +7,7 @@
 //! timestamps ([`Timestamp`]), reusable frame buffers ([`BufferPool`]), statistics, and the bounded frame channels that link pipeline
 //! stages ([`channel`]). No I/O, no FFI.
 
+pub mod audio_codec;
 pub mod audio_quality;
 pub mod buffer_pool;
 pub mod channel;
@@ -20,6 +21,7 @@ pub mod status;
 pub mod time;
 pub mod video_types;
 
+pub use audio_codec::{AudioCodec, OPUS_FRAME_MS};
 pub use audio_quality::AudioQuality;
 pub use buffer_pool::{BufferPool, PooledBuffer};
 pub use code::{legacy_event, V2TXLiveCode};

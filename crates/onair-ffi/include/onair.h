@@ -470,6 +470,11 @@ typedef int32_t OnairVideoEncoderBackend;
 typedef int32_t OnairVideoCodec;
 
 /**
+ * An audio codec (`ONAIR_AUDIO_CODEC_*`).
+ */
+typedef int32_t OnairAudioCodec;
+
+/**
  * Audio quality (`ONAIR_AUDIO_QUALITY_*`).
  */
 typedef int32_t OnairAudioQuality;
@@ -803,6 +808,16 @@ typedef int32_t OnairMirrorType;
  * H.265 / HEVC over Enhanced RTMP; H.264 with a warning to a server that does not take it.
  */
 #define ONAIR_VIDEO_CODEC_H265 1
+
+/**
+ * AAC (the default).
+ */
+#define ONAIR_AUDIO_CODEC_AAC 0
+
+/**
+ * Opus over Enhanced RTMP v2 (low delay); AAC with a warning to a server that does not take it.
+ */
+#define ONAIR_AUDIO_CODEC_OPUS 1
 
 /**
  * Not connected.
@@ -1142,6 +1157,26 @@ OnairCode onair_pusher_set_video_encoder_backend(struct OnairPusher *pusher,
  * `pusher` is NULL or a live handle.
  */
 OnairCode onair_pusher_set_video_codec(struct OnairPusher *pusher, OnairVideoCodec codec);
+
+/**
+ * onair extension: the audio codec (`ONAIR_AUDIO_CODEC_*`, default AAC). Opus goes out over
+ * Enhanced RTMP v2 to a server that announces `Opus` (`onair serve` does); to any other the
+ * push switches to AAC and reports `on_warning(ONAIR_ERROR_NOT_SUPPORTED, ..)`. REFUSED while
+ * pushing.
+ *
+ * # Safety
+ * `pusher` is NULL or a live handle.
+ */
+OnairCode onair_pusher_set_audio_codec(struct OnairPusher *pusher, OnairAudioCodec codec);
+
+/**
+ * onair extension: Opus frame duration in ms, 10 or 20 (default 20); INVALID_PARAMETER for
+ * others, REFUSED while pushing.
+ *
+ * # Safety
+ * `pusher` is NULL or a live handle.
+ */
+OnairCode onair_pusher_set_opus_frame_duration(struct OnairPusher *pusher, uint32_t ms);
 
 /**
  * `ONAIR_AUDIO_QUALITY_*`; REFUSED while pushing.

@@ -236,6 +236,47 @@ pub unsafe extern "C" fn onair_pusher_set_video_codec(
     }
 }
 
+/// onair extension: the audio codec (`ONAIR_AUDIO_CODEC_*`, default AAC). Opus goes out over
+/// Enhanced RTMP v2 to a server that announces `Opus` (`onair serve` does); to any other the
+/// push switches to AAC and reports `on_warning(ONAIR_ERROR_NOT_SUPPORTED, ..)`. REFUSED while
+/// pushing.
+///
+/// # Safety
+/// `pusher` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn onair_pusher_set_audio_codec(
+    pusher: *mut OnairPusher,
+    codec: crate::types::OnairAudioCodec,
+) -> OnairCode {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        with("onair_pusher_set_audio_codec", pusher, |p| {
+            let c = crate::types::audio_codec(codec).ok_or_else(|| {
+                LiveError::invalid(format!("audio codec {codec}; expected ONAIR_AUDIO_CODEC_*"))
+            })?;
+            p.set_audio_codec(c)
+        })
+    }
+}
+
+/// onair extension: Opus frame duration in ms, 10 or 20 (default 20); INVALID_PARAMETER for
+/// others, REFUSED while pushing.
+///
+/// # Safety
+/// `pusher` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn onair_pusher_set_opus_frame_duration(
+    pusher: *mut OnairPusher,
+    ms: u32,
+) -> OnairCode {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        with("onair_pusher_set_opus_frame_duration", pusher, |p| {
+            p.set_opus_frame_duration(ms)
+        })
+    }
+}
+
 /// `ONAIR_AUDIO_QUALITY_*`; REFUSED while pushing.
 ///
 /// # Safety

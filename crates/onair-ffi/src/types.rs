@@ -174,6 +174,21 @@ pub const ONAIR_VIDEO_CODEC_H264: OnairVideoCodec = 0;
 /// H.265 / HEVC over Enhanced RTMP; H.264 with a warning to a server that does not take it.
 pub const ONAIR_VIDEO_CODEC_H265: OnairVideoCodec = 1;
 
+/// An audio codec (`ONAIR_AUDIO_CODEC_*`).
+pub type OnairAudioCodec = i32;
+/// AAC (the default).
+pub const ONAIR_AUDIO_CODEC_AAC: OnairAudioCodec = 0;
+/// Opus over Enhanced RTMP v2 (low delay); AAC with a warning to a server that does not take it.
+pub const ONAIR_AUDIO_CODEC_OPUS: OnairAudioCodec = 1;
+
+pub(crate) fn audio_codec(v: OnairAudioCodec) -> Option<onair::AudioCodec> {
+    Some(match v {
+        ONAIR_AUDIO_CODEC_AAC => onair::AudioCodec::Aac,
+        ONAIR_AUDIO_CODEC_OPUS => onair::AudioCodec::Opus,
+        _ => return None,
+    })
+}
+
 pub(crate) fn video_codec(v: OnairVideoCodec) -> Option<onair::VideoCodec> {
     Some(match v {
         ONAIR_VIDEO_CODEC_H264 => onair::VideoCodec::H264,

@@ -68,6 +68,11 @@ fn every_function_refuses_null() {
         seen,
         onair_pusher_set_video_codec(np, ONAIR_VIDEO_CODEC_H265)
     );
+    expect_invalid!(
+        seen,
+        onair_pusher_set_audio_codec(np, ONAIR_AUDIO_CODEC_OPUS)
+    );
+    expect_invalid!(seen, onair_pusher_set_opus_frame_duration(np, 10));
     expect_invalid!(seen, onair_pusher_enable_custom_video_capture(np, true));
     expect_invalid!(seen, onair_pusher_enable_custom_audio_capture(np, true));
     expect_invalid!(seen, onair_pusher_send_custom_video_frame(np, null()));
@@ -256,6 +261,13 @@ fn every_function_refuses_null() {
             onair_pusher_set_video_codec(p, ONAIR_VIDEO_CODEC_H265),
             ONAIR_OK
         );
+        assert_eq!(onair_pusher_set_audio_codec(p, 2), INVALID);
+        assert_eq!(
+            onair_pusher_set_audio_codec(p, ONAIR_AUDIO_CODEC_OPUS),
+            ONAIR_OK
+        );
+        assert_eq!(onair_pusher_set_opus_frame_duration(p, 15), INVALID);
+        assert_eq!(onair_pusher_set_opus_frame_duration(p, 10), ONAIR_OK);
         assert_eq!(onair_pusher_set_video_encoder_backend(p, 42), INVALID);
         assert_eq!(onair_pusher_set_render_fill_mode(p, 9), INVALID);
         assert_eq!(onair_pusher_set_render_mirror(p, 9), INVALID);

@@ -49,21 +49,17 @@ pub enum TagClass {
 pub fn classify(tag: &FlvTag) -> TagClass {
     match tag.tag_type {
         TagType::Script => TagClass::Header,
-        TagType::Audio => match (tag.data.first(), tag.data.get(1)) {
-            (Some(b), Some(0)) if b >> 4 == 10 => TagClass::Header,
+        // Legacy and Enhanced RTMP alike (an HEVC SequenceStart or an OpusHead is a header,
+        // an HEVC keyframe is a keyframe).
+        TagType::Audio => match onair_flv::audio_info(&tag.data) {
+            Some(a) if a.sequence_header => TagClass::Header,
             _ => TagClass::Audio,
         },
-        _ => {
-            let first = tag.data.first().copied().unwrap_or(0);
-            let packet_type = tag.data.get(1).copied().unwrap_or(1);
-            if first & 0x0f == 7 && packet_type != 1 {
-                TagClass::Header
-            } else if first >> 4 == 1 {
-                TagClass::Keyframe
-            } else {
-                TagClass::Inter
-            }
-        }
+        _ => match onair_flv::video_info(&tag.data) {
+            Some(v) if v.sequence_header => TagClass::Header,
+            Some(v) if v.keyframe => TagClass::Keyframe,
+            _ => TagClass::Inter,
+        },
     }
 }
 
@@ -295,6 +291,28 @@ mod tests {
         assert_eq!(classify(&audio(0)), TagClass::Audio);
         assert_eq!(classify(&video(0, true, 10)), TagClass::Keyframe);
         assert_eq!(classify(&video(0, false, 10)), TagClass::Inter);
+        // Enhanced RTMP: HEVC SequenceStart and keyframe, Opus SequenceStart and frame.
+        let tag = |ty, body: &'static [u8]| FlvTag::new(ty, 0, Bytes::from_static(body));
+        assert_eq!(
+            classify(&tag(TagType::Video, b"\x90hvc1\x01")),
+            TagClass::Header
+        );
+        assert_eq!(
+            classify(&tag(TagType::Video, b"\x91hvc1\0\0\0\x01")),
+            TagClass::Keyframe
+        );
+        assert_eq!(
+            classify(&tag(TagType::Video, b"\xa1hvc1\0\0\0\x01")),
+            TagClass::Inter
+        );
+        assert_eq!(
+            classify(&tag(TagType::Audio, b"\x90OpusOpusHead")),
+            TagClass::Header
+        );
+        assert_eq!(
+            classify(&tag(TagType::Audio, b"\x91Opus\xf8")),
+            TagClass::Audio
+        );
         assert_eq!(
             classify(&FlvTag::new(TagType::Script, 0, Bytes::new())),
             TagClass::Header

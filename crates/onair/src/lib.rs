@@ -23,7 +23,7 @@ pub use frame::{V2TXLiveAudioFrame, V2TXLiveVideoFrame};
 pub use local_record::{record_code, LocalRecordingParams, RecordMode};
 pub use onair_codec::{list_video_encoders, VideoEncoderBackend, VideoEncoderInfo};
 pub use onair_core::{
-    Alignment, AudioFrame, AudioQuality, BufferType, FillMode, MirrorType, PixelFormat,
+    Alignment, AudioCodec, AudioFrame, AudioQuality, BufferType, FillMode, MirrorType, PixelFormat,
     PlayerStatistics, PushStatus, PusherStatistics, ResolutionMode, Rotation, Size, Timestamp,
     V2TXLiveCode, VideoCodec, VideoEncoderParam, VideoFrame, VideoResolution,
 };

@@ -25,7 +25,7 @@
 //!   plays out first and the new one follows without a gap.
 
 use bytes::Bytes;
-use onair_flv::AudioSpecificConfig;
+use onair_codec::AudioConfig;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
@@ -59,9 +59,9 @@ pub(crate) enum Payload {
         cts: i64,
         data: Bytes,
     },
-    /// A new AAC AudioSpecificConfig.
-    AudioConfig(AudioSpecificConfig),
-    /// One raw AAC frame.
+    /// A new audio decoder configuration (AAC's AudioSpecificConfig, Opus's OpusHead).
+    AudioConfig(AudioConfig),
+    /// One raw AAC frame or Opus packet.
     Audio(Bytes),
 }
 

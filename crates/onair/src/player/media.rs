@@ -1,5 +1,5 @@
-//! The player's media thread: takes due packets from the jitter buffer, decodes H.264 and AAC,
-//! and plays both against the buffer's clock: a picture is shown when its pts is reached (when
+//! The player's media thread: takes due packets from the jitter buffer, decodes video (H.264,
+//! HEVC, AV1, VP9) and audio (AAC, Opus), and plays both against the buffer's clock: a picture is shown when its pts is reached (when
 //! several are due at once only the newest is shown, the rest count as dropped), audio goes
 //! out in 20 ms frames when their time comes. It also watches for stalls (loading, VIDEO_BLOCK
 //! after 800 ms without a picture), takes snapshots, delivers SEI and reports statistics every
@@ -11,7 +11,7 @@ use super::observer::{PlayerEvent, V2TXLivePlayerObserver};
 use super::{lock, Shared, V2TXLivePlayer};
 use crate::control::stall::{StallEvent, StallWatch};
 use crate::cpu::CpuSample;
-use onair_codec::{AacDecoder, AudioDecoder, FfmpegVideoDecoder};
+use onair_codec::{open_audio_decoder, AudioDecoder, FfmpegVideoDecoder};
 use onair_core::{AudioFrame, PixelFormat, PlayerStatistics, Timestamp, V2TXLiveCode, VideoFrame};
 use onair_flv::avcc::{nal_unit_type, split_avcc};
 use onair_flv::sei::{parse_hevc_sei_nal, parse_sei_nal};
@@ -51,7 +51,7 @@ struct VideoState {
 
 #[derive(Debug)]
 struct AudioState {
-    decoder: Option<AacDecoder>,
+    decoder: Option<Box<dyn AudioDecoder>>,
     /// Decoded samples not yet played, interleaved, and the time of the first one.
     fifo: Vec<i16>,
     fifo_ts: i64,
@@ -429,7 +429,7 @@ impl Media<'_> {
 
     fn feed_audio(&mut self, p: Packet) {
         match p.payload {
-            Payload::AudioConfig(c) => match AacDecoder::new(c) {
+            Payload::AudioConfig(c) => match open_audio_decoder(&c) {
                 Ok(d) => self.audio.decoder = Some(d),
                 Err(e) => self.report_audio_error(e.to_string()),
             },

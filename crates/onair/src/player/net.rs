@@ -12,6 +12,7 @@ use super::Shared;
 use crate::control::reconnect::{Failure, Next, Reconnect};
 use crate::pusher::ReconnectPolicy;
 use bytes::Bytes;
+use onair_codec::AudioConfig;
 use onair_core::V2TXLiveCode;
 use onair_flv::{AudioTag, FlvTag, TagType, VideoData, VideoTag};
 use onair_rtmp::{PlaySession, RtmpError, TransportConfig};
@@ -257,7 +258,7 @@ impl Receiver {
                 let payload = match video_payload(&tag.data) {
                     Ok(Some(p)) => p,
                     Ok(None) => return None,
-                    Err(VideoTagError::Malformed(e)) => {
+                    Err(TagError::Malformed(e)) => {
                         self.warn_once(
                             &mut warned.malformed,
                             V2TXLiveCode::ErrorFailed,
@@ -265,7 +266,7 @@ impl Receiver {
                         );
                         return None;
                     }
-                    Err(VideoTagError::Unsupported(codec)) => {
+                    Err(TagError::Unsupported(codec)) => {
                         self.warn_once(
                             &mut warned.video_codec,
                             V2TXLiveCode::ErrorNotSupported,
@@ -280,19 +281,20 @@ impl Receiver {
                 self.shared
                     .rx_audio_bytes
                     .fetch_add(tag.data.len() as u64, Ordering::Relaxed);
-                let payload = match AudioTag::parse(&tag.data) {
-                    Ok(AudioTag::AacSequenceHeader(c)) => Payload::AudioConfig(c),
-                    Ok(AudioTag::AacRaw(d)) => Payload::Audio(d),
-                    Ok(AudioTag::Unsupported { format, .. }) => {
+                let payload = match audio_payload(&tag.data) {
+                    Ok(Some(p)) => p,
+                    Ok(None) => return None,
+                    Err(TagError::Unsupported(codec)) => {
                         self.warn_once(
                             &mut warned.audio_codec,
                             V2TXLiveCode::ErrorNotSupported,
-                            format!("sound format {format} is not supported (AAC only); playing video only"),
+                            format!(
+                                "{codec} is not supported (AAC and Opus are); playing video only"
+                            ),
                         );
                         return None;
                     }
-                    Ok(_) => return None,
-                    Err(e) => {
+                    Err(TagError::Malformed(e)) => {
                         self.warn_once(
                             &mut warned.malformed,
                             V2TXLiveCode::ErrorFailed,
@@ -338,9 +340,9 @@ impl TapClock {
     }
 }
 
-/// Why a video tag gives no packet.
+/// Why a media tag gives no packet.
 #[derive(Debug)]
-pub(super) enum VideoTagError {
+pub(super) enum TagError {
     Malformed(String),
     Unsupported(String),
 }
@@ -348,19 +350,19 @@ pub(super) enum VideoTagError {
 /// A video tag body as a packet: legacy AVC (codec id 7) and HEVC (id 12, as Chinese CDNs and
 /// SRS send it), or Enhanced RTMP (`avc1`, `hvc1`, `av01`, `vp09`). `None` for what carries no
 /// picture (end of sequence, metadata, command frames).
-pub(super) fn video_payload(body: &Bytes) -> Result<Option<Payload>, VideoTagError> {
+pub(super) fn video_payload(body: &Bytes) -> Result<Option<Payload>, TagError> {
     use onair_flv::enhanced::{
         video_packet, ExVideoTag, CODEC_HEVC_LEGACY, FOURCC_AV1, FOURCC_AVC, FOURCC_HEVC,
         FOURCC_VP9,
     };
-    let malformed = |e: &dyn std::fmt::Display| VideoTagError::Malformed(e.to_string());
+    let malformed = |e: &dyn std::fmt::Display| TagError::Malformed(e.to_string());
     let Some(&first) = body.first() else {
-        return Err(VideoTagError::Malformed("empty video tag".into()));
+        return Err(TagError::Malformed("empty video tag".into()));
     };
     if first & 0x80 != 0 {
         let t = ExVideoTag::parse(body).map_err(|e| malformed(&e))?;
         if ![FOURCC_AVC, FOURCC_HEVC, FOURCC_AV1, FOURCC_VP9].contains(&t.codec) {
-            return Err(VideoTagError::Unsupported(
+            return Err(TagError::Unsupported(
                 String::from_utf8_lossy(&t.codec).into_owned(),
             ));
         }
@@ -379,7 +381,7 @@ pub(super) fn video_payload(body: &Bytes) -> Result<Option<Payload>, VideoTagErr
     if first & 0x0f == CODEC_HEVC_LEGACY {
         // Laid out as AVC: frame type / codec, packet type, composition time, payload.
         if body.len() < 5 {
-            return Err(VideoTagError::Malformed(
+            return Err(TagError::Malformed(
                 "legacy HEVC tag shorter than 5 bytes".into(),
             ));
         }
@@ -409,7 +411,58 @@ pub(super) fn video_payload(body: &Bytes) -> Result<Option<Payload>, VideoTagErr
             data,
         }),
         VideoData::Unsupported { codec_id, .. } => {
-            return Err(VideoTagError::Unsupported(codec_id.to_string()))
+            return Err(TagError::Unsupported(codec_id.to_string()))
+        }
+        _ => None,
+    })
+}
+
+/// An audio tag body as a packet: legacy AAC (sound format 10) or Enhanced RTMP (`mp4a`,
+/// `Opus`). `None` for what carries no sound (Opus's channel-order packet, end of sequence).
+pub(super) fn audio_payload(body: &Bytes) -> Result<Option<Payload>, TagError> {
+    use onair_flv::enhanced::{FOURCC_AAC, FOURCC_OPUS, SOUND_FORMAT_EX_HEADER};
+    use onair_flv::opus::audio_packet;
+    let malformed = |e: &dyn std::fmt::Display| TagError::Malformed(e.to_string());
+    let Some(&first) = body.first() else {
+        return Err(TagError::Malformed("empty audio tag".into()));
+    };
+    if first >> 4 == SOUND_FORMAT_EX_HEADER {
+        let Some(codec) = body.get(1..5) else {
+            return Err(TagError::Malformed(
+                "Enhanced RTMP audio tag shorter than 5 bytes".into(),
+            ));
+        };
+        let payload = body.slice(5..);
+        let packet_type = first & 0x0f;
+        if packet_type == audio_packet::MULTITRACK {
+            return Ok(None); // one track is played; multitrack audio is not (yet) read
+        }
+        return match codec {
+            c if c == FOURCC_OPUS => Ok(match packet_type {
+                audio_packet::SEQUENCE_START => Some(Payload::AudioConfig(AudioConfig::Opus(
+                    onair_flv::OpusHead::parse(&payload).map_err(|e| malformed(&e))?,
+                ))),
+                audio_packet::CODED_FRAMES => Some(Payload::Audio(payload)),
+                _ => None,
+            }),
+            c if c == FOURCC_AAC => Ok(match packet_type {
+                audio_packet::SEQUENCE_START => Some(Payload::AudioConfig(AudioConfig::Aac(
+                    onair_flv::AudioSpecificConfig::parse(&payload).map_err(|e| malformed(&e))?,
+                ))),
+                audio_packet::CODED_FRAMES => Some(Payload::Audio(payload)),
+                _ => None,
+            }),
+            c => Err(TagError::Unsupported(format!(
+                "audio codec {}",
+                String::from_utf8_lossy(c)
+            ))),
+        };
+    }
+    Ok(match AudioTag::parse(body).map_err(|e| malformed(&e))? {
+        AudioTag::AacSequenceHeader(c) => Some(Payload::AudioConfig(AudioConfig::Aac(c))),
+        AudioTag::AacRaw(d) => Some(Payload::Audio(d)),
+        AudioTag::Unsupported { format, .. } => {
+            return Err(TagError::Unsupported(format!("sound format {format}")))
         }
         _ => None,
     })
@@ -417,8 +470,8 @@ pub(super) fn video_payload(body: &Bytes) -> Result<Option<Payload>, VideoTagErr
 
 /// A sequence header's record as a config; AVC's and HEVC's are parsed for their NAL length
 /// size (an AVC record that does not parse is malformed).
-fn config(fourcc: [u8; 4], record: Bytes) -> Result<Payload, VideoTagError> {
-    let malformed = |e: onair_flv::FlvError| VideoTagError::Malformed(e.to_string());
+fn config(fourcc: [u8; 4], record: Bytes) -> Result<Payload, TagError> {
+    let malformed = |e: onair_flv::FlvError| TagError::Malformed(e.to_string());
     let nal_length = match fourcc {
         onair_flv::enhanced::FOURCC_AVC => Some(
             onair_flv::AvcDecoderConfig::parse(&record)
@@ -456,7 +509,7 @@ mod video_tag_tests {
         assert_eq!(c.retime(&t(900_000)).timestamp_ms, 5_120);
     }
 
-    fn payload(body: &[u8]) -> Result<Option<Payload>, VideoTagError> {
+    fn payload(body: &[u8]) -> Result<Option<Payload>, TagError> {
         video_payload(&Bytes::copy_from_slice(body))
     }
 
@@ -509,17 +562,14 @@ mod video_tag_tests {
         // Not decodable: a codec onair has no decoder for, garbage, an empty body.
         assert!(matches!(
             payload(b"\x91xxxx\x00\x00\x00"),
-            Err(VideoTagError::Unsupported(_))
+            Err(TagError::Unsupported(_))
         ));
         assert!(matches!(
             payload(&[0x12, 0, 0]),
-            Err(VideoTagError::Unsupported(_))
+            Err(TagError::Unsupported(_))
         ));
-        assert!(matches!(
-            payload(&[0x1c, 1]),
-            Err(VideoTagError::Malformed(_))
-        ));
-        assert!(matches!(payload(&[]), Err(VideoTagError::Malformed(_))));
+        assert!(matches!(payload(&[0x1c, 1]), Err(TagError::Malformed(_))));
+        assert!(matches!(payload(&[]), Err(TagError::Malformed(_))));
         // End of sequence carries no picture.
         assert!(matches!(payload(b"\x92hvc1"), Ok(None)));
     }

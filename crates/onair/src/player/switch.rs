@@ -11,7 +11,7 @@
 //! (cannot connect, TLS, a malformed stream). A newer request replaces a pending one.
 
 use super::jitter::Payload;
-use super::net::{video_payload, VideoTagError};
+use super::net::{video_payload, TagError};
 use onair_flv::{AudioTag, FlvTag, TagType};
 use onair_rtmp::{PlaySession, RtmpError, TransportConfig};
 use std::sync::Mutex;
@@ -147,7 +147,7 @@ impl HeldTags {
                     return None;
                 }
                 Ok(Some(Payload::Video { keyframe, .. })) => keyframe,
-                Ok(_) | Err(VideoTagError::Malformed(_) | VideoTagError::Unsupported(_)) => false,
+                Ok(_) | Err(TagError::Malformed(_) | TagError::Unsupported(_)) => false,
             },
             TagType::Audio => match AudioTag::parse(&tag.data) {
                 Ok(AudioTag::AacSequenceHeader(_)) => {

@@ -77,6 +77,11 @@ pub(crate) struct Controls {
     /// A connection's server took no HEVC (no `hvc1` in its connect reply): the video stage
     /// switches to H.264 and stays there for the rest of the push.
     pub(crate) hevc_refused: AtomicBool,
+    /// A connection's server took no Opus (no `Opus` in its connect reply): the audio stage
+    /// switches to AAC and stays there for the rest of the push.
+    pub(crate) opus_refused: AtomicBool,
+    /// The audio codec running now (after any fallback); `None` without audio.
+    pub(crate) audio_in_use: Mutex<Option<onair_core::AudioCodec>>,
     /// The encoder backend and codec running now (`Auto` resolved, after any fallback).
     pub(crate) in_use: Mutex<(onair_codec::VideoEncoderBackend, onair_core::VideoCodec)>,
 }
@@ -107,6 +112,8 @@ struct Settings {
     render_format: Option<onair_core::PixelFormat>,
     encoder_backend: onair_codec::VideoEncoderBackend,
     video_codec: onair_core::VideoCodec,
+    audio_codec: onair_core::AudioCodec,
+    opus_frame_ms: u32,
 }
 
 impl Default for Settings {
@@ -130,6 +137,8 @@ impl Default for Settings {
             render_format: None,
             encoder_backend: onair_codec::VideoEncoderBackend::OpenH264,
             video_codec: onair_core::VideoCodec::H264,
+            audio_codec: onair_core::AudioCodec::Aac,
+            opus_frame_ms: 20,
         }
     }
 }
@@ -576,6 +585,40 @@ impl V2TXLivePusher {
         self.refuse_while_pushing("set_video_codec")?;
         lock(&self.settings).video_codec = codec;
         Ok(())
+    }
+
+    /// onair extension: the audio codec (default AAC). Opus (libopus in low-delay mode) goes
+    /// out over Enhanced RTMP v2 (FourCC `Opus`) to a server whose connect reply announces
+    /// `Opus` in its `fourCcList` (`onair serve` does); to a server that does not (nginx-rtmp,
+    /// most CDNs) the push switches to AAC at once and says so through
+    /// `on_warning(ERROR_NOT_SUPPORTED, ..)`. REFUSED while pushing.
+    pub fn set_audio_codec(&self, codec: onair_core::AudioCodec) -> LiveResult {
+        self.refuse_while_pushing("set_audio_codec")?;
+        lock(&self.settings).audio_codec = codec;
+        Ok(())
+    }
+
+    /// onair extension: Opus frame duration, 10 or 20 ms (default 20). 10 ms halves the
+    /// wait for a full frame (lower latency) for a few kbit/s more framing overhead.
+    /// INVALID_PARAMETER for other values; REFUSED while pushing.
+    pub fn set_opus_frame_duration(&self, ms: u32) -> LiveResult {
+        self.refuse_while_pushing("set_opus_frame_duration")?;
+        if !onair_core::OPUS_FRAME_MS.contains(&ms) {
+            return Err(crate::error::LiveError::new(
+                V2TXLiveCode::ErrorInvalidParameter,
+                format!("Opus frames of {ms} ms; 10 or 20 are offered"),
+            ));
+        }
+        lock(&self.settings).opus_frame_ms = ms;
+        Ok(())
+    }
+
+    /// onair extension: the audio codec the running push encodes now (AAC after a
+    /// fallback), `None` when not pushing or pushing without audio.
+    pub fn audio_codec_in_use(&self) -> Option<onair_core::AudioCodec> {
+        lock(&self.session)
+            .as_ref()
+            .and_then(|s| *lock(&s.controls.audio_in_use))
     }
 
     /// onair extension: the codec the running push encodes now (H.264 after a fallback),

@@ -46,6 +46,8 @@ pub(crate) struct Net {
     encoded_size: AtomicU64,
     /// HEVC was refused: its tags are dropped, onMetaData says H.264.
     hevc_refused: std::sync::atomic::AtomicBool,
+    /// Opus was refused: its tags are dropped, onMetaData says AAC.
+    opus_refused: std::sync::atomic::AtomicBool,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -63,7 +65,23 @@ impl Net {
                 {
                     return; // encoded before the switch to H.264
                 }
-                onair_flv::TagType::Script => tag.data = h264_metadata(&tag.data),
+                onair_flv::TagType::Script => {
+                    tag.data = metadata_with(&tag.data, "videocodecid", 7.0)
+                }
+                _ => {}
+            }
+        }
+        if self.opus_refused.load(Ordering::Acquire) {
+            match tag.tag_type {
+                onair_flv::TagType::Audio
+                    if onair_flv::audio_info(&tag.data)
+                        .is_some_and(|a| a.codec == onair_flv::enhanced::FOURCC_OPUS) =>
+                {
+                    return; // encoded before the switch to AAC
+                }
+                onair_flv::TagType::Script => {
+                    tag.data = metadata_with(&tag.data, "audiocodecid", 10.0)
+                }
                 _ => {}
             }
         }
@@ -100,7 +118,19 @@ impl Net {
         self.tap.edit_headers(|h| {
             h.video = None;
             if let Some(m) = h.metadata.as_mut() {
-                m.data = h264_metadata(&m.data);
+                m.data = metadata_with(&m.data, "videocodecid", 7.0);
+            }
+        });
+    }
+
+    /// The server takes no Opus: drop Opus tags and the cached OpusHead, and say AAC in
+    /// onMetaData from now on (the audio stage switches encoders on its next block).
+    fn refuse_opus(&self) {
+        self.opus_refused.store(true, Ordering::Release);
+        self.tap.edit_headers(|h| {
+            h.audio = None;
+            if let Some(m) = h.metadata.as_mut() {
+                m.data = metadata_with(&m.data, "audiocodecid", 10.0);
             }
         });
     }
@@ -125,18 +155,16 @@ impl Net {
     }
 }
 
-/// An onMetaData body with `videocodecid` 7 (H.264).
-fn h264_metadata(body: &bytes::Bytes) -> bytes::Bytes {
+/// An onMetaData body with `key` set to `value` (`videocodecid` 7 after an HEVC refusal,
+/// `audiocodecid` 10 after an Opus one).
+fn metadata_with(body: &bytes::Bytes, key: &str, value: f64) -> bytes::Bytes {
     let Ok(mut script) = onair_flv::ScriptData::parse(body) else {
         return body.clone();
     };
     let Some(onair_flv::Amf0Value::Object(map)) = script.values.first_mut() else {
         return body.clone();
     };
-    map.insert(
-        "videocodecid".to_string(),
-        onair_flv::Amf0Value::Number(7.0),
-    );
+    map.insert(key.to_string(), onair_flv::Amf0Value::Number(value));
     script.encode().unwrap_or_else(|_| body.clone())
 }
 
@@ -153,6 +181,8 @@ pub(crate) struct Supervisor {
     pub(crate) bitrate: (u32, u32),
     /// The codec the push started with.
     pub(crate) codec: onair_core::VideoCodec,
+    /// The audio codec the push started with (`None`: no audio).
+    pub(crate) audio_codec: Option<onair_core::AudioCodec>,
     /// The render view, whose debug overlay shows the statistics.
     pub(crate) preview: Arc<super::preview::PreviewShared>,
 }
@@ -274,20 +304,33 @@ impl Supervisor {
         }
     }
 
-    /// HEVC goes only to a server that announced `hvc1` in its connect reply; to any other the
-    /// push switches to H.264 (once: it stays H.264 across reconnects) and says so.
+    /// HEVC and Opus go only to a server that announced `hvc1` / `Opus` in its connect reply;
+    /// to any other the push switches to H.264 / AAC (once: it stays so across reconnects)
+    /// and says so.
     fn check_codec(&self, p: &RtmpPublisher) {
-        let fourcc = "hvc1";
-        if self.codec != onair_core::VideoCodec::H265
-            || p.server_accepts(fourcc)
-            || self.controls.hevc_refused.load(Ordering::Acquire)
+        if self.codec == onair_core::VideoCodec::H265
+            && !p.server_accepts("hvc1")
+            && !self.controls.hevc_refused.load(Ordering::Acquire)
         {
-            return;
+            self.refuse(p, "HEVC", "hvc1", "H.264");
+            self.net.refuse_hevc();
+            self.controls.hevc_refused.store(true, Ordering::Release);
         }
+        if self.audio_codec == Some(onair_core::AudioCodec::Opus)
+            && !p.server_accepts("Opus")
+            && !self.controls.opus_refused.load(Ordering::Acquire)
+        {
+            self.refuse(p, "Opus", "Opus", "AAC");
+            self.net.refuse_opus();
+            self.controls.opus_refused.store(true, Ordering::Release);
+        }
+    }
+
+    fn refuse(&self, p: &RtmpPublisher, codec: &str, fourcc: &str, instead: &str) {
         let announced = p.server_fourcc_list();
         let m = format!(
-            "the server does not accept HEVC: its connect reply announces {} (no {fourcc}); \
-             pushing H.264 instead",
+            "the server does not accept {codec}: its connect reply announces {} (no {fourcc}); \
+             pushing {instead} instead",
             if announced.is_empty() {
                 "no Enhanced RTMP fourCcList (a legacy RTMP server)".to_string()
             } else {
@@ -295,8 +338,6 @@ impl Supervisor {
             }
         );
         tracing::warn!("{m}");
-        self.net.refuse_hevc();
-        self.controls.hevc_refused.store(true, Ordering::Release);
         self.emit(PusherEvent::Warning(
             V2TXLiveCode::ErrorNotSupported,
             m,

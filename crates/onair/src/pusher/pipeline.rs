@@ -11,9 +11,10 @@ use crate::error::LiveResult;
 use crate::session::{CallbackGate, Threads};
 use bytes::Bytes;
 use onair_codec::convert::{from_i420, to_encoder_i420, to_encoder_i420_fitted, AspectFit};
-use onair_codec::flv_tags::{audio_config_tag, audio_tag, video_tags};
+use onair_codec::flv_tags::{audio_start_tag, audio_tag, video_tags};
 use onair_codec::{
-    AacEncoder, AudioEncoder, EncoderOptions, TestPattern, Tone, VideoEncoder, VideoEncoderBackend,
+    AacEncoder, AudioEncoder, EncoderOptions, OpusEncoder, TestPattern, Tone, VideoEncoder,
+    VideoEncoderBackend,
 };
 use onair_core::channel::{
     audio_ring, video_channel, AudioRingConsumer, ReadOutcome, VideoReceiver, VideoSender,
@@ -177,8 +178,8 @@ pub(super) fn start(
     let (encoder, encoder_backend, encoder_note) = open_encoder(&s)?;
     let target = encoder.target();
     let codec = encoder.codec();
-    let aac = if s.audio_enabled {
-        Some(AacEncoder::new(s.audio)?)
+    let audio_encoder = if s.audio_enabled {
+        Some(open_audio_encoder(s.audio_codec, s.audio, s.opus_frame_ms)?)
     } else {
         None
     };
@@ -191,6 +192,7 @@ pub(super) fn start(
         .store(s.volume_interval_ms, Ordering::Release);
     *lock(&controls.render_format) = s.render_format;
     *lock(&controls.in_use) = (encoder_backend, codec);
+    *lock(&controls.audio_in_use) = s.audio_enabled.then_some(s.audio_codec);
     *controls
         .watermark
         .lock()
@@ -244,7 +246,7 @@ pub(super) fn start(
         audiosamplerate: s.audio_enabled.then(|| f64::from(s.audio.sample_rate())),
         audiosamplesize: s.audio_enabled.then_some(16.0),
         stereo: s.audio_enabled.then(|| s.audio.channels() == 2),
-        audiocodecid: s.audio_enabled.then_some(10.0),
+        audiocodecid: s.audio_enabled.then(|| audiocodecid(s.audio_codec)),
         duration: Some(0.0),
         encoder: Some(format!("onair {}", env!("CARGO_PKG_VERSION"))),
     };
@@ -267,6 +269,7 @@ pub(super) fn start(
             events: events.clone(),
             bitrate: (target.bitrate_kbps, target.min_bitrate_kbps),
             codec,
+            audio_codec: s.audio_enabled.then_some(s.audio_codec),
             preview: Arc::clone(preview),
         }
         .run(),
@@ -315,7 +318,13 @@ pub(super) fn start(
         })?;
     }
     let mut audio_in = None;
-    if let Some(aac) = aac {
+    if let Some(audio_encoder) = audio_encoder {
+        // The sources hand over blocks of one Opus frame (10 or 20 ms) or of 20 ms for AAC,
+        // so a frame is encoded as soon as its last sample is captured.
+        let block_ms = match s.audio_codec {
+            onair_core::AudioCodec::Opus => s.opus_frame_ms,
+            _ => 20,
+        };
         let capacity = (s.audio.sample_rate() as usize * s.audio.channels() as usize) / 2; // 500 ms
         let (producer, consumer) = audio_ring(capacity);
         if s.custom_audio {
@@ -326,13 +335,22 @@ pub(super) fn start(
             let tone = s.source == VideoSource::TestPattern;
             let quality = s.audio;
             threads.spawn("onair-push-tone", move || {
-                audio_source(quality, tone, &r, &c)
+                audio_source(quality, block_ms, tone, &r, &c)
             })?;
         }
         let (c, e, n) = (Arc::clone(&controls), events.clone(), Arc::clone(&net));
         let quality = s.audio;
         threads.spawn("onair-push-audio", move || {
-            audio_encode(aac, quality, consumer, &c, &e, &n, clock)
+            audio_encode(
+                audio_encoder,
+                quality,
+                block_ms,
+                consumer,
+                &c,
+                &e,
+                &n,
+                clock,
+            )
         })?;
     }
     Ok(Session {
@@ -350,6 +368,27 @@ pub(super) fn start(
         runtime,
         supervisor,
     })
+}
+
+/// The audio encoder for `codec`.
+fn open_audio_encoder(
+    codec: onair_core::AudioCodec,
+    quality: AudioQuality,
+    opus_frame_ms: u32,
+) -> LiveResult<Box<dyn AudioEncoder>> {
+    Ok(match codec {
+        onair_core::AudioCodec::Opus => Box::new(OpusEncoder::new(quality, opus_frame_ms)?),
+        _ => Box::new(AacEncoder::new(quality)?),
+    })
+}
+
+/// onMetaData's `audiocodecid`: FLV's 10 for AAC; Opus's FourCC as a number, as FFmpeg
+/// writes it.
+pub(super) fn audiocodecid(codec: onair_core::AudioCodec) -> f64 {
+    match codec {
+        onair_core::AudioCodec::Opus => f64::from(u32::from_be_bytes(codec.fourcc())),
+        _ => 10.0,
+    }
 }
 
 /// onMetaData's `videocodecid`: FLV's 7 for H.264; for the Enhanced RTMP codecs their FourCC as
@@ -674,14 +713,24 @@ fn video_encode(
     }
 }
 
-fn audio_source(quality: AudioQuality, tone: bool, routes: &Routes, controls: &Controls) {
-    let per = quality.samples_per_20ms();
+fn audio_source(
+    quality: AudioQuality,
+    block_ms: u32,
+    tone: bool,
+    routes: &Routes,
+    controls: &Controls,
+) {
+    let per = (quality.sample_rate() * block_ms / 1000) as usize;
     let mut gen = Tone::new(1000.0, quality.sample_rate(), quality.channels());
     let silence = vec![0i16; per * quality.channels() as usize];
     let start = Instant::now();
     let mut n: u32 = 0;
     let block = per * quality.channels() as usize;
-    while sleep_until(start + Duration::from_millis(20) * n, controls) {
+    // Like a microphone, each block is handed over when its span has passed.
+    while sleep_until(
+        start + Duration::from_millis(u64::from(block_ms)) * (n + 1),
+        controls,
+    ) {
         n += 1;
         let loopback = routes.loopback_on.load(Ordering::Acquire);
         if routes.microphone_on() && !loopback {
@@ -708,9 +757,11 @@ fn audio_source(quality: AudioQuality, tone: bool, routes: &Routes, controls: &C
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn audio_encode(
-    mut aac: AacEncoder,
+    mut encoder: Box<dyn AudioEncoder>,
     quality: AudioQuality,
+    block_ms: u32,
     mut consumer: AudioRingConsumer,
     controls: &Controls,
     events: &Events,
@@ -718,8 +769,9 @@ fn audio_encode(
     clock: Instant,
 ) {
     let (rate, ch) = (quality.sample_rate(), quality.channels());
-    let mut buf = vec![0i16; quality.samples_per_20ms() * ch as usize];
-    net.send(audio_config_tag(&aac.config(), 0));
+    let mut buf = vec![0i16; (rate * block_ms / 1000) as usize * ch as usize];
+    net.send(audio_start_tag(&encoder.decoder_config(), 0));
+    let mut opus = encoder.decoder_config().codec() == onair_core::AudioCodec::Opus;
     let mut origin: Option<Duration> = None;
     let mut samples: u64 = 0;
     // Volume evaluation: RMS of the captured audio over each interval.
@@ -734,9 +786,13 @@ fn audio_encode(
         if controls.stopped() {
             return;
         }
+        // A block is handed over once its last sample is captured: its first sample was
+        // captured one block earlier.
         let origin = *origin.get_or_insert_with(|| {
             events.emit(PusherEvent::FirstAudioFrame);
-            clock.elapsed()
+            clock
+                .elapsed()
+                .saturating_sub(Duration::from_millis(u64::from(block_ms)))
         });
         let interval = controls.volume_interval_ms.load(Ordering::Acquire);
         if interval > 0 {
@@ -762,7 +818,28 @@ fn audio_encode(
         let Ok(frame) = AudioFrame::from_samples(&buf, rate, ch) else {
             continue;
         };
-        match aac.encode(&frame.with_timestamp(pts)) {
+        if opus && controls.opus_refused.load(Ordering::Acquire) {
+            match AacEncoder::new(quality) {
+                Ok(aac) => {
+                    tracing::info!("Opus refused by the server: encoding AAC");
+                    net.send(audio_start_tag(&aac.decoder_config(), pts.as_flv_millis()));
+                    encoder = Box::new(aac);
+                    opus = false;
+                    *lock(&controls.audio_in_use) = Some(onair_core::AudioCodec::Aac);
+                }
+                Err(e) => {
+                    if encode_failing.fail() {
+                        events.emit(PusherEvent::Warning(
+                            onair_core::V2TXLiveCode::ErrorFailed,
+                            format!("the server takes no Opus and no AAC encoder opened: {e}"),
+                            String::new(),
+                        ));
+                    }
+                    continue;
+                }
+            }
+        }
+        match encoder.encode(&frame.with_timestamp(pts)) {
             Ok(packets) => {
                 encode_failing.ok();
                 for p in &packets {
