@@ -1,10 +1,13 @@
-//! The player against ffmpeg in the same run, through the same nginx-rtmp:
-//! - **Glass-to-glass latency**: `onair push` -> nginx-rtmp -> `onair play --cache speed`,
-//!   beside ffmpeg (libx264 ultrafast zerolatency, fed the same stamped test pattern through a
-//!   pipe) -> nginx-rtmp -> ffmpeg (`-fflags nobuffer -flags low_delay`, raw frames to a pipe).
-//!   Both read the capture time stamped into each picture when the decoded picture is out;
-//!   p50 and p95 over all pictures, also for `onair push --audio none` (video only, like the
-//!   ffmpeg pipeline). Goal: onair p50 <= 200 ms and below ffmpeg's.
+//! The player against ffmpeg in the same run, through the same relays:
+//! - **Glass-to-glass latency**: `onair push` -> relay -> `onair play --cache speed`, beside
+//!   ffmpeg (libx264 ultrafast zerolatency, fed the same stamped test pattern through a pipe)
+//!   -> relay -> ffmpeg (`-fflags nobuffer -flags low_delay`, raw frames to a pipe). Both read
+//!   the capture time stamped into each picture when the decoded picture is out; p50 and p95
+//!   over all pictures. Relays: nginx-rtmp (video + AAC, video only) and `onair serve`, which
+//!   also carries Opus over Enhanced RTMP (nginx-rtmp announces no `fourCcList`, so an Opus
+//!   push to it falls back to AAC): video + Opus 10 ms and 20 ms, video + AAC, video only.
+//!   Goals (issue 23): with Opus and A/V sync p50 <= 40 ms, with AAC <= 50 ms; ffmpeg video
+//!   only is the anchor.
 //! - **Decode CPU**: one 1280x720 30 fps stream from `onair push`, played for the same time
 //!   by `onair play` and by `ffmpeg -i URL -f null -` (both decode video and audio); CPU
 //!   seconds from GNU time, median of 3 alternating runs. Goal <= 1.1x.
@@ -13,7 +16,7 @@
 
 use onair_codec::{read_stamp, TestPattern};
 use onair_core::{PixelFormat, Timestamp, VideoFrame};
-use onair_testkit::peers::{measure_command, require, Child, Nginx};
+use onair_testkit::peers::{measure_command, onair_serve, require, Child, Nginx};
 use onair_testkit::results::{is_bench_run, quantile, write_section};
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
@@ -33,14 +36,13 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// onair push -> nginx -> onair play (speed): latencies from `onair play`'s summary.
-fn onair_latency(onair: &str, nginx: &Nginx, audio: &str) -> (f64, f64, usize) {
-    let url = nginx.url(&format!("latency-onair-{audio}"));
+/// onair push (with `audio`: its audio arguments) -> relay -> onair play (speed): latencies
+/// from `onair play`'s summary.
+fn onair_latency(onair: &str, url: &str, audio: &[&str]) -> (f64, f64, usize) {
     let _push = Child(
         Command::new(onair)
-            .args([
-                "push", &url, "--preset", "640x360", "--fps", "30", "--audio", audio,
-            ])
+            .args(["push", url, "--preset", "640x360", "--fps", "30"])
+            .args(audio)
             .args(["--seconds", &(LATENCY_SECONDS + 6).to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -50,7 +52,7 @@ fn onair_latency(onair: &str, nginx: &Nginx, audio: &str) -> (f64, f64, usize) {
     let dir = tempfile::tempdir().expect("temp dir");
     let json = dir.path().join("play.json");
     let out = Command::new(onair)
-        .args(["play", &url, "--cache", "speed", "--seconds"])
+        .args(["play", url, "--cache", "speed", "--seconds"])
         .arg(LATENCY_SECONDS.to_string())
         .arg("--stats-json")
         .arg(&json)
@@ -71,10 +73,9 @@ fn onair_latency(onair: &str, nginx: &Nginx, audio: &str) -> (f64, f64, usize) {
     )
 }
 
-/// The stamped pattern through ffmpeg (x264 zerolatency) -> nginx -> ffmpeg (nobuffer,
+/// The stamped pattern through ffmpeg (x264 zerolatency) -> relay -> ffmpeg (nobuffer,
 /// low_delay); latency read from the raw pictures ffmpeg writes to its stdout.
-fn ffmpeg_latency(ffmpeg: &str, nginx: &Nginx) -> (f64, f64, usize) {
-    let url = nginx.url("latency-ffmpeg");
+fn ffmpeg_latency(ffmpeg: &str, url: &str) -> (f64, f64, usize) {
     let (w, h, fps) = (640u32, 360u32, 30u64);
     let mut publisher = Command::new(ffmpeg)
         .args([
@@ -99,7 +100,7 @@ fn ffmpeg_latency(ffmpeg: &str, nginx: &Nginx) -> (f64, f64, usize) {
             "900k",
             "-f",
             "flv",
-            &url,
+            url,
         ])
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
@@ -125,7 +126,7 @@ fn ffmpeg_latency(ffmpeg: &str, nginx: &Nginx) -> (f64, f64, usize) {
     });
     let mut player = Command::new(ffmpeg)
         .args(["-v", "error", "-fflags", "nobuffer", "-flags", "low_delay"])
-        .args(["-probesize", "32", "-analyzeduration", "0", "-i", &url])
+        .args(["-probesize", "32", "-analyzeduration", "0", "-i", url])
         .args(["-f", "rawvideo", "-pix_fmt", "yuv420p", "-"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -174,9 +175,29 @@ fn main() {
         .to_string();
     let ffmpeg = require("ffmpeg").display().to_string();
 
-    let (o50, o95, on) = onair_latency(&onair, &nginx, "default");
-    let (v50, v95, vn) = onair_latency(&onair, &nginx, "none");
-    let (f50, f95, fnum) = ffmpeg_latency(&ffmpeg, &nginx);
+    let aac = ["--audio", "default"];
+    let none = ["--audio", "none"];
+    let opus10 = ["--audio-codec", "opus", "--opus-frame-ms", "10"];
+    let opus20 = ["--audio-codec", "opus", "--opus-frame-ms", "20"];
+    let n_aac = onair_latency(&onair, &nginx.url("latency-aac"), &aac);
+    let n_none = onair_latency(&onair, &nginx.url("latency-none"), &none);
+    let n_ff = ffmpeg_latency(&ffmpeg, &nginx.url("latency-ffmpeg"));
+    let serve_dir = tempfile::tempdir().expect("temp dir");
+    let serve = onair_serve(
+        std::path::Path::new(&onair),
+        serve_dir.path(),
+        &["--record", "none", "--no-hls"],
+    );
+    let on_serve = |name: &str| format!("rtmp://127.0.0.1:{}/live/{name}", serve.rtmp);
+    let s_opus10 = onair_latency(&onair, &on_serve("opus10"), &opus10);
+    let s_opus20 = onair_latency(&onair, &on_serve("opus20"), &opus20);
+    let s_aac = onair_latency(&onair, &on_serve("aac"), &aac);
+    let s_none = onair_latency(&onair, &on_serve("none"), &none);
+    let s_ff = ffmpeg_latency(&ffmpeg, &on_serve("ffmpeg"));
+    drop(serve);
+    let row = |what: &str, (p50, p95, n): (f64, f64, usize)| {
+        format!("| {what} | {p50:.0} | {p95:.0} | {n} |\n")
+    };
 
     // Decode CPU on one stream.
     let url = nginx.url("decode");
@@ -227,21 +248,37 @@ fn main() {
     }
     let (oc, fc) = (median(oc), median(fc));
     let body = format!(
-        "### Play: glass-to-glass latency through nginx-rtmp, 640x360 30 fps, {LATENCY_SECONDS} s of pictures\n\n\
+        "### Play: glass-to-glass latency, 640x360 30 fps, {LATENCY_SECONDS} s of pictures per row\n\n\
          | pipeline | p50 ms | p95 ms | pictures |\n|---|---|---|---|\n\
-         | `onair push` (video + AAC) -> nginx-rtmp -> `onair play --cache speed` (A/V clock) | {o50:.0} | {o95:.0} | {on} |\n\
-         | `onair push --audio none` -> nginx-rtmp -> `onair play --cache speed` | {v50:.0} | {v95:.0} | {vn} |\n\
-         | ffmpeg (x264 ultrafast zerolatency, video only) -> nginx-rtmp -> ffmpeg (nobuffer, low_delay) | {f50:.0} | {f95:.0} | {fnum} |\n\n\
-         onair / ffmpeg p50, like for like (video only): {:.2}x; with audio and A/V sync: {:.2}x \
-         (goal: p50 <= 200 ms in speed mode and below ffmpeg's). With audio, pictures wait for the \
-         sound they belong to, which trails by the AAC encoder's delay.\n\n\
+         {}{}{}{}{}{}{}{}\n\
+         With sound, `onair play` shows each picture with the sound captured with it (A/V \
+         clock), so pictures wait for the sound, which trails by the audio path: the block the \
+         sound is captured in (the test tone hands over 20 ms blocks for AAC, one frame for \
+         Opus, like a microphone), the encoder's frame and look-ahead (AAC: FFmpeg's encoder \
+         gives frame n out after frame n + 2 is in, 64 ms; Opus low-delay: 2.5 ms), and the \
+         packet's own duration. Every audio packet is stamped with the capture time of the \
+         samples it decodes to.\n\n\
+         Goals (issue 23), through `onair serve` (nginx-rtmp announces no Enhanced RTMP \
+         `fourCcList`, so it is not offered Opus): with Opus 10 ms and A/V sync p50 {:.0} ms \
+         (goal <= 40); with AAC p50 {:.0} ms (goal <= 50). onair / ffmpeg p50, video only: \
+         {:.2}x through nginx-rtmp, {:.2}x through `onair serve`.\n\n\
          ### Play: decode CPU, one 1280x720 30 fps + AAC stream from `onair push`, {CPU_SECONDS} s (median of 3 runs each)\n\n\
          | player | CPU seconds |\n|---|---|\n\
          | `onair play` (FFmpeg H.264 + AAC decode, jitter buffer, render callback) | {oc:.2} |\n\
          | `ffmpeg -i URL -f null -` | {fc:.2} |\n\n\
-         Ratio onair / ffmpeg: {:.2}x (goal <= 1.1x). Measured by `cargo bench --bench play_vs_ffmpeg`.",
-        v50 / f50,
-        o50 / f50,
+         Ratio onair / ffmpeg: {:.2}x (goal <= 1.05x). Measured by `cargo bench --bench play_vs_ffmpeg`.",
+        row("`onair push` (video + AAC) -> nginx-rtmp -> `onair play --cache speed` (A/V clock)", n_aac),
+        row("`onair push --audio none` -> nginx-rtmp -> `onair play --cache speed`", n_none),
+        row("ffmpeg (x264 ultrafast zerolatency, video only) -> nginx-rtmp -> ffmpeg (nobuffer, low_delay)", n_ff),
+        row("`onair push --audio-codec opus --opus-frame-ms 10` -> `onair serve` -> `onair play --cache speed` (A/V clock)", s_opus10),
+        row("`onair push --audio-codec opus --opus-frame-ms 20` -> `onair serve` -> `onair play --cache speed` (A/V clock)", s_opus20),
+        row("`onair push` (video + AAC) -> `onair serve` -> `onair play --cache speed` (A/V clock)", s_aac),
+        row("`onair push --audio none` -> `onair serve` -> `onair play --cache speed`", s_none),
+        row("ffmpeg (x264 ultrafast zerolatency, video only) -> `onair serve` -> ffmpeg (nobuffer, low_delay)", s_ff),
+        s_opus10.0,
+        s_aac.0,
+        n_none.0 / n_ff.0,
+        s_none.0 / s_ff.0,
         oc / fc,
     );
     println!("{body}");

@@ -9,7 +9,6 @@
 
 use crate::error::{CodecError, CodecResult};
 use crate::ffmpeg_init;
-use bytes::Bytes;
 use ffmpeg_next as ff;
 use onair_core::{PixelFormat, Timestamp, VideoFrame};
 use onair_flv::avcc::{join_annexb, split_avcc};
@@ -102,7 +101,13 @@ pub struct ToI420 {
     /// The scaler for the last (format, width, height) seen, and its output picture.
     scaler: Option<(ff::format::Pixel, u32, u32, Scaler)>,
     converted: Option<ff::frame::Video>,
+    /// Output buffers of the current size: a picture costs one copy, no allocation (and no
+    /// fresh pages for the kernel to zero) once the frames in flight exist.
+    pool: Option<onair_core::BufferPool>,
 }
+
+/// Decoded pictures the pool keeps for reuse (the player holds a few in its ready queue).
+const POOLED_PICTURES: usize = 8;
 
 impl std::fmt::Debug for ToI420 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -163,7 +168,16 @@ impl ToI420 {
             &*out
         };
         let (w, h) = (ew as usize, eh as usize);
-        let mut buf = vec![0u8; w * h * 3 / 2];
+        let len = w * h * 3 / 2;
+        if self.pool.as_ref().map(onair_core::BufferPool::buffer_len) != Some(len) {
+            self.pool = Some(onair_core::BufferPool::new(len, POOLED_PICTURES));
+        }
+        let mut pooled = self
+            .pool
+            .as_ref()
+            .map(onair_core::BufferPool::take)
+            .ok_or_else(|| CodecError::Decode("picture pool lost".into()))?;
+        let buf = pooled.as_mut_slice();
         let mut off = 0;
         for (i, (pw, ph)) in [(w, h), (w / 2, h / 2), (w / 2, h / 2)]
             .into_iter()
@@ -181,7 +195,7 @@ impl ToI420 {
         // Packets carry microseconds (FFmpeg passes pts through untouched).
         let pts_us = f.pts().unwrap_or(0).max(0) as u64;
         Ok(
-            VideoFrame::new(PixelFormat::I420, w as u32, h as u32, Bytes::from(buf))?
+            VideoFrame::new(PixelFormat::I420, w as u32, h as u32, pooled.freeze())?
                 .with_timestamp(Timestamp::from_micros(pts_us)),
         )
     }
