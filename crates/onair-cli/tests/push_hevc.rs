@@ -77,22 +77,6 @@ fn video_kbps(probe: &Value) -> (f64, usize) {
     )
 }
 
-fn files(dir: &Path, ext: &str) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == ext) {
-                out.push(p);
-            }
-        }
-    }
-    out
-}
-
 #[test]
 fn h265_push_into_onair_serve_is_hevc_for_ffmpeg9_and_onair_play() {
     let _one = one_encoder();
@@ -196,7 +180,7 @@ fn h265_push_into_onair_serve_is_hevc_for_ffmpeg9_and_onair_play() {
     // screenshot the server decoded from HEVC.
     let deadline = Instant::now() + Duration::from_secs(15);
     let mp4 = loop {
-        if let Some(p) = files(dir.path(), "mp4").pop() {
+        if let Some(p) = onair_testkit::files_with_ext(dir.path(), "mp4").pop() {
             break p;
         }
         assert!(Instant::now() < deadline, "no MP4 recording");
@@ -221,7 +205,7 @@ fn h265_push_into_onair_serve_is_hevc_for_ffmpeg9_and_onair_play() {
         String::from_utf8_lossy(&decode.stderr)
     );
     assert!(num(&probe["format"]["duration"]) >= 20.0, "{probe}");
-    let jpg = files(dir.path(), "jpg");
+    let jpg = onair_testkit::files_with_ext(dir.path(), "jpg");
     assert!(!jpg.is_empty(), "no screenshot of the HEVC stream");
     assert_eq!(image::open(&jpg[0]).unwrap().width(), 300);
 }

@@ -67,22 +67,6 @@ fn tone_hz(pcm: &[i16]) -> f64 {
     crossings as f64 / 2.0 / (mid.len() as f64 / 48_000.0)
 }
 
-fn files(dir: &Path, ext: &str) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == ext) {
-                out.push(p);
-            }
-        }
-    }
-    out
-}
-
 #[test]
 fn opus_push_into_onair_serve_is_opus_for_ffmpeg9_and_onair_play() {
     let ff = ffmpeg9();
@@ -182,7 +166,7 @@ fn opus_push_into_onair_serve_is_opus_for_ffmpeg9_and_onair_play() {
     // The recording closes with the push: an MP4 whose Opus track decodes to the tone.
     let deadline = Instant::now() + Duration::from_secs(15);
     let mp4 = loop {
-        if let Some(p) = files(dir.path(), "mp4").pop() {
+        if let Some(p) = onair_testkit::files_with_ext(dir.path(), "mp4").pop() {
             break p;
         }
         assert!(Instant::now() < deadline, "no MP4 recording");

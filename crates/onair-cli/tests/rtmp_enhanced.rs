@@ -57,17 +57,6 @@ fn wait_live(http: u16, name: &str) {
     onair_testkit::peers::wait_live_flv(http, name, Duration::from_secs(15));
 }
 
-fn files(dir: &Path, ext: &str, out: &mut Vec<PathBuf>) {
-    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            files(&p, ext, out);
-        } else if p.extension().is_some_and(|x| x == ext) {
-            out.push(p);
-        }
-    }
-}
-
 #[test]
 fn ffmpeg9_hevc_and_av1_pass_through_onair_serve() {
     let ff = ffmpeg9();
@@ -132,8 +121,8 @@ fn ffmpeg9_hevc_and_av1_pass_through_onair_serve() {
     while Instant::now() < deadline {
         flvs.clear();
         jpgs.clear();
-        files(dir.path(), "mp4", &mut flvs);
-        files(dir.path(), "jpg", &mut jpgs);
+        flvs.extend(onair_testkit::files_with_ext(dir.path(), "mp4"));
+        jpgs.extend(onair_testkit::files_with_ext(dir.path(), "jpg"));
         let names = |v: &Vec<PathBuf>, n: &str| v.iter().any(|p| p.to_string_lossy().contains(n));
         if ["hevc", "av1"]
             .iter()

@@ -65,7 +65,8 @@ impl std::fmt::Debug for AacEncoder {
     }
 }
 
-fn layout(channels: u16) -> ff::ChannelLayout {
+/// FFmpeg's layout for 1 or 2 channels.
+pub(crate) fn layout(channels: u16) -> ff::ChannelLayout {
     if channels == 2 {
         ff::ChannelLayout::STEREO
     } else {
@@ -167,6 +168,26 @@ pub(crate) fn packet_time(origin: Timestamp, pts: i64, rate: u32) -> Timestamp {
     }
 }
 
+/// Hands each whole block of `block` interleaved samples at the front of `pending` to `f`, in
+/// order, and keeps the rest (a partial block) for the next call.
+pub(crate) fn for_each_block(
+    pending: &mut Vec<i16>,
+    block: usize,
+    mut f: impl FnMut(&[i16]) -> CodecResult<()>,
+) -> CodecResult<()> {
+    let mut start = 0;
+    let mut result = Ok(());
+    while pending.len() - start >= block {
+        result = f(&pending[start..start + block]);
+        start += block;
+        if result.is_err() {
+            break;
+        }
+    }
+    pending.drain(..start);
+    result
+}
+
 /// Refuses a frame whose rate or channel count is not the quality's.
 pub(crate) fn check_format(frame: &AudioFrame, quality: AudioQuality) -> CodecResult<()> {
     if frame.sample_rate() != quality.sample_rate() || frame.channels() != quality.channels() {
@@ -196,18 +217,16 @@ impl AudioEncoder for AacEncoder {
         if self.origin.is_none() {
             self.origin = Some(frame.timestamp());
         }
-        self.pending.extend(frame.samples());
+        let mut pending = std::mem::take(&mut self.pending);
+        pending.extend(frame.samples());
         let block = AAC_FRAME_SAMPLES * self.quality.channels() as usize;
         let mut out = Vec::new();
-        let mut start = 0;
-        while self.pending.len() - start >= block {
-            let chunk: Vec<i16> = self.pending[start..start + block].to_vec();
-            self.send_pending_frame(&chunk)?;
-            start += block;
-            self.receive(&mut out)?;
-        }
-        self.pending.drain(..start);
-        Ok(out)
+        let result = for_each_block(&mut pending, block, |chunk| {
+            self.send_pending_frame(chunk)?;
+            self.receive(&mut out)
+        });
+        self.pending = pending;
+        result.map(|()| out)
     }
 
     fn flush(&mut self) -> CodecResult<Vec<EncodedAudio>> {

@@ -6,7 +6,7 @@
 //! plays each sample at its capture time.
 
 use crate::audio_config::AudioConfig;
-use crate::audio_encoder::{AudioEncoder, EncodedAudio};
+use crate::audio_encoder::{for_each_block, layout, AudioEncoder, EncodedAudio};
 use crate::error::{CodecError, CodecResult};
 use crate::ffmpeg_init;
 use bytes::BytesMut;
@@ -36,14 +36,6 @@ impl std::fmt::Debug for OpusEncoder {
             .field("quality", &self.quality)
             .field("frame_samples", &self.frame_samples)
             .finish_non_exhaustive()
-    }
-}
-
-fn layout(channels: u16) -> ff::ChannelLayout {
-    if channels == 2 {
-        ff::ChannelLayout::STEREO
-    } else {
-        ff::ChannelLayout::MONO
     }
 }
 
@@ -176,18 +168,16 @@ impl AudioEncoder for OpusEncoder {
         if self.origin.is_none() {
             self.origin = Some(frame.timestamp());
         }
-        self.pending.extend(frame.samples());
+        let mut pending = std::mem::take(&mut self.pending);
+        pending.extend(frame.samples());
         let block = self.frame_samples * self.quality.channels() as usize;
         let mut out = Vec::new();
-        let mut start = 0;
-        while self.pending.len() - start >= block {
-            let chunk = self.pending[start..start + block].to_vec();
-            self.send(&chunk)?;
-            start += block;
-            self.receive(&mut out)?;
-        }
-        self.pending.drain(..start);
-        Ok(out)
+        let result = for_each_block(&mut pending, block, |chunk| {
+            self.send(chunk)?;
+            self.receive(&mut out)
+        });
+        self.pending = pending;
+        result.map(|()| out)
     }
 
     fn flush(&mut self) -> CodecResult<Vec<EncodedAudio>> {
