@@ -1,13 +1,15 @@
 //! Conversions to I420 on one core, onair's kernels (`onair_codec::i420_kernels`, AVX2 where the
 //! CPU has it) against libyuv's, same input, same run, reused output buffers: RGBA -> I420
 //! in alternating rounds (libyuv's `ABGRToI420`, its name for R,G,B,A byte order) and NV12 -> I420 (`NV12ToI420`) at
-//! 1280x720 and 1920x1080. Each output is also compared with onair's scalar reference (goal:
+//! 1280x720 and 1920x1080; and back, the render side: I420 -> RGBA (`I420ToABGR`) and I420 ->
+//! NV12 (`I420ToNV12`). Each output is also compared with onair's scalar reference (goal:
 //! within 1 level) and with libyuv's. libyuv (Debian libyuv-dev) is linked by this bench only.
 //! Results go to `benches/RESULTS.md`.
 
 use criterion::{criterion_group, Criterion};
-use onair_codec::convert::{nv12_to_i420_into, rgb_to_i420_into};
+use onair_codec::convert::{from_i420_into, nv12_to_i420_into, rgb_to_i420_into};
 use onair_codec::i420_kernels::{self, Kernel, PixelOrder};
+use onair_core::{PixelFormat, VideoFrame};
 use onair_testkit::results::{is_bench_run, median_ns_alternating, write_section};
 use std::hint::black_box;
 
@@ -22,6 +24,32 @@ extern "C" {
         dst_stride_u: i32,
         dst_v: *mut u8,
         dst_stride_v: i32,
+        width: i32,
+        height: i32,
+    ) -> i32;
+    fn I420ToABGR(
+        src_y: *const u8,
+        src_stride_y: i32,
+        src_u: *const u8,
+        src_stride_u: i32,
+        src_v: *const u8,
+        src_stride_v: i32,
+        dst_abgr: *mut u8,
+        dst_stride_abgr: i32,
+        width: i32,
+        height: i32,
+    ) -> i32;
+    fn I420ToNV12(
+        src_y: *const u8,
+        src_stride_y: i32,
+        src_u: *const u8,
+        src_stride_u: i32,
+        src_v: *const u8,
+        src_stride_v: i32,
+        dst_y: *mut u8,
+        dst_stride_y: i32,
+        dst_uv: *mut u8,
+        dst_stride_uv: i32,
         width: i32,
         height: i32,
     ) -> i32;
@@ -119,6 +147,61 @@ fn libyuv_nv12(src: &(Vec<u8>, Vec<u8>), out: &mut [u8], w: usize, h: usize) {
     assert_eq!(rc, 0, "libyuv failed");
 }
 
+/// The three planes of tightly packed I420.
+fn split(i420: &[u8], w: usize, h: usize) -> (&[u8], &[u8], &[u8]) {
+    let (y, uv) = i420.split_at(w * h);
+    let (u, v) = uv.split_at(w * h / 4);
+    (y, u, v)
+}
+
+fn libyuv_to_rgba(i420: &[u8], out: &mut [u8], w: usize, h: usize) {
+    let (y, u, v) = split(i420, w, h);
+    // SAFETY: the planes hold a full `w` x `h` I420 picture, `out` `w * h * 4` bytes; libyuv
+    // only reads the planes and writes `out`.
+    let rc = unsafe {
+        I420ToABGR(
+            y.as_ptr(),
+            w as i32,
+            u.as_ptr(),
+            (w / 2) as i32,
+            v.as_ptr(),
+            (w / 2) as i32,
+            out.as_mut_ptr(),
+            (w * 4) as i32,
+            w as i32,
+            h as i32,
+        )
+    };
+    assert_eq!(rc, 0, "libyuv failed");
+}
+
+fn libyuv_to_nv12(i420: &[u8], out: &mut [u8], w: usize, h: usize) {
+    let (y, u, v) = split(i420, w, h);
+    let (oy, ouv) = out.split_at_mut(w * h);
+    // SAFETY: as above; NV12 is `w` bytes per row, `h` and `h / 2` rows.
+    let rc = unsafe {
+        I420ToNV12(
+            y.as_ptr(),
+            w as i32,
+            u.as_ptr(),
+            (w / 2) as i32,
+            v.as_ptr(),
+            (w / 2) as i32,
+            oy.as_mut_ptr(),
+            w as i32,
+            ouv.as_mut_ptr(),
+            w as i32,
+            w as i32,
+            h as i32,
+        )
+    };
+    assert_eq!(rc, 0, "libyuv failed");
+}
+
+fn onair_from_i420(frame: &VideoFrame, format: PixelFormat, out: &mut [u8]) {
+    from_i420_into(frame, format, out).expect("sizes fit");
+}
+
 fn onair_rgba(src: &[u8], out: &mut [u8], w: usize, h: usize) {
     rgb_to_i420_into(src, w * 4, w, h, false, out).expect("sizes fit");
 }
@@ -160,11 +243,12 @@ fn bench(c: &mut Criterion) {
 fn row(
     name: &str,
     (w, h): (usize, usize),
+    out_len: usize,
     ours: impl Fn(&mut [u8]),
     reference: impl Fn(&mut [u8]),
     theirs: impl Fn(&mut [u8]),
 ) -> (String, f64) {
-    let (mut out, mut out2) = (vec![0u8; w * h * 3 / 2], vec![0u8; w * h * 3 / 2]);
+    let (mut out, mut out2) = (vec![0u8; out_len], vec![0u8; out_len]);
     let (a, b) = median_ns_alternating(
         ROUNDS,
         20,
@@ -188,13 +272,14 @@ fn row(
 
 fn write_results() {
     let mut rows = Vec::new();
-    let mut worst: f64 = 0.0;
+    let (mut worst, mut back_worst): (f64, f64) = (0.0, 0.0);
     let kernel = Kernel::best();
     for (w, h) in SIZES {
         let src = rgba(w, h);
         let (line, ratio) = row(
             "RGBA -> I420",
             (w, h),
+            w * h * 3 / 2,
             |o| onair_rgba(&src, o, w, h),
             |o| {
                 let p = planes(o, w, h);
@@ -208,6 +293,7 @@ fn write_results() {
         let (line, ratio) = row(
             "NV12 -> I420",
             (w, h),
+            w * h * 3 / 2,
             |o| onair_nv12(&nv, o, w, h),
             |o| {
                 let p = planes(o, w, h);
@@ -217,14 +303,52 @@ fn write_results() {
         );
         rows.push(line);
         worst = worst.max(ratio);
+        // The render side: the test picture as I420 back to RGBA and to NV12.
+        let mut i420 = vec![0u8; w * h * 3 / 2];
+        onair_rgba(&src, &mut i420, w, h);
+        let frame = VideoFrame::new(PixelFormat::I420, w as u32, h as u32, i420.clone().into())
+            .expect("an I420 picture");
+        let (line, ratio) = row(
+            "I420 -> RGBA",
+            (w, h),
+            w * h * 4,
+            |o| onair_from_i420(&frame, PixelFormat::Rgba32, o),
+            |o| {
+                let p = split(&i420, w, h);
+                i420_kernels::i420_to_rgb_reference(p, (w, h), PixelOrder::Rgba, o)
+            },
+            |o| libyuv_to_rgba(&i420, o, w, h),
+        );
+        rows.push(line);
+        back_worst = back_worst.max(ratio);
+        let (line, ratio) = row(
+            "I420 -> NV12",
+            (w, h),
+            w * h * 3 / 2,
+            |o| onair_from_i420(&frame, PixelFormat::Nv12, o),
+            |o| {
+                let (y, u, v) = split(&i420, w, h);
+                let (oy, ouv) = o.split_at_mut(w * h);
+                oy.copy_from_slice(y);
+                for r in 0..h / 2 {
+                    let (cu, cv) = (&u[r * w / 2..][..w / 2], &v[r * w / 2..][..w / 2]);
+                    i420_kernels::merge_uv(cu, cv, &mut ouv[r * w..][..w], Kernel::Scalar);
+                }
+            },
+            |o| libyuv_to_nv12(&i420, o, w, h),
+        );
+        rows.push(line);
+        back_worst = back_worst.max(ratio);
     }
     let body = format!(
-        "### Conversion to I420 on one core (median of 41 alternating rounds x 20 frames, reused buffers)\n\n\
+        "### Conversion to and from I420 on one core (median of 41 alternating rounds x 20 frames, reused buffers)\n\n\
          | conversion | size | onair ms per frame | libyuv ms per frame | onair / libyuv | max diff vs scalar reference | max diff vs libyuv |\n\
          |---|---|---|---|---|---|---|\n{}\n\n\
-         onair's kernel here: {kernel:?}. Highest ratio: {worst:.2}x (goal <= 1.0x; lower is \
-         better); output within 1 level of the scalar reference (goal). libyuv: `ABGRToI420` and \
-         `NV12ToI420`. Measured by `cargo bench --bench convert`.",
+         onair's kernel here: {kernel:?}. Highest ratio to I420: {worst:.2}x, back from I420: \
+         {back_worst:.2}x (goal <= 1.0x; lower is better). To I420 the output is within 1 level \
+         of the scalar reference (goal); I420 -> RGBA is yuvutils' fixed point against a \
+         floating-point reference. libyuv: `ABGRToI420`, `NV12ToI420`, `I420ToABGR`, \
+         `I420ToNV12`. Measured by `cargo bench --bench convert`.",
         rows.join("\n")
     );
     println!("{body}");

@@ -1,7 +1,8 @@
 //! The media layer against FFmpeg as the reference: an FLV written by the ffmpeg CLI (libx264
 //! high profile with B-frames, AAC 44.1 kHz stereo) demuxes with ffprobe's exact timestamps and
 //! composition offsets and decodes to the right frame count; colour conversion matches the
-//! ffmpeg CLI's swscale output within 2 levels per sample.
+//! ffmpeg CLI's swscale output within 2 levels per sample (3 for I420 -> RGB, rendered the way
+//! libyuv does).
 
 use bytes::Bytes;
 use onair_codec::convert::{from_i420, to_i420};
@@ -257,7 +258,14 @@ fn conversion_matches_swscale_within_2_levels() {
         let reference = swscale(dir.path(), &i420_bytes, w, h, "yuv420p", name);
         let d = max_diff(ours.data(), &reference);
         println!("i420 -> {name}: max diff {d}");
-        assert!(d <= 2, "I420 -> {name} differs from swscale by {d} levels");
+        // onair renders RGB like libyuv (each chroma sample covers its 2x2 block, fixed point;
+        // within 3 levels of the floating-point reference, see convert's tests), swscale's
+        // accurate path interpolates chroma: up to 3 levels apart here. NV12 is exact.
+        let allowed = if format == PixelFormat::Nv12 { 0 } else { 3 };
+        assert!(
+            d <= allowed,
+            "I420 -> {name} differs from swscale by {d} levels"
+        );
     }
 
     // NV12 -> I420.

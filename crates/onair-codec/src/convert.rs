@@ -1,11 +1,11 @@
 //! Colour conversion, rotation, mirror and scaling between the frame formats of the API and
 //! the encoder's I420. Capture side: RGB -> I420 and NV12 -> I420 use onair's own kernels
 //! ([`crate::i420_kernels`]: AVX2 with a scalar reference, BT.601 limited range, within 1 level
-//! of libyuv and swscale). Render side: I420 -> RGB uses swscale's accurate path with
-//! interpolated chroma (yuvutils replicates chroma, which differs from swscale by up to 5
-//! levels at colour edges). Rotation and mirror use yuvutils' geometry module; scaling uses
-//! swscale (bilinear).
-//! I420 -> NV12 is a plain interleave. I420 at the target size with no rotation or mirror
+//! of libyuv and swscale). Render side: I420 -> RGBA/BGRA uses yuvutils (BT.601 limited range,
+//! each chroma sample covering its 2x2 block, as libyuv and so LiteAV's renderers do; measured
+//! faster than libyuv in `benches/RESULTS.md`), I420 -> NV12 our AVX2 interleave;
+//! [`RenderBuffers`] reuses the output buffers. Rotation and mirror use yuvutils' geometry
+//! module; scaling uses swscale (bilinear). I420 at the target size with no rotation or mirror
 //! passes through without a copy.
 
 use crate::error::{CodecError, CodecResult};
@@ -66,6 +66,11 @@ impl I420 {
 
 /// Copies rows of `rows` x `row_bytes` from a strided source into a packed destination.
 fn copy_rows(src: &[u8], stride: usize, dst: &mut [u8], row_bytes: usize, rows: usize) {
+    if stride == row_bytes {
+        // Packed already: one copy.
+        dst[..rows * row_bytes].copy_from_slice(&src[..rows * row_bytes]);
+        return;
+    }
     for r in 0..rows {
         dst[r * row_bytes..(r + 1) * row_bytes]
             .copy_from_slice(&src[r * stride..r * stride + row_bytes]);
@@ -420,6 +425,67 @@ pub fn to_i420(src: &VideoFrame) -> CodecResult<VideoFrame> {
 
 /// Converts an I420 frame to `format` for renderers: I420 (no copy), NV12, BGRA32 or RGBA32.
 pub fn from_i420(src: &VideoFrame, format: PixelFormat) -> CodecResult<VideoFrame> {
+    if format == PixelFormat::I420 && src.format() == PixelFormat::I420 {
+        return Ok(src.clone());
+    }
+    let (w, h) = (src.width() as usize, src.height() as usize);
+    let mut data = vec![0u8; rendered_len(format, w, h)?];
+    from_i420_into(src, format, &mut data)?;
+    Ok(
+        VideoFrame::new(format, w as u32, h as u32, Bytes::from(data))?
+            .with_timestamp(src.timestamp()),
+    )
+}
+
+/// [`from_i420`] into buffers that come back when the frame handed out is dropped: a renderer
+/// converting every picture allocates nothing once its frames in flight exist. The pool
+/// follows the picture size.
+#[derive(Debug, Default)]
+pub struct RenderBuffers {
+    pool: Option<onair_core::BufferPool>,
+}
+
+/// Idle render buffers kept: the frame an app still holds and the next.
+const RENDER_BUFFERS_KEPT: usize = 2;
+
+impl RenderBuffers {
+    /// `src` (I420) converted to `format`; I420 itself passes through without a copy.
+    pub fn convert(&mut self, src: &VideoFrame, format: PixelFormat) -> CodecResult<VideoFrame> {
+        if format == PixelFormat::I420 && src.format() == PixelFormat::I420 {
+            return Ok(src.clone());
+        }
+        let (w, h) = (src.width() as usize, src.height() as usize);
+        let len = rendered_len(format, w, h)?;
+        let pool = match &self.pool {
+            Some(p) if p.buffer_len() == len => p,
+            _ => self
+                .pool
+                .insert(onair_core::BufferPool::new(len, RENDER_BUFFERS_KEPT)),
+        };
+        let mut buf = pool.take();
+        from_i420_into(src, format, buf.as_mut_slice())?;
+        Ok(VideoFrame::new(format, w as u32, h as u32, buf.freeze())?
+            .with_timestamp(src.timestamp()))
+    }
+}
+
+/// Bytes of a tightly packed `format` picture of `w` x `h` that [`from_i420`] can make.
+fn rendered_len(format: PixelFormat, w: usize, h: usize) -> CodecResult<usize> {
+    match format {
+        PixelFormat::I420 | PixelFormat::Nv12 | PixelFormat::Rgba32 | PixelFormat::Bgra32 => {
+            Ok(VideoFrame::packed_len(format, w as u32, h as u32)?)
+        }
+        other => Err(CodecError::Unsupported(format!(
+            "cannot render to {other} in a byte buffer"
+        ))),
+    }
+}
+
+/// Converts the I420 frame `src` into tightly packed `format` in `dst` (exactly
+/// [`VideoFrame::packed_len`] bytes), without allocating. RGBA and BGRA: BT.601 limited range
+/// through yuvutils (AVX2 where the CPU has it), each chroma sample covering its 2x2 block
+/// as libyuv does; NV12: the chroma planes interleaved.
+pub fn from_i420_into(src: &VideoFrame, format: PixelFormat, dst: &mut [u8]) -> CodecResult<()> {
     if src.format() != PixelFormat::I420 {
         return Err(CodecError::InvalidInput(format!(
             "expected an I420 frame, got {}",
@@ -427,69 +493,75 @@ pub fn from_i420(src: &VideoFrame, format: PixelFormat) -> CodecResult<VideoFram
         )));
     }
     let (w, h) = (src.width() as usize, src.height() as usize);
+    let len = rendered_len(format, w, h)?;
+    if dst.len() != len {
+        return Err(CodecError::InvalidInput(format!(
+            "from_i420_into: {w}x{h} {format} takes {len} bytes, got {}",
+            dst.len()
+        )));
+    }
     let plane = |i| {
         src.plane(i)
             .ok_or_else(|| CodecError::InvalidInput("missing plane".into()))
     };
     let (py, pu, pv) = (plane(0)?, plane(1)?, plane(2)?);
-    let data = match format {
-        PixelFormat::I420 => return Ok(src.clone()),
-        PixelFormat::Nv12 => {
-            let mut out = vec![0u8; w * h * 3 / 2];
-            let (y, uv) = out.split_at_mut(w * h);
+    match format {
+        PixelFormat::I420 => {
+            let (y, uv) = dst.split_at_mut(w * h);
+            let (u, v) = uv.split_at_mut(pu.row_bytes * pu.rows);
             copy_rows(py.data, py.stride, y, w, h);
-            for r in 0..h / 2 {
-                for c in 0..w / 2 {
-                    uv[r * w + 2 * c] = pu.data[r * pu.stride + c];
-                    uv[r * w + 2 * c + 1] = pv.data[r * pv.stride + c];
+            copy_rows(pu.data, pu.stride, u, pu.row_bytes, pu.rows);
+            copy_rows(pv.data, pv.stride, v, pv.row_bytes, pv.rows);
+        }
+        PixelFormat::Nv12 => {
+            let (y, uv) = dst.split_at_mut(w * h);
+            copy_rows(py.data, py.stride, y, w, h);
+            let (cw, ch) = (w / 2, h / 2);
+            if pu.stride == cw && pv.stride == cw && w == 2 * cw {
+                // Packed planes are one long row each: fewer, longer loops.
+                let n = cw * ch;
+                i420_kernels::merge_uv(&pu.data[..n], &pv.data[..n], uv, Kernel::best());
+            } else {
+                for (r, row) in uv.chunks_exact_mut(w).take(ch).enumerate() {
+                    i420_kernels::merge_uv(
+                        &pu.data[r * pu.stride..][..cw],
+                        &pv.data[r * pv.stride..][..cw],
+                        &mut row[..2 * cw],
+                        Kernel::best(),
+                    );
                 }
             }
-            out
         }
         PixelFormat::Rgba32 | PixelFormat::Bgra32 => {
-            ffmpeg_init();
-            let dst_fmt = if format == PixelFormat::Rgba32 {
-                ff::format::Pixel::RGBA
-            } else {
-                ff::format::Pixel::BGRA
+            let image = yuvutils_rs::YuvPlanarImage {
+                y_plane: py.data,
+                y_stride: py.stride as u32,
+                u_plane: pu.data,
+                u_stride: pu.stride as u32,
+                v_plane: pv.data,
+                v_stride: pv.stride as u32,
+                width: w as u32,
+                height: h as u32,
             };
-            let src_fmt = ff::format::Pixel::YUV420P;
-            use ff::software::scaling::Flags;
-            let mut ctx = ff::software::scaling::Context::get(
-                src_fmt,
-                w as u32,
-                h as u32,
-                dst_fmt,
-                w as u32,
-                h as u32,
-                Flags::BILINEAR | Flags::ACCURATE_RND | Flags::FULL_CHR_H_INT,
-            )
-            .map_err(CodecError::ffmpeg)?;
-            let mut input = ff::frame::Video::new(src_fmt, w as u32, h as u32);
-            for (i, p) in [py, pu, pv].iter().enumerate() {
-                let stride = input.stride(i);
-                let data = input.data_mut(i);
-                for r in 0..p.rows {
-                    data[r * stride..r * stride + p.row_bytes]
-                        .copy_from_slice(&p.data[r * p.stride..r * p.stride + p.row_bytes]);
-                }
+            let (range, matrix) = (
+                yuvutils_rs::YuvRange::Limited,
+                yuvutils_rs::YuvStandardMatrix::Bt601,
+            );
+            let stride = (w * 4) as u32;
+            if format == PixelFormat::Rgba32 {
+                yuvutils_rs::yuv420_to_rgba(&image, dst, stride, range, matrix)
+            } else {
+                yuvutils_rs::yuv420_to_bgra(&image, dst, stride, range, matrix)
             }
-            let mut output = ff::frame::Video::new(dst_fmt, w as u32, h as u32);
-            ctx.run(&input, &mut output).map_err(CodecError::ffmpeg)?;
-            let mut out = vec![0u8; w * h * 4];
-            copy_rows(output.data(0), output.stride(0), &mut out, w * 4, h);
-            out
+            .map_err(CodecError::yuv)?;
         }
         other => {
             return Err(CodecError::Unsupported(format!(
                 "cannot render to {other} in a byte buffer"
             )))
         }
-    };
-    Ok(
-        VideoFrame::new(format, w as u32, h as u32, Bytes::from(data))?
-            .with_timestamp(src.timestamp()),
-    )
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -569,6 +641,66 @@ mod tests {
         assert_eq!((out.width(), out.height()), (2, 4));
         let at = out.data()[..8].iter().position(|&p| p == 200);
         assert_eq!(at, Some(1), "{:?}", &out.data()[..8]);
+    }
+
+    #[test]
+    fn rgb_rendering_is_within_3_levels_of_the_reference() {
+        // Noise (every colour, hard edges) at an odd and an even size.
+        for (w, h) in [(64u32, 36u32), (38, 22)] {
+            // Noise inside the limited range (luma 16..=235, chroma 16..=240), two sizes: whole
+            // and partial 32-pixel blocks.
+            let f = i420(w, h, |i| {
+                let s = (i as u32 ^ 0x5bd1_e995).wrapping_mul(0x9e37_79b9);
+                16 + ((s >> 24) * 220 / 256) as u8
+            });
+            let (wu, hu) = (w as usize, h as usize);
+            let (cw, ch) = (wu.div_ceil(2), hu.div_ceil(2));
+            let (y, uv) = f.data().split_at(wu * hu);
+            let (u, v) = uv.split_at(cw * ch);
+            for (format, order) in [
+                (PixelFormat::Rgba32, PixelOrder::Rgba),
+                (PixelFormat::Bgra32, PixelOrder::Bgra),
+            ] {
+                let mut expected = vec![0u8; wu * hu * 4];
+                i420_kernels::i420_to_rgb_reference((y, u, v), (wu, hu), order, &mut expected);
+                let got = from_i420(&f, format).unwrap();
+                let pooled = RenderBuffers::default().convert(&f, format).unwrap();
+                assert_eq!(got.data(), pooled.data());
+                let worst = got
+                    .data()
+                    .iter()
+                    .zip(&expected)
+                    .map(|(a, b)| a.abs_diff(*b))
+                    .max();
+                // yuvutils' fixed point against floating point (the convert bench's picture
+                // shows 3 at most).
+                assert!(worst <= Some(3), "{w}x{h} {format}: {worst:?} levels off");
+            }
+        }
+    }
+
+    #[test]
+    fn render_buffers_come_back_and_follow_the_size() {
+        let mut buffers = RenderBuffers::default();
+        let f = i420(64, 32, |i| i as u8);
+        let first = buffers.convert(&f, PixelFormat::Rgba32).unwrap();
+        let ptr = first.data().as_ptr();
+        drop(first);
+        let again = buffers.convert(&f, PixelFormat::Rgba32).unwrap();
+        assert_eq!(
+            again.data().as_ptr(),
+            ptr,
+            "the dropped frame's buffer is reused"
+        );
+        let bigger = buffers
+            .convert(&i420(128, 64, |i| i as u8), PixelFormat::Nv12)
+            .unwrap();
+        assert_eq!(bigger.data().len(), 128 * 64 * 3 / 2);
+        assert!(from_i420_into(&f, PixelFormat::Rgba32, &mut [0u8; 10]).is_err());
+        assert!(
+            from_i420(&bigger, PixelFormat::Rgba32).is_err(),
+            "NV12 is not I420"
+        );
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! The capture side's hot loops: packed RGBA/BGRA -> I420 and NV12 -> I420, each a scalar
-//! reference and an AVX2 version picked at run time (`is_x86_feature_detected!`).
+//! reference and an AVX2 version picked at run time (`is_x86_feature_detected!`); and the
+//! render side's I420 -> NV12 chroma interleave. (I420 -> RGBA/BGRA is yuvutils': it measured
+//! faster than libyuv, see `benches/RESULTS.md`.)
 //!
 //! Why by hand: these run on every captured frame (screen capture is BGRA, cameras and
 //! hardware decoders NV12), and the crate we used before (yuvutils-rs) measured 1.26x libyuv
@@ -200,6 +202,63 @@ fn split_uv_scalar(row: &[u8], u: &mut [u8], v: &mut [u8]) {
     }
 }
 
+/// The scalar reference for I420 -> packed RGBA/BGRA (alpha 255), BT.601 limited range in
+/// floating point, rounded to nearest, each chroma sample covering its 2x2 block: what the
+/// render side's conversion (yuvutils, fixed point) is checked against: within 3 levels for
+/// pictures inside the limited range (yuvutils clamps luma below 16 to black first).
+/// Planes are tightly packed (`w`, `(w + 1) / 2` bytes per row).
+///
+/// # Panics
+/// When a slice is shorter than the sizes say.
+pub fn i420_to_rgb_reference(
+    (y, u, v): (&[u8], &[u8], &[u8]),
+    (w, h): (usize, usize),
+    order: PixelOrder,
+    out: &mut [u8],
+) {
+    let (ri, gi, bi) = order.offsets();
+    let cw = w.div_ceil(2);
+    for row in 0..h {
+        for col in 0..w {
+            let l = 1.164_383 * (f32::from(y[row * w + col]) - 16.0);
+            let c = (row / 2) * cw + col / 2;
+            let (cb, cr) = (f32::from(u[c]) - 128.0, f32::from(v[c]) - 128.0);
+            let px = &mut out[(row * w + col) * 4..][..4];
+            let level = |x: f32| x.round().clamp(0.0, 255.0) as u8;
+            px[ri] = level(l + 1.596_027 * cr);
+            px[gi] = level(l - 0.391_762 * cb - 0.812_968 * cr);
+            px[bi] = level(l + 2.017_232 * cb);
+            px[3] = 255;
+        }
+    }
+}
+
+/// One chroma row of I420 (`u`, `v`) interleaved into NV12's UV row `uv` (`2 * u.len()`
+/// bytes) with the `kernel` given: the render side's I420 -> NV12.
+///
+/// # Panics
+/// When `v` is shorter than `u` or `uv` shorter than both.
+pub fn merge_uv(u: &[u8], v: &[u8], uv: &mut [u8], kernel: Kernel) {
+    let n = u.len();
+    let (v, uv) = (&v[..n], &mut uv[..2 * n]);
+    match kernel.available() {
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx2 if n >= 32 => {
+            // SAFETY: `available` kept `Kernel::Avx2` only where the CPU has AVX2; `v` holds
+            // `n` bytes and `uv` `2 n`.
+            unsafe { avx2::merge_uv_row(u, v, uv) }
+        }
+        _ => merge_uv_scalar(u, v, uv),
+    }
+}
+
+fn merge_uv_scalar(u: &[u8], v: &[u8], uv: &mut [u8]) {
+    for ((pair, u), v) in uv.chunks_exact_mut(2).zip(u).zip(v) {
+        pair[0] = *u;
+        pair[1] = *v;
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
     use super::{PixelOrder, RowPair};
@@ -367,6 +426,36 @@ mod avx2 {
             }
         }
     }
+
+    /// Interleaves `u` and `v` (at least 32 bytes each, equally long) into `uv`, 32 pairs at a
+    /// time; a tail shorter than 32 redoes the last full block's overlap.
+    ///
+    /// # Safety
+    /// The CPU has AVX2.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn merge_uv_row(u: &[u8], v: &[u8], uv: &mut [u8]) {
+        let n = u.len();
+        assert!(n >= 32 && v.len() >= n && uv.len() >= 2 * n);
+        let starts = (0..n / 32)
+            .map(|b| b * 32)
+            .chain((n % 32 != 0).then_some(n - 32));
+        for c in starts {
+            // SAFETY: c + 32 <= n, so the 32 bytes read per plane and the 64 written are
+            // inside the slices (asserted above).
+            unsafe {
+                let us = _mm256_loadu_si256(u.as_ptr().add(c).cast());
+                let vs = _mm256_loadu_si256(v.as_ptr().add(c).cast());
+                // unpack interleaves within 128-bit lanes: lo = pairs 0-7 | 16-23,
+                // hi = 8-15 | 24-31; the permutes put them back in order.
+                let lo = _mm256_unpacklo_epi8(us, vs);
+                let hi = _mm256_unpackhi_epi8(us, vs);
+                let first = _mm256_permute2x128_si256::<0x20>(lo, hi);
+                let second = _mm256_permute2x128_si256::<0x31>(lo, hi);
+                _mm256_storeu_si256(uv.as_mut_ptr().add(2 * c).cast(), first);
+                _mm256_storeu_si256(uv.as_mut_ptr().add(2 * c + 32).cast(), second);
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -450,6 +539,22 @@ mod tests {
                 convert(&rgba, w * 4, w, h, PixelOrder::Rgba, k),
                 convert(&bgra, w * 4, w, h, PixelOrder::Bgra, k)
             );
+        }
+    }
+
+    #[test]
+    fn uv_merge_is_exact_for_both_kernels() {
+        for n in [1, 31, 32, 33, 64, 95, 640, 960] {
+            let (u, v) = (noise(n, 5), noise(n, 6));
+            let mut expected = vec![0u8; 2 * n];
+            merge_uv_scalar(&u, &v, &mut expected);
+            assert!(expected
+                .chunks(2)
+                .zip(u.iter().zip(&v))
+                .all(|(p, (a, b))| p == [*a, *b]));
+            let mut got = vec![0u8; 2 * n];
+            merge_uv(&u, &v, &mut got, Kernel::best());
+            assert_eq!(got, expected, "{n} pairs");
         }
     }
 

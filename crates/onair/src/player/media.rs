@@ -85,6 +85,8 @@ struct Media<'a> {
     video_was_paused: bool,
     /// Texture delivery: the converter on the context chosen by `enable_observe_video_frame`.
     gpu: Option<onair_gpu::FrameConverter>,
+    /// Buffers for pictures converted for the app's render callback, reused once it drops them.
+    render_buffers: onair_codec::convert::RenderBuffers,
 }
 
 pub(crate) fn run(
@@ -125,6 +127,7 @@ pub(crate) fn run(
         counts: Counts::default(),
         video_was_paused: false,
         gpu: None,
+        render_buffers: onair_codec::convert::RenderBuffers::default(),
     };
     let mut stats = StatsWindow::new(shared);
     while !shared.stopped() {
@@ -386,7 +389,7 @@ impl Media<'_> {
         if let (Some(PixelFormat::Texture2D), Some(o)) = (format, self.observer) {
             self.render_texture(&frame, o);
         } else if let (Some(format), Some(o)) = (format, self.observer) {
-            match onair_codec::convert::from_i420(&frame, format) {
+            match self.render_buffers.convert(&frame, format) {
                 Ok(f) => {
                     self.shared
                         .gate

@@ -10,7 +10,9 @@ use super::{failed, Controls, Events, Session, Settings, VideoSource};
 use crate::error::LiveResult;
 use crate::session::{CallbackGate, Threads};
 use bytes::Bytes;
-use onair_codec::convert::{from_i420, to_encoder_i420, to_encoder_i420_fitted, AspectFit};
+use onair_codec::convert::{
+    from_i420, to_encoder_i420, to_encoder_i420_fitted, AspectFit, RenderBuffers,
+};
 use onair_codec::flv_tags::{audio_start_tag, audio_tag, video_tags};
 use onair_codec::{
     AacEncoder, AudioEncoder, EncoderOptions, OpusEncoder, TestPattern, Tone, VideoEncoder,
@@ -552,6 +554,7 @@ fn video_encode(
     // frame for a slot already used arrived faster than the frame rate and is skipped.
     let slot_us = 1_000_000 / u64::from(target.fps.max(1));
     let mut last_slot: Option<u64> = None;
+    let mut render_buffers = RenderBuffers::default();
     loop {
         // Ends when every sender is gone: the stop drops them all.
         let Some(frame) = rx.recv() else {
@@ -630,11 +633,7 @@ fn video_encode(
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(format) = render_format {
-            let shown = if format == PixelFormat::I420 {
-                Ok(i420.clone())
-            } else {
-                from_i420(&i420, format)
-            };
+            let shown = render_buffers.convert(&i420, format);
             if let Ok(f) = shown {
                 observer.on_render_video_frame(&f);
             }

@@ -21,9 +21,9 @@ use super::Settings;
 use crate::error::LiveResult;
 use crate::render::ViewSlot;
 use crate::session::{CallbackGate, Threads};
-use onair_codec::convert::{from_i420, to_encoder_i420_fitted, AspectFit};
+use onair_codec::convert::{to_encoder_i420_fitted, AspectFit, RenderBuffers};
 use onair_core::channel::{video_channel, VideoSender};
-use onair_core::{MirrorType, PixelFormat, VideoFrame};
+use onair_core::{MirrorType, VideoFrame};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -138,6 +138,7 @@ impl Preview {
             );
             let format = settings.render_format;
             threads.spawn("onair-preview", move || {
+                let mut render_buffers = RenderBuffers::default();
                 while let Some(frame) = rx.recv() {
                     if controls.stopped() {
                         return;
@@ -160,11 +161,7 @@ impl Preview {
                     };
                     shared.show(&i420, camera, false, false);
                     if let (Some(format), Some(o)) = (format, observer.as_ref()) {
-                        let shown = if format == PixelFormat::I420 {
-                            Ok(i420)
-                        } else {
-                            from_i420(&i420, format)
-                        };
+                        let shown = render_buffers.convert(&i420, format);
                         if let Ok(f) = shown {
                             gate.deliver(|| o.on_render_video_frame(&f));
                         }
