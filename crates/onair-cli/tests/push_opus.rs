@@ -3,7 +3,8 @@
 //! Enhanced RTMP audio) over RTMP and HTTP-FLV: codec, rate, 10 ms packets, the pattern's
 //! 1 kHz tone in the decoded sound; `onair play` plays the sound and the pictures; the server's
 //! MP4 recording carries Opus that Debian's FFmpeg decodes. To nginx-rtmp (a legacy server:
-//! no `fourCcList`) the same push falls back to AAC with a warning.
+//! no `fourCcList`) the same push falls back to AAC with a warning; and `onair play` joining
+//! FFmpeg 9's Opus stream late on nginx-rtmp (which keeps no OpusHead for it) plays the sound.
 
 use onair_testkit::peers::{ffmpeg9, ffprobe, num, onair_serve, stream, wait_live_flv, Nginx};
 use serde_json::Value;
@@ -209,6 +210,77 @@ fn opus_to_a_legacy_server_falls_back_to_aac_with_a_warning() {
     if let Some(id) = probe["format"]["tags"].get("audiocodecid") {
         assert_eq!(num(id), 10.0, "{probe}");
     }
+}
+
+/// nginx-rtmp relays Enhanced RTMP audio but keeps only AAC's sequence header for players
+/// that join later, so a late joiner of an Opus stream never sees the OpusHead: `onair play`
+/// still plays the sound, opening the decoder from the first packet's TOC byte.
+#[test]
+fn onair_play_joining_an_opus_stream_late_on_nginx_plays_the_sound() {
+    let nginx = Nginx::start();
+    let url = nginx.url("opus-late");
+    let mut publisher = Command::new(ffmpeg9())
+        .args(["-v", "error", "-re"])
+        .args(["-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25"])
+        .args(["-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=48000"])
+        .args(["-t", "20", "-c:v", "libx264", "-preset", "ultrafast"])
+        .args([
+            "-tune",
+            "zerolatency",
+            "-g",
+            "25",
+            "-c:a",
+            "libopus",
+            "-b:a",
+            "64k",
+        ])
+        .args(["-f", "flv", &url])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start FFmpeg 9");
+    // Live (FFmpeg 9 reads a sound packet back; Debian's ffprobe reads no Enhanced RTMP audio)
+    // means the OpusHead has gone by: every player from now on joins late.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !Command::new(ffmpeg9())
+        .args(["-v", "quiet", "-rw_timeout", "2000000", "-i", &url])
+        .args(["-map", "0:a", "-frames:a", "1", "-f", "null", "-"])
+        .stdin(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        assert!(Instant::now() < deadline, "{url} did not go live in 20 s");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let seconds = 5.0;
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(onair())
+        .args(["play", &url, "--seconds", &seconds.to_string(), "--json"])
+        .args(["--last-frame"])
+        .arg(dir.path().join("last.png"))
+        .output()
+        .expect("run onair play");
+    let _ = publisher.kill();
+    let ff_err = publisher
+        .wait_with_output()
+        .map(|o| o.stderr)
+        .unwrap_or_default();
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "onair play: no JSON ({e}): {}\nFFmpeg 9: {}",
+            String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&ff_err)
+        )
+    });
+    println!("onair play: {summary}");
+    let audio_frames = num(&summary["audio_frames"]);
+    assert!(
+        audio_frames >= (seconds - 1.0) * 50.0,
+        "onair play played {audio_frames} 20 ms audio frames in {seconds} s of a late-joined \
+         Opus stream: {summary}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]

@@ -91,6 +91,18 @@ impl OpusHead {
         })
     }
 
+    /// The header a decoder assumes for a stream whose OpusHead never came: the channel
+    /// count `packet`'s TOC byte gives, no pre-skip, 48 kHz, no gain (RFC 7845's defaults
+    /// for a mapping-family-0 stream).
+    pub fn for_packet(packet: &[u8]) -> Self {
+        Self {
+            channels: if packet_is_stereo(packet) { 2 } else { 1 },
+            pre_skip: 0,
+            input_sample_rate: 48_000,
+            output_gain: 0,
+        }
+    }
+
     /// The 19-byte header.
     pub fn encode(&self) -> Bytes {
         let mut b = BytesMut::with_capacity(19);
@@ -133,6 +145,16 @@ pub fn packet_is_stereo(packet: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_head_for_a_bare_packet_takes_the_tocs_channels() {
+        // TOC 0xfc: config 31 (CELT FB 20 ms), stereo, one frame; 0x78: SILK WB 20 ms, mono.
+        assert_eq!(OpusHead::for_packet(&[0xfc, 0xff]).channels, 2);
+        assert_eq!(OpusHead::for_packet(&[0x78, 0x01]).channels, 1);
+        assert_eq!(OpusHead::for_packet(&[]).channels, 1);
+        let head = OpusHead::for_packet(&[0xfc]);
+        assert_eq!(OpusHead::parse(&head.encode()).unwrap(), head);
+    }
     use crate::payload::{audio_payload, AudioPayload};
 
     #[test]

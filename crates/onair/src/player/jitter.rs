@@ -62,7 +62,13 @@ pub(crate) enum Payload {
     /// A new audio decoder configuration (AAC's AudioSpecificConfig, Opus's OpusHead).
     AudioConfig(AudioConfig),
     /// One raw AAC frame or Opus packet.
-    Audio(Bytes),
+    Audio {
+        data: Bytes,
+        /// An Opus packet (Enhanced RTMP `Opus`): the player can open a decoder from the packet
+        /// alone when the stream's OpusHead never came (a server that does not keep it for
+        /// players that join late).
+        opus: bool,
+    },
 }
 
 /// A video decoder configuration: the codec's FourCC (`avc1`, `hvc1`, `av01`, `vp09`; legacy
@@ -95,7 +101,7 @@ impl Packet {
     }
     fn len(&self) -> usize {
         match &self.payload {
-            Payload::Video { data, .. } | Payload::Audio(data) => data.len(),
+            Payload::Video { data, .. } | Payload::Audio { data, .. } => data.len(),
             _ => 64,
         }
     }
@@ -218,7 +224,10 @@ impl JitterBuffer {
 
     /// Adds a packet that arrived at `now`. `dts` is the stream's own (ms-resolution) time.
     pub(crate) fn push(&mut self, mut packet: Packet, now: Instant) {
-        let is_audio = matches!(packet.payload, Payload::Audio(_) | Payload::AudioConfig(_));
+        let is_audio = matches!(
+            packet.payload,
+            Payload::Audio { .. } | Payload::AudioConfig(_)
+        );
         if packet.is_config() {
             // Sequence headers carry no time of their own; they apply from here on.
             packet.dts = if is_audio {
@@ -555,7 +564,10 @@ mod tests {
     fn audio(ms: i64) -> Packet {
         Packet {
             dts: ms * 1000,
-            payload: Payload::Audio(Bytes::from_static(&[0; 10])),
+            payload: Payload::Audio {
+                data: Bytes::from_static(&[0; 10]),
+                opus: false,
+            },
         }
     }
 

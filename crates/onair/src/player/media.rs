@@ -436,7 +436,16 @@ impl Media<'_> {
                 Ok(d) => self.audio.decoder = Some(d),
                 Err(e) => self.report_audio_error(e.to_string()),
             },
-            Payload::Audio(data) => {
+            Payload::Audio { data, opus } => {
+                if self.audio.decoder.is_none() && opus {
+                    // No OpusHead came (the server did not keep it for a late joiner): the
+                    // packet's TOC byte says mono or stereo, and Opus decodes at 48 kHz.
+                    let head = onair_flv::OpusHead::for_packet(&data);
+                    match open_audio_decoder(&onair_codec::AudioConfig::Opus(head)) {
+                        Ok(d) => self.audio.decoder = Some(d),
+                        Err(e) => return self.report_audio_error(e.to_string()),
+                    }
+                }
                 let Some(d) = &mut self.audio.decoder else {
                     return;
                 };

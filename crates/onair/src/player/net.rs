@@ -442,14 +442,20 @@ pub(super) fn audio_payload(body: &Bytes) -> Result<Option<Payload>, TagError> {
                 audio_packet::SEQUENCE_START => Some(Payload::AudioConfig(AudioConfig::Opus(
                     onair_flv::OpusHead::parse(&payload).map_err(|e| malformed(&e))?,
                 ))),
-                audio_packet::CODED_FRAMES => Some(Payload::Audio(payload)),
+                audio_packet::CODED_FRAMES => Some(Payload::Audio {
+                    data: payload,
+                    opus: true,
+                }),
                 _ => None,
             }),
             c if c == FOURCC_AAC => Ok(match packet_type {
                 audio_packet::SEQUENCE_START => Some(Payload::AudioConfig(AudioConfig::Aac(
                     onair_flv::AudioSpecificConfig::parse(&payload).map_err(|e| malformed(&e))?,
                 ))),
-                audio_packet::CODED_FRAMES => Some(Payload::Audio(payload)),
+                audio_packet::CODED_FRAMES => Some(Payload::Audio {
+                    data: payload,
+                    opus: false,
+                }),
                 _ => None,
             }),
             c => Err(TagError::Unsupported(format!(
@@ -460,7 +466,10 @@ pub(super) fn audio_payload(body: &Bytes) -> Result<Option<Payload>, TagError> {
     }
     Ok(match AudioTag::parse(body).map_err(|e| malformed(&e))? {
         AudioTag::AacSequenceHeader(c) => Some(Payload::AudioConfig(AudioConfig::Aac(c))),
-        AudioTag::AacRaw(d) => Some(Payload::Audio(d)),
+        AudioTag::AacRaw(d) => Some(Payload::Audio {
+            data: d,
+            opus: false,
+        }),
         AudioTag::Unsupported { format, .. } => {
             return Err(TagError::Unsupported(format!("sound format {format}")))
         }
