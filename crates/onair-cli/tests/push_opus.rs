@@ -39,6 +39,22 @@ fn copy_audio_with_ffmpeg9(ff: &Path, url: &str, to: PathBuf) -> std::thread::Jo
     })
 }
 
+/// `onair play URL --seconds S --json --last-frame PATH`: its JSON summary (printed) and its
+/// stderr, or what went wrong.
+fn play_json(url: &str, seconds: f64, last_frame: &Path) -> Result<(Value, String), String> {
+    let out = Command::new(onair())
+        .args(["play", url, "--seconds", &seconds.to_string(), "--json"])
+        .arg("--last-frame")
+        .arg(last_frame)
+        .output()
+        .map_err(|e| format!("run onair play: {e}"))?;
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let summary: Value = serde_json::from_slice(&out.stdout)
+        .map_err(|e| format!("onair play: no JSON ({e}): {stderr}"))?;
+    println!("onair play: {summary}");
+    Ok((summary, stderr))
+}
+
 /// The file's first audio stream decoded by Debian's FFmpeg to 48 kHz mono s16.
 fn decode_mono(path: &Path) -> Vec<i16> {
     let out = Command::new("ffmpeg")
@@ -129,19 +145,8 @@ fn opus_push_into_onair_serve_is_opus_for_ffmpeg9_and_onair_play() {
 
     // onair's own player: sound played in 20 ms frames, and the stamped pictures in order.
     let seconds = 6.0;
-    let out = Command::new(onair())
-        .args(["play", &url, "--seconds", &seconds.to_string(), "--json"])
-        .args(["--last-frame"])
-        .arg(dir.path().join("last.png"))
-        .output()
-        .expect("run onair play");
-    let summary: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "onair play: no JSON ({e}): {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    println!("onair play: {summary}");
+    let (summary, stderr) =
+        play_json(&url, seconds, &dir.path().join("last.png")).unwrap_or_else(|e| panic!("{e}"));
     let audio_frames = num(&summary["audio_frames"]);
     assert!(
         audio_frames >= seconds * 50.0 * 0.9,
@@ -153,7 +158,6 @@ fn opus_push_into_onair_serve_is_opus_for_ffmpeg9_and_onair_play() {
         expected >= 150.0 && rendered >= expected * 0.95,
         "onair play rendered {rendered} of {expected} stamped frames: {summary}"
     );
-    let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("not supported"), "{stderr}");
 
     let push = push.wait_with_output().unwrap();
@@ -255,31 +259,19 @@ fn onair_play_joining_an_opus_stream_late_on_nginx_plays_the_sound() {
     }
     let seconds = 5.0;
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(onair())
-        .args(["play", &url, "--seconds", &seconds.to_string(), "--json"])
-        .args(["--last-frame"])
-        .arg(dir.path().join("last.png"))
-        .output()
-        .expect("run onair play");
+    let played = play_json(&url, seconds, &dir.path().join("last.png"));
     let _ = publisher.kill();
     let ff_err = publisher
         .wait_with_output()
         .map(|o| o.stderr)
         .unwrap_or_default();
-    let summary: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "onair play: no JSON ({e}): {}\nFFmpeg 9: {}",
-            String::from_utf8_lossy(&out.stderr),
-            String::from_utf8_lossy(&ff_err)
-        )
-    });
-    println!("onair play: {summary}");
+    let (summary, stderr) =
+        played.unwrap_or_else(|e| panic!("{e}\nFFmpeg 9: {}", String::from_utf8_lossy(&ff_err)));
     let audio_frames = num(&summary["audio_frames"]);
     assert!(
         audio_frames >= (seconds - 1.0) * 50.0,
         "onair play played {audio_frames} 20 ms audio frames in {seconds} s of a late-joined \
-         Opus stream: {summary}\n{}",
-        String::from_utf8_lossy(&out.stderr)
+         Opus stream: {summary}\n{stderr}"
     );
 }
 

@@ -424,17 +424,10 @@ pub fn to_i420(src: &VideoFrame) -> CodecResult<VideoFrame> {
 }
 
 /// Converts an I420 frame to `format` for renderers: I420 (no copy), NV12, BGRA32 or RGBA32.
+/// A one-off conversion: its buffer is freed with the frame (callers converting every picture
+/// keep a [`RenderBuffers`]).
 pub fn from_i420(src: &VideoFrame, format: PixelFormat) -> CodecResult<VideoFrame> {
-    if format == PixelFormat::I420 && src.format() == PixelFormat::I420 {
-        return Ok(src.clone());
-    }
-    let (w, h) = (src.width() as usize, src.height() as usize);
-    let mut data = vec![0u8; rendered_len(format, w, h)?];
-    from_i420_into(src, format, &mut data)?;
-    Ok(
-        VideoFrame::new(format, w as u32, h as u32, Bytes::from(data))?
-            .with_timestamp(src.timestamp()),
-    )
+    RenderBuffers::default().convert(src, format)
 }
 
 /// [`from_i420`] into buffers that come back when the frame handed out is dropped: a renderer
@@ -517,7 +510,7 @@ pub fn from_i420_into(src: &VideoFrame, format: PixelFormat, dst: &mut [u8]) -> 
             let (y, uv) = dst.split_at_mut(w * h);
             copy_rows(py.data, py.stride, y, w, h);
             let (cw, ch) = (w / 2, h / 2);
-            if pu.stride == cw && pv.stride == cw && w == 2 * cw {
+            if pu.stride == cw && pv.stride == cw {
                 // Packed planes are one long row each: fewer, longer loops.
                 let n = cw * ch;
                 i420_kernels::merge_uv(&pu.data[..n], &pv.data[..n], uv, Kernel::best());
