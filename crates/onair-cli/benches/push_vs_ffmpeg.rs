@@ -227,7 +227,7 @@ fn main() {
     let body = format!(
         "### Push pipeline: 30 fps + AAC, {SECONDS} s real time to nginx-rtmp (median of 3 runs each)\n\n\
          | size, bitrate | pusher | CPU seconds | peak RSS MiB |\n|---|---|---|---|\n\
-         | 1280x720, 1800 kbps | `onair push` (openh264, FFmpeg AAC) | {oc:.2} | {:.1} |\n\
+         | 1280x720, 1800 kbps | `onair push` (openh264, FDK AAC) | {oc:.2} | {:.1} |\n\
          | 1280x720, 1800 kbps | ffmpeg (libx264 ultrafast zerolatency + AAC) | {fc:.2} | {:.1} |\n\
          | 1920x1080, 3000 kbps | `onair push` | {oc2:.2} | {:.1} |\n\
          | 1920x1080, 3000 kbps | ffmpeg, same settings | {fc2:.2} | {:.1} |\n\n\
@@ -235,7 +235,7 @@ fn main() {
          peak RSS {:.2}x; 1080p CPU {:.2}x, peak RSS {:.2}x.\n\n\
          HEVC, same input, {SECONDS} s real time into `onair serve` (Enhanced RTMP `hvc1`):\n\n\
          | pusher | CPU seconds | peak RSS MiB |\n|---|---|---|\n\
-         | `onair push --codec h265 --encoder x265` (libx265 3.5 ultrafast zerolatency, FFmpeg AAC) | {hc:.2} | {:.1} |\n\
+         | `onair push --codec h265 --encoder x265` (libx265 3.5 ultrafast zerolatency, FDK AAC) | {hc:.2} | {:.1} |\n\
          | FFmpeg 5.1 (the same libx265 3.5 + AAC) encoding onair's pattern from a raw file, to Matroska on /dev/null | {lc:.2} | {:.1} |\n\
          | FFmpeg 9 (its x265 4.3 + AAC, testsrc2) publishing into `onair serve` | {gc:.2} | {:.1} |\n\n\
          Ratios onair / FFmpeg 5.1, like for like: CPU {:.2}x (goal <= 0.9x), peak RSS {:.2}x; \

@@ -80,7 +80,7 @@ impl FfmpegVideoDecoder {
     /// A decoder for `fourcc` (`avc1`, `hvc1`, `av01`, `vp09`) with the sequence header's
     /// configuration record `config`.
     pub fn new(fourcc: [u8; 4], config: &[u8]) -> CodecResult<Self> {
-        ffmpeg_init();
+        ffmpeg_init()?;
         let (codec, framing, prefix) = match &fourcc {
             b"avc1" => {
                 let c = AvcDecoderConfig::parse(config)

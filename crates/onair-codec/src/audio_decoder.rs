@@ -1,7 +1,9 @@
-//! `AudioDecoder`: AAC and Opus to interleaved s16 on FFmpeg. Raw FLV AAC frames are wrapped
-//! in ADTS headers built from the AudioSpecificConfig, so the decoder needs no extradata; Opus
-//! gets the OpusHead as extradata, so FFmpeg discards the encoder's priming (pre-skip).
-//! [`open_audio_decoder`] picks the decoder for a configuration.
+//! `AudioDecoder`: AAC and Opus to interleaved s16 on FFmpeg. Each decoder is opened with the
+//! stream's own configuration as extradata and fed the raw frames as FLV carries them: AAC gets
+//! the AudioSpecificConfig, so every AAC FFmpeg decodes plays (LC, HE-AAC v1/v2 signalled
+//! explicitly, ER AAC-LD/ELD, which an ADTS header cannot describe); Opus gets the OpusHead, so
+//! FFmpeg discards the encoder's priming (pre-skip). [`open_audio_decoder`] picks the decoder
+//! for a configuration. [`adts_header`] remains for writers of `.aac` files.
 
 use crate::audio_config::AudioConfig;
 use crate::error::{CodecError, CodecResult};
@@ -67,20 +69,45 @@ pub fn adts_header(config: &AudioSpecificConfig, len: usize) -> CodecResult<[u8;
 impl AacDecoder {
     /// A decoder for streams described by `config`.
     pub fn new(config: AudioSpecificConfig) -> CodecResult<Self> {
-        ffmpeg_init();
-        adts_header(&config, 0)?;
-        let codec = ff::decoder::find(ff::codec::Id::AAC)
-            .ok_or_else(|| CodecError::Unsupported("this FFmpeg has no AAC decoder".into()))?;
-        let decoder = ff::codec::Context::new_with_codec(codec)
-            .decoder()
-            .audio()
-            .map_err(CodecError::ffmpeg)?;
+        let decoder = open_with_extradata(ff::codec::Id::AAC, &config.raw, config.sample_rate)?;
         Ok(Self {
             decoder,
             config,
             frame: ff::frame::Audio::empty(),
         })
     }
+}
+
+/// FFmpeg's decoder for `id`, opened with `extradata` (the stream's configuration) and
+/// `sample_rate`; the channel count comes from the configuration.
+fn open_with_extradata(
+    id: ff::codec::Id,
+    extradata: &[u8],
+    sample_rate: u32,
+) -> CodecResult<ff::decoder::Audio> {
+    ffmpeg_init()?;
+    let codec = ff::decoder::find(id)
+        .ok_or_else(|| CodecError::Unsupported(format!("this FFmpeg has no {id:?} decoder")))?;
+    let mut ctx = ff::codec::Context::new_with_codec(codec);
+    // SAFETY: the context is not open yet and owns nothing in these fields; the buffer comes
+    // from av_mallocz with the padding FFmpeg requires and is freed with the context.
+    unsafe {
+        let raw = ctx.as_mut_ptr();
+        let pad = ff::ffi::AV_INPUT_BUFFER_PADDING_SIZE as usize;
+        let p = ff::ffi::av_mallocz(extradata.len() + pad).cast::<u8>();
+        if p.is_null() {
+            return Err(CodecError::Decode(format!(
+                "out of memory for the {id:?} configuration"
+            )));
+        }
+        std::ptr::copy_nonoverlapping(extradata.as_ptr(), p, extradata.len());
+        (*raw).extradata = p;
+        (*raw).extradata_size = extradata.len() as i32;
+        (*raw).sample_rate = sample_rate as i32;
+    }
+    ctx.decoder()
+        .audio()
+        .map_err(|e| CodecError::Decode(format!("{id:?} decoder refused the configuration: {e}")))
 }
 
 fn to_s16(frame: &ff::frame::Audio) -> CodecResult<Vec<i16>> {
@@ -166,28 +193,7 @@ impl std::fmt::Debug for OpusDecoder {
 impl OpusDecoder {
     /// A decoder for streams described by `head`.
     pub fn new(head: OpusHead) -> CodecResult<Self> {
-        ffmpeg_init();
-        let codec = ff::decoder::find(ff::codec::Id::OPUS)
-            .ok_or_else(|| CodecError::Unsupported("this FFmpeg has no Opus decoder".into()))?;
-        let mut ctx = ff::codec::Context::new_with_codec(codec);
-        let extradata = head.encode();
-        // SAFETY: the context is not open yet and owns nothing in these fields; the buffer
-        // comes from av_mallocz with the padding FFmpeg requires and is freed with the
-        // context.
-        unsafe {
-            let raw = ctx.as_mut_ptr();
-            let pad = ff::ffi::AV_INPUT_BUFFER_PADDING_SIZE as usize;
-            let p = ff::ffi::av_mallocz(extradata.len() + pad).cast::<u8>();
-            if p.is_null() {
-                return Err(CodecError::Decode("out of memory for the OpusHead".into()));
-            }
-            std::ptr::copy_nonoverlapping(extradata.as_ptr(), p, extradata.len());
-            (*raw).extradata = p;
-            (*raw).extradata_size = extradata.len() as i32;
-            (*raw).sample_rate = 48_000;
-        }
-        // The channel count comes from the OpusHead.
-        let decoder = ctx.decoder().audio().map_err(CodecError::ffmpeg)?;
+        let decoder = open_with_extradata(ff::codec::Id::OPUS, &head.encode(), 48_000)?;
         Ok(Self {
             decoder,
             head,
@@ -211,11 +217,10 @@ impl AudioDecoder for OpusDecoder {
 
 impl AudioDecoder for AacDecoder {
     fn decode(&mut self, data: &[u8], pts: Timestamp) -> CodecResult<Option<AudioFrame>> {
-        let header = adts_header(&self.config, data.len())?;
-        let mut buf = Vec::with_capacity(data.len() + 7);
-        buf.extend_from_slice(&header);
-        buf.extend_from_slice(data);
-        let packet = ff::Packet::copy(&buf);
+        if data.is_empty() {
+            return Err(CodecError::Decode("empty AAC frame".into()));
+        }
+        let packet = ff::Packet::copy(data);
         decode_packet(&mut self.decoder, &mut self.frame, &packet, pts)
     }
 }

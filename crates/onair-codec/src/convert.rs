@@ -269,7 +269,7 @@ fn mirror(src: I420) -> CodecResult<I420> {
 
 /// Bilinear I420 scaling through swscale.
 fn scale(src: &I420, w: usize, h: usize) -> CodecResult<I420> {
-    ffmpeg_init();
+    ffmpeg_init()?;
     let fmt = ff::format::Pixel::YUV420P;
     let mut ctx = ff::software::scaling::Context::get(
         fmt,

@@ -362,7 +362,7 @@ impl FfmpegVideoEncoder {
         target: EncodeTarget,
         options: EncoderOptions,
     ) -> CodecResult<Self> {
-        crate::ffmpeg_init();
+        crate::ffmpeg_init()?;
         let align = backend.alignment().get();
         if target.size.width % align != 0 || target.size.height % align != 0 {
             return Err(CodecError::InvalidInput(format!(

@@ -26,7 +26,7 @@ impl std::fmt::Debug for MjpegDecoder {
 impl MjpegDecoder {
     /// A decoder on FFmpeg's MJPEG codec.
     pub fn new() -> CodecResult<Self> {
-        ffmpeg_init();
+        ffmpeg_init()?;
         let codec = ff::decoder::find(ff::codec::Id::MJPEG)
             .ok_or_else(|| CodecError::Unsupported("this FFmpeg has no MJPEG decoder".into()))?;
         let decoder = ff::codec::Context::new_with_codec(codec)

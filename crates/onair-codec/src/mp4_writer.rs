@@ -222,7 +222,7 @@ impl Mp4Writer {
         audio: Option<&AudioTrack>,
         layout: Mp4Layout,
     ) -> CodecResult<Self> {
-        crate::ffmpeg_init();
+        crate::ffmpeg_init()?;
         if video.is_none() && audio.is_none() {
             return Err(CodecError::InvalidInput(format!(
                 "MP4 {}: no audio or video track",

@@ -6,7 +6,7 @@
 //! plays each sample at its capture time.
 
 use crate::audio_config::AudioConfig;
-use crate::audio_encoder::{for_each_block, layout, AudioEncoder, EncodedAudio};
+use crate::audio_encoder::{for_each_block, AudioEncoder, EncodedAudio};
 use crate::error::{CodecError, CodecResult};
 use crate::ffmpeg_init;
 use bytes::BytesMut;
@@ -41,6 +41,15 @@ impl std::fmt::Debug for OpusEncoder {
 
 const FORMAT: ff::format::Sample = ff::format::Sample::I16(ff::format::sample::Type::Packed);
 
+/// FFmpeg's layout for 1 or 2 channels.
+fn layout(channels: u16) -> ff::ChannelLayout {
+    if channels == 2 {
+        ff::ChannelLayout::STEREO
+    } else {
+        ff::ChannelLayout::MONO
+    }
+}
+
 impl OpusEncoder {
     /// An encoder for `quality` (its rate, channels and bitrate) with `frame_ms` frames (10
     /// or 20).
@@ -50,7 +59,7 @@ impl OpusEncoder {
                 "Opus frames of {frame_ms} ms; 10 or 20 are offered"
             )));
         }
-        ffmpeg_init();
+        ffmpeg_init()?;
         let codec = ff::encoder::find_by_name("libopus").ok_or_else(|| {
             CodecError::Unsupported(
                 "this FFmpeg has no libopus encoder (Debian: libavcodec59 is built with it)".into(),

@@ -35,7 +35,7 @@ impl std::fmt::Debug for TsMuxer {
 impl TsMuxer {
     /// A muxer for the tracks given (at least one).
     pub fn new(video: Option<&VideoTrack>, audio: Option<&AudioTrack>) -> CodecResult<Self> {
-        crate::ffmpeg_init();
+        crate::ffmpeg_init()?;
         if video.is_none() && audio.is_none() {
             return Err(CodecError::InvalidInput(
                 "MPEG-TS: no audio or video track".into(),

@@ -47,7 +47,7 @@ impl std::fmt::Debug for FfmpegH264Decoder {
 impl FfmpegH264Decoder {
     /// A decoder with `threads` slice/frame threads (0 = FFmpeg's choice, 1 = lowest latency).
     pub fn new(threads: usize) -> CodecResult<Self> {
-        ffmpeg_init();
+        ffmpeg_init()?;
         let codec = ff::decoder::find(ff::codec::Id::H264)
             .ok_or_else(|| CodecError::Unsupported("this FFmpeg has no H.264 decoder".into()))?;
         let mut ctx = ff::codec::Context::new_with_codec(codec);

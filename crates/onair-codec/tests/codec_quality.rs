@@ -153,62 +153,130 @@ fn wrong_frames_are_rejected() {
     assert!(e.to_string().contains("1280x720"), "{e}");
 }
 
+/// Encodes `chunks` of `tone` (odd sizes) starting at `origin`, then flushes.
+fn encode_chunks(
+    enc: &mut AacEncoder,
+    quality: AudioQuality,
+    origin: Timestamp,
+    samples: &[i16],
+    sizes: &[usize],
+) -> Vec<EncodedAudio> {
+    let (rate, ch) = (quality.sample_rate(), quality.channels());
+    let mut packets = Vec::new();
+    let mut fed = 0usize;
+    for n in sizes.iter().cycle() {
+        let frames_left = samples.len() / ch as usize - fed;
+        if frames_left == 0 {
+            break;
+        }
+        let n = (*n).min(frames_left);
+        let chunk = &samples[fed * ch as usize..(fed + n) * ch as usize];
+        let ts = origin + Timestamp::from_samples(fed as u64, rate).as_duration();
+        let f = AudioFrame::from_samples(chunk, rate, ch)
+            .unwrap()
+            .with_timestamp(ts);
+        packets.extend(enc.encode(&f).unwrap());
+        fed += n;
+    }
+    packets.extend(enc.flush().unwrap());
+    packets
+}
+
+/// Decodes `packets` with FFmpeg's AAC decoder: (time of each decoded sample's frame start,
+/// the frame's first-channel samples).
+fn decode_aac(
+    config: onair_flv::AudioSpecificConfig,
+    packets: &[EncodedAudio],
+) -> Vec<(Timestamp, Vec<i16>)> {
+    let mut dec = AacDecoder::new(config.clone()).unwrap_or_else(|e| panic!("{config:?}: {e}"));
+    let mut out = Vec::new();
+    for p in packets {
+        if let Some(f) = dec.decode(&p.data, p.pts).unwrap() {
+            out.push((p.pts, f.samples().step_by(f.channels() as usize).collect()));
+        }
+    }
+    out
+}
+
 #[test]
 fn aac_frames_any_input_length_with_exact_timestamps() {
     for quality in AudioQuality::ALL {
         let rate = quality.sample_rate();
         let ch = quality.channels();
         let mut enc = AacEncoder::new(quality).unwrap();
+        let frame_len = enc.frame_samples() as u64;
+        let delay = enc.delay_samples();
         let mut tone = Tone::new(1000.0, rate, ch);
         let origin = Timestamp::from_millis(1000);
-        let mut packets = Vec::new();
-        let mut fed = 0u64;
         // Odd chunk sizes: 333, 1, 2000 samples...
-        for (i, n) in [333usize, 1, 2000, 517, 4096, 960]
-            .iter()
-            .cycle()
-            .take(60)
-            .enumerate()
-        {
-            let ts = origin + Timestamp::from_samples(fed, rate).as_duration();
-            let f = AudioFrame::from_samples(&tone.next_samples(*n), rate, ch)
-                .unwrap()
-                .with_timestamp(ts);
-            packets.extend(enc.encode(&f).unwrap());
-            fed += *n as u64;
-            assert!(i < 60);
-        }
-        packets.extend(enc.flush().unwrap());
-        let expected = fed.div_ceil(1024);
+        let sizes = [333usize, 1, 2000, 517, 4096, 960];
+        let total: usize = sizes.iter().cycle().take(60).sum();
+        let pcm = tone.next_samples(total);
+        let packets = encode_chunks(&mut enc, quality, origin, &pcm, &sizes);
+        let expected = (total as u64).div_ceil(frame_len);
         assert!(
             packets.len() as u64 >= expected,
-            "{quality}: {} packets for {fed} samples",
+            "{quality}: {} packets for {total} samples",
             packets.len()
         );
-        // Packet k decodes to input samples (k - 1) * 1024..k * 1024: the first is the
-        // encoder's priming, stamped one frame before the origin.
-        let frame = Timestamp::from_samples(1024, rate).as_duration();
-        assert_eq!(packets[0].pts.as_duration(), origin.as_duration() - frame);
-        for (k, p) in packets.iter().enumerate().skip(1) {
-            let exact = origin + Timestamp::from_samples((k as u64 - 1) * 1024, rate).as_duration();
+        // Frame k decodes to input samples k * L - delay..: stamped exactly there.
+        for (k, p) in packets.iter().enumerate() {
+            let from = k as i64 * frame_len as i64 - delay as i64;
+            let offset = Timestamp::from_samples(from.unsigned_abs(), rate).as_duration();
+            let exact = if from >= 0 {
+                origin + offset
+            } else {
+                Timestamp::from(origin.as_duration() - offset)
+            };
             assert_eq!(p.pts, exact, "{quality} packet {k}");
             assert!(!p.data.is_empty());
         }
-        // Decode back: the tone's frequency survives.
-        let mut dec = AacDecoder::new(enc.config()).unwrap();
-        let mut pcm = Vec::new();
-        for p in &packets {
-            if let Some(f) = dec.decode(&p.data, p.pts).unwrap() {
-                assert_eq!((f.sample_rate(), f.channels()), (rate, ch));
-                pcm.extend(f.samples().step_by(ch as usize));
-            }
-        }
+        // Decoded back by FFmpeg: the tone's frequency survives.
+        let decoded = decode_aac(enc.config(), &packets);
+        let pcm: Vec<i16> = decoded.into_iter().flat_map(|(_, s)| s).collect();
         let mid = &pcm[pcm.len() / 4..pcm.len() * 3 / 4];
         let crossings = mid.windows(2).filter(|w| (w[0] < 0) != (w[1] < 0)).count();
         let freq = crossings as f64 / 2.0 / (mid.len() as f64 / f64::from(rate));
         assert!(
             (freq - 1000.0).abs() < 20.0,
             "{quality}: decoded tone at {freq:.1} Hz"
+        );
+    }
+}
+
+/// The stamps are the truth, not a formula: silence then a tone that starts at a known
+/// capture time; FFmpeg's decoder hears the onset at that time, by the stamps alone.
+#[test]
+fn aac_stamps_put_a_tone_onset_at_its_capture_time() {
+    for quality in [AudioQuality::Default, AudioQuality::Music] {
+        let (rate, ch) = (quality.sample_rate(), quality.channels());
+        let mut enc = AacEncoder::new(quality).unwrap();
+        let onset = 12_345usize;
+        let mut tone = Tone::new(1000.0, rate, ch);
+        let mut pcm = vec![0i16; onset * ch as usize];
+        pcm.extend(tone.next_samples(rate as usize / 2));
+        let origin = Timestamp::from_millis(5000);
+        let packets = encode_chunks(&mut enc, quality, origin, &pcm, &[480, 441, 1024]);
+        let peak = pcm.iter().map(|s| s.unsigned_abs()).max().unwrap();
+        let heard = decode_aac(enc.config(), &packets)
+            .into_iter()
+            .find_map(|(start, samples)| {
+                let i = samples.iter().position(|s| s.unsigned_abs() > peak / 2)?;
+                Some(start + Timestamp::from_samples(i as u64, rate).as_duration())
+            })
+            .expect("the tone is heard");
+        let truth = origin + Timestamp::from_samples(onset as u64, rate).as_duration();
+        eprintln!(
+            "{quality}: {} samples per frame, delay {} samples ({:.1} ms)",
+            enc.frame_samples(),
+            enc.delay_samples(),
+            enc.delay_samples() as f64 * 1e3 / f64::from(rate)
+        );
+        let error_ms =
+            heard.as_duration().as_secs_f64() * 1e3 - truth.as_duration().as_secs_f64() * 1e3;
+        assert!(
+            error_ms.abs() <= 2.0,
+            "{quality}: onset heard at {heard:?}, captured at {truth:?} ({error_ms:+.2} ms)"
         );
     }
 }

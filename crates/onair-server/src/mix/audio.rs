@@ -48,7 +48,7 @@ fn s16() -> ff::format::Sample {
 impl PcmConverter {
     /// A converter from `rate` Hz x `channels`.
     pub fn new(rate: u32, channels: u16) -> CodecResult<Self> {
-        onair_codec::ffmpeg_init();
+        onair_codec::ffmpeg_init()?;
         let ctx = ff::software::resampling::Context::get(
             s16(),
             ff::ChannelLayout::default(i32::from(channels)),
