@@ -118,7 +118,10 @@ fn near(a: [i32; 3], b: [u8; 3], tol: i32) -> bool {
         .all(|(x, y)| (x - i32::from(y)).abs() <= tol)
 }
 
-/// Stamps rise: in order, and at least 90% of the capture rate over their capture-time span.
+/// Stamps rise: in order (never backwards), and distinct pictures at >= 90% of the capture
+/// rate over their capture-time span. A stamp may repeat now and then (at most 5% of the
+/// pictures): the test window repaints its current picture when it is moved or exposed, and a
+/// capture can land between two of its draws when the machine is loaded.
 fn assert_rising(stamps: &[Option<Stamp>], fps: f64, what: &str) {
     let read: Vec<Stamp> = stamps.iter().flatten().copied().collect();
     assert!(
@@ -127,19 +130,27 @@ fn assert_rising(stamps: &[Option<Stamp>], fps: f64, what: &str) {
         read.len(),
         stamps.len()
     );
+    let mut repeats = 0;
     for w in read.windows(2) {
         assert!(
-            w[1].counter > w[0].counter,
-            "{what}: stamps out of order or repeated: {} then {}",
+            w[1].counter >= w[0].counter,
+            "{what}: stamps out of order: {} then {}",
             w[0].counter,
             w[1].counter
         );
+        repeats += usize::from(w[1].counter == w[0].counter);
     }
-    let span_s = (read[read.len() - 1].capture_ms - read[0].capture_ms) as f64 / 1000.0;
-    let rate = (read.len() - 1) as f64 / span_s.max(1e-3);
-    println!(
-        "{what}: {} stamped pictures over {span_s:.2} s of capture time: {rate:.1} fps",
+    assert!(
+        repeats * 20 <= read.len(),
+        "{what}: {repeats} of {} pictures repeat the one before",
         read.len()
+    );
+    let distinct = read.len() - repeats;
+    let span_s = (read[read.len() - 1].capture_ms - read[0].capture_ms) as f64 / 1000.0;
+    let rate = (distinct - 1) as f64 / span_s.max(1e-3);
+    println!(
+        "{what}: {distinct} distinct stamped pictures ({repeats} repeated) over {span_s:.2} s \
+         of capture time: {rate:.1} fps"
     );
     assert!(
         rate >= fps * 0.9,
