@@ -254,8 +254,9 @@ fn main() {
          With sound, `onair play` shows each picture with the sound captured with it (A/V \
          clock), so pictures wait for the sound, which trails by the audio path: the block the \
          sound is captured in (the test tone hands over 20 ms blocks for AAC, one frame for \
-         Opus, like a microphone), the encoder's frame and delay (AAC-LC on FDK: 2048 samples, \
-         42.7 ms; Opus low-delay: 2.5 ms), and the \
+         Opus, like a microphone), the encoder's frame and look-ahead (AAC-LC, FDK's encoder \
+         as FFmpeg's: a frame leaves once the next two are in, 64 ms after its first sample; \
+         Opus low-delay: 2.5 ms), and the \
          packet's own duration. Every audio packet is stamped with the capture time of the \
          samples it decodes to.\n\n\
          Goals (issue 23), through `onair serve` (nginx-rtmp announces no Enhanced RTMP \

@@ -5,7 +5,8 @@
 //! libraries into every process that loads it (Debian's build links x265, AV1 encoders, SVG,
 //! teletext...), about 19 MiB of resident memory in a pusher that needs none of them once the
 //! video encoder is openh264; FDK's encoder is also the better one (it is Android's, and
-//! FFmpeg's documentation ranks it first), with less delay (2048 samples against 3072).
+//! FFmpeg's documentation ranks it first). Its latency is FFmpeg's: a frame leaves the encoder
+//! once the next two are in.
 //!
 //! FDK also writes ER AAC-LD (512-sample frames, 512 samples of delay), which onair does not
 //! offer: FLV's audio header can only say 5.5, 11, 22 or 44 kHz, and FFmpeg (5.1 and 9, so

@@ -497,7 +497,9 @@ pub(super) fn video_source(
         },
         _ => None,
     };
-    let pattern = TestPattern::new(target.picture.width, target.picture.height);
+    // Made on the first picture it draws: a push from the screen or a camera never needs it
+    // (its background is a whole I420 picture, 3 MiB at 1080p).
+    let mut pattern: Option<TestPattern> = None;
     let mut n: u64 = 0;
     let start = Instant::now();
     loop {
@@ -511,7 +513,11 @@ pub(super) fn video_source(
         let pts = Timestamp::from(clock.elapsed());
         let frame = match &still {
             Some(f) => f.clone().with_timestamp(pts),
-            None => pattern.frame((n - 1) as u32, wall_ms(), pts, false),
+            None => pattern
+                .get_or_insert_with(|| {
+                    TestPattern::new(target.picture.width, target.picture.height)
+                })
+                .frame((n - 1) as u32, wall_ms(), pts, false),
         };
         if tx.send(frame).is_err() {
             return;
