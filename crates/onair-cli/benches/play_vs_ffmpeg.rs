@@ -3,7 +3,7 @@
 //!   ffmpeg (libx264 ultrafast zerolatency, fed the same stamped test pattern through a pipe)
 //!   -> relay -> ffmpeg (`-fflags nobuffer -flags low_delay`, raw frames to a pipe). Both read
 //!   the capture time stamped into each picture when the decoded picture is out; p50 and p95
-//!   over all pictures. Relays: nginx-rtmp (video + AAC, video only) and `onair serve`, which
+//!   over all pictures of a run, median of 3 runs per row. Relays: nginx-rtmp (video + AAC, video only) and `onair serve`, which
 //!   also carries Opus over Enhanced RTMP (nginx-rtmp announces no `fourCcList`, so an Opus
 //!   push to it falls back to AAC): video + Opus 10 ms and 20 ms, video + AAC, video only.
 //!   Goals (issue 23): with Opus and A/V sync p50 <= 40 ms, with AAC <= 50 ms; ffmpeg video
@@ -23,6 +23,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 const LATENCY_SECONDS: u64 = 12;
+const ROW_RUNS: usize = 3;
 const CPU_SECONDS: &str = "12";
 
 fn wall_ms() -> u64 {
@@ -38,6 +39,18 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 /// onair push (with `audio`: its audio arguments) -> relay -> onair play (speed): latencies
 /// from `onair play`'s summary.
+/// Runs one latency row `ROW_RUNS` times (stream names `-0`, `-1`, ...): the medians of the
+/// runs' p50 and p95, and the pictures over all runs. One run's p50 swings by 10 ms with how
+/// the audio blocks fall against the frames (Opus 10 ms read 10 to 23 ms from run to run).
+fn row_median(run: impl Fn(&str) -> (f64, f64, usize), url: &str) -> (f64, f64, usize) {
+    let runs: Vec<_> = (0..ROW_RUNS).map(|i| run(&format!("{url}-{i}"))).collect();
+    (
+        median(runs.iter().map(|r| r.0).collect()),
+        median(runs.iter().map(|r| r.1).collect()),
+        runs.iter().map(|r| r.2).sum(),
+    )
+}
+
 fn onair_latency(onair: &str, url: &str, audio: &[&str]) -> (f64, f64, usize) {
     let _push = Child(
         Command::new(onair)
@@ -179,9 +192,15 @@ fn main() {
     let none = ["--audio", "none"];
     let opus10 = ["--audio-codec", "opus", "--opus-frame-ms", "10"];
     let opus20 = ["--audio-codec", "opus", "--opus-frame-ms", "20"];
-    let n_aac = onair_latency(&onair, &nginx.url("latency-aac"), &aac);
-    let n_none = onair_latency(&onair, &nginx.url("latency-none"), &none);
-    let n_ff = ffmpeg_latency(&ffmpeg, &nginx.url("latency-ffmpeg"));
+    let n_aac = row_median(
+        |u| onair_latency(&onair, u, &aac),
+        &nginx.url("latency-aac"),
+    );
+    let n_none = row_median(
+        |u| onair_latency(&onair, u, &none),
+        &nginx.url("latency-none"),
+    );
+    let n_ff = row_median(|u| ffmpeg_latency(&ffmpeg, u), &nginx.url("latency-ffmpeg"));
     let serve_dir = tempfile::tempdir().expect("temp dir");
     let serve = onair_serve(
         std::path::Path::new(&onair),
@@ -189,11 +208,11 @@ fn main() {
         &["--record", "none", "--no-hls"],
     );
     let on_serve = |name: &str| format!("rtmp://127.0.0.1:{}/live/{name}", serve.rtmp);
-    let s_opus10 = onair_latency(&onair, &on_serve("opus10"), &opus10);
-    let s_opus20 = onair_latency(&onair, &on_serve("opus20"), &opus20);
-    let s_aac = onair_latency(&onair, &on_serve("aac"), &aac);
-    let s_none = onair_latency(&onair, &on_serve("none"), &none);
-    let s_ff = ffmpeg_latency(&ffmpeg, &on_serve("ffmpeg"));
+    let s_opus10 = row_median(|u| onair_latency(&onair, u, &opus10), &on_serve("opus10"));
+    let s_opus20 = row_median(|u| onair_latency(&onair, u, &opus20), &on_serve("opus20"));
+    let s_aac = row_median(|u| onair_latency(&onair, u, &aac), &on_serve("aac"));
+    let s_none = row_median(|u| onair_latency(&onair, u, &none), &on_serve("none"));
+    let s_ff = row_median(|u| ffmpeg_latency(&ffmpeg, u), &on_serve("ffmpeg"));
     drop(serve);
     let row = |what: &str, (p50, p95, n): (f64, f64, usize)| {
         format!("| {what} | {p50:.0} | {p95:.0} | {n} |\n")
@@ -248,8 +267,8 @@ fn main() {
     }
     let (oc, fc) = (median(oc), median(fc));
     let body = format!(
-        "### Play: glass-to-glass latency, 640x360 30 fps, {LATENCY_SECONDS} s of pictures per row\n\n\
-         | pipeline | p50 ms | p95 ms | pictures |\n|---|---|---|---|\n\
+        "### Play: glass-to-glass latency, 640x360 30 fps, {LATENCY_SECONDS} s of pictures per run, median of {ROW_RUNS} runs per row\n\n\
+         | pipeline | p50 ms | p95 ms | pictures (all runs) |\n|---|---|---|---|\n\
          {}{}{}{}{}{}{}{}\n\
          With sound, `onair play` shows each picture with the sound captured with it (A/V \
          clock), so pictures wait for the sound, which trails by the audio path: the block the \
