@@ -8,10 +8,13 @@
 //! - [`screen`]: screens and windows (X11 through x11rb with MIT-SHM and XFixes): listing with
 //!   thumbnails and icons, and a capture thread paced to a frame rate.
 //! - [`loopback`]: system audio, the default output's monitor through libpulse.
+//! - [`audio_libs`]: ALSA, libpulse and PipeWire, loaded on first use (not needed libraries of
+//!   the binary).
 //!
 //! Failures are [`CaptureError`]s that say which device and why; the pusher turns them into
 //! CAMERA_START_FAILED / CAMERA_OCCUPIED / MICROPHONE_START_FAILED warnings.
 
+pub mod audio_libs;
 pub mod camera;
 pub mod camera_format;
 mod error;
@@ -25,6 +28,6 @@ pub use error::{CaptureError, CaptureResult};
 pub use loopback::SystemAudio;
 pub use microphone::{list_microphones, Microphone, MicrophoneInfo};
 pub use screen::{
-    list_screen_sources, CaptureTarget, Rect, RgbaImage, ScreenCapture, ScreenSource, SourceId,
-    StopReason,
+    list_screen_sources, CaptureTarget, FrameSink, Rect, RgbaImage, ScreenCapture, ScreenSource,
+    SourceId, StopReason,
 };

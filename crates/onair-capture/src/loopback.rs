@@ -7,6 +7,7 @@
 //! *source* (the microphone) and cannot name the output's monitor without an asoundrc entry;
 //! the Pulse API names it directly and works the same under PipeWire.
 
+use crate::audio_libs::{ensure_loaded, AudioLibrary};
 use crate::error::{CaptureError, CaptureResult};
 use libpulse_binding::def::BufferAttr;
 use libpulse_binding::sample::{Format, Spec};
@@ -36,6 +37,8 @@ impl SystemAudio {
         channels: u16,
         mut sink: impl FnMut(&[i16]) + Send + 'static,
     ) -> CaptureResult<Self> {
+        ensure_loaded(AudioLibrary::PulseSimple)
+            .map_err(|e| CaptureError::NotFound(format!("system audio: {e}")))?;
         let spec = Spec {
             format: Format::S16NE,
             channels: channels.clamp(1, 2) as u8,

@@ -7,6 +7,7 @@
 //! allocates nor blocks. The cpal stream lives on its own thread (streams are not `Send` on
 //! every platform); [`Microphone::stop`] ends it and joins the thread.
 
+use crate::audio_libs::{ensure_loaded, AudioLibrary};
 use crate::error::{CaptureError, CaptureResult};
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 use rubato::{FftFixedIn, Resampler};
@@ -26,6 +27,7 @@ pub struct MicrophoneInfo {
 
 /// Lists the capture devices of the default host.
 pub fn list_microphones() -> CaptureResult<Vec<MicrophoneInfo>> {
+    ensure_loaded(AudioLibrary::Alsa).map_err(CaptureError::NotFound)?;
     let host = cpal::default_host();
     let default = host.default_input_device().map(|d| d.to_string());
     let devices = host
@@ -265,6 +267,7 @@ fn open_stream(
     channels: u16,
     sink: impl FnMut(&[i16]) + Send + 'static,
 ) -> CaptureResult<Opened> {
+    ensure_loaded(AudioLibrary::Alsa).map_err(CaptureError::NotFound)?;
     let host = cpal::default_host();
     let device = match id {
         None | Some("") => host.default_input_device().ok_or_else(|| {

@@ -498,6 +498,32 @@ fn the_binary_does_not_link_libavformat_the_muxers_load_it_when_used() {
     assert!(name.starts_with("libavformat.so."), "{name}");
 }
 
+/// ALSA, libpulse and PipeWire (and the ~30 libraries they need) are loaded by the first
+/// microphone, loopback, speaker or Wayland capture, not at start: `onair serve` or a screen
+/// push carries none of them, and the binary starts where they are not installed.
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+#[test]
+fn the_binary_does_not_link_the_audio_system_libraries() {
+    let out = Command::new("readelf")
+        .arg("-d")
+        .arg(onair())
+        .output()
+        .expect("readelf (binutils) runs: apt-get install binutils");
+    assert!(out.status.success(), "readelf failed");
+    let dynamic = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        dynamic.contains("(NEEDED)") && dynamic.contains("libc.so"),
+        "readelf listed no needed libraries: {dynamic}"
+    );
+    for lib in ["libasound", "libpulse", "libpipewire"] {
+        assert!(
+            !dynamic.contains(lib),
+            "the onair binary links {lib} at start (a new function missing from \
+             crates/onair-capture/audio-functions.txt?):\n{dynamic}"
+        );
+    }
+}
+
 /// The memory the lazy FFmpeg saves is real: a push of the pattern with sound (openh264, FDK
 /// AAC) reaches its first statistics line, encoders open and packets on the wire, without
 /// FFmpeg or its dependencies mapped (read from the kernel's `/proc/PID/maps`).

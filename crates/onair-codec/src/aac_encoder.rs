@@ -60,7 +60,13 @@ pub struct AacEncoder {
     frames_out: u64,
     /// The input frame's samples, reused.
     scratch: Vec<i16>,
+    /// Where FDK writes frames: each leaves as a `Bytes` split off its front, so one
+    /// allocation serves many frames (and is reclaimed whole once they are all dropped).
+    out: BytesMut,
 }
+
+/// Frames' room one output allocation holds.
+const OUT_FRAMES_PER_ALLOCATION: usize = 32;
 
 impl std::fmt::Debug for AacEncoder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -156,6 +162,7 @@ impl AacEncoder {
             origin: None,
             frames_out: 0,
             scratch: Vec::new(),
+            out: BytesMut::new(),
         })
     }
 
@@ -173,7 +180,12 @@ impl AacEncoder {
     /// and the frame it wrote, if any.
     fn encode_call(&mut self, input: Option<&[i16]>) -> CodecResult<(usize, Option<EncodedAudio>)> {
         let header = AudioTag::AAC_RAW_HEADER;
-        let mut body = BytesMut::with_capacity(header.len() + self.max_frame_bytes);
+        let need = header.len() + self.max_frame_bytes;
+        if self.out.capacity() < need {
+            self.out.reserve(need * OUT_FRAMES_PER_ALLOCATION);
+        }
+        let body = &mut self.out;
+        body.clear();
         body.extend_from_slice(&header);
         let samples = input.unwrap_or(&[]);
         let mut in_ptr = samples.as_ptr() as *mut c_void;
@@ -221,7 +233,7 @@ impl AacEncoder {
         }
         // SAFETY: FDK wrote `written` bytes (at most the spare capacity it was given).
         unsafe { body.set_len(header.len() + written) };
-        let body = body.freeze();
+        let body = body.split().freeze();
         let decoded_from = (self.frames_out * self.frame_len as u64) as i64 - self.delay as i64;
         self.frames_out += 1;
         let pts = packet_time(

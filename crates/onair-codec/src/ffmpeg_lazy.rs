@@ -1,4 +1,5 @@
-//! FFmpeg loaded on first use: the resolver behind the trampolines `build.rs` generates.
+//! FFmpeg loaded on first use: the resolver behind the trampolines `build.rs` generates
+//! (with the `onair-lazy` crate).
 //!
 //! Debian's libavcodec needs ~110 shared libraries (x265, three AV1 encoders, SVG, teletext,
 //! codec2...). A process that maps them at start carries ~19 MiB of resident memory for them,
@@ -20,46 +21,32 @@
 //! stub reached without it aborts the process with the same message, since a C call has no
 //! way to fail.
 
+use onair_lazy::LazyLibrary;
 use std::ffi::c_void;
 use std::sync::OnceLock;
 
 include!(concat!(env!("OUT_DIR"), "/ffmpeg_functions.rs"));
 
-/// The libraries, in dependency order.
-fn sonames() -> [String; 4] {
+/// FFmpeg's libraries, in dependency order (the sonames the bindings were generated for).
+fn libraries() -> &'static [LazyLibrary; 4] {
     use ffmpeg_next::ffi as f;
-    [
-        format!("libavutil.so.{}", f::LIBAVUTIL_VERSION_MAJOR),
-        format!("libswresample.so.{}", f::LIBSWRESAMPLE_VERSION_MAJOR),
-        format!("libswscale.so.{}", f::LIBSWSCALE_VERSION_MAJOR),
-        format!("libavcodec.so.{}", f::LIBAVCODEC_VERSION_MAJOR),
-    ]
-}
-
-/// FFmpeg's libraries, loaded once and never unloaded (stubs point into them).
-fn libraries() -> &'static Result<Vec<libloading::Library>, String> {
-    static LIBS: OnceLock<Result<Vec<libloading::Library>, String>> = OnceLock::new();
+    static LIBS: OnceLock<[LazyLibrary; 4]> = OnceLock::new();
+    const INSTALL: &str = "apt-get install libavcodec59 libswscale6 libswresample4";
     LIBS.get_or_init(|| {
-        sonames()
-            .iter()
-            .map(|name| {
-                // SAFETY: loading FFmpeg runs its libraries' initialisers, which have no
-                // preconditions; the libraries are never unloaded.
-                unsafe { libloading::Library::new(name) }.map_err(|e| {
-                    format!(
-                        "cannot load FFmpeg's {name} (Debian/Ubuntu: apt-get install \
-                         libavcodec59 libswscale6 libswresample4): {e}"
-                    )
-                })
-            })
-            .collect()
+        [
+            format!("libavutil.so.{}", f::LIBAVUTIL_VERSION_MAJOR),
+            format!("libswresample.so.{}", f::LIBSWRESAMPLE_VERSION_MAJOR),
+            format!("libswscale.so.{}", f::LIBSWSCALE_VERSION_MAJOR),
+            format!("libavcodec.so.{}", f::LIBAVCODEC_VERSION_MAJOR),
+        ]
+        .map(|soname| LazyLibrary::new(soname, INSTALL))
     })
 }
 
 /// Loads FFmpeg if it is not yet: an error naming what is missing where it cannot be.
 pub fn ensure_loaded() -> Result<(), String> {
-    if cfg!(ffmpeg_lazy) {
-        libraries().as_ref().map(|_| ()).map_err(Clone::clone)
+    if cfg!(onair_lazy) {
+        libraries().iter().try_for_each(|l| l.load().map(|_| ()))
     } else {
         Ok(())
     }
@@ -70,28 +57,14 @@ pub fn ensure_loaded() -> Result<(), String> {
 /// ends with the reason (a C function call has no way to fail).
 #[no_mangle]
 pub extern "C" fn onair_ffmpeg_resolve(index: u32) -> *const c_void {
-    let Some(name) = FUNCTIONS.get(index as usize) else {
+    let Some((name, _)) = FUNCTIONS.get(index as usize) else {
         eprintln!("onair: FFmpeg trampoline {index} out of range");
         std::process::abort();
     };
-    let libs = match libraries() {
-        Ok(libs) => libs,
-        Err(e) => {
-            eprintln!("onair: {e}");
-            std::process::abort();
-        }
-    };
-    for lib in libs {
-        // SAFETY: only the symbol's address is read; the caller's stub calls it with the
-        // signature the bindings declare for that name.
-        if let Ok(symbol) = unsafe { lib.get::<*const c_void>(name.to_bytes_with_nul()) } {
-            return *symbol;
-        }
+    let libs = libraries();
+    if let Err(e) = ensure_loaded() {
+        eprintln!("onair: {e}");
+        std::process::abort();
     }
-    eprintln!(
-        "onair: FFmpeg has no function {} (looked in {})",
-        name.to_string_lossy(),
-        sonames().join(", ")
-    );
-    std::process::abort();
+    onair_lazy::resolve_or_abort(name, &libs.each_ref())
 }

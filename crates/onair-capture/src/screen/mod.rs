@@ -198,6 +198,18 @@ pub trait ScreenBackend: Send {
     /// One frame of `target`: I420 (X11, converted where the grab lies) or BGRA (the
     /// portal's PipeWire pictures).
     fn grab(&mut self, target: &CaptureTarget) -> Result<VideoFrame, GrabError>;
+    /// [`ScreenBackend::grab`] for a caller holding the previous frame in `previous`. A
+    /// backend drawing into pooled buffers takes it (its memory then holds the new picture
+    /// when nothing else holds it any more) once the new picture has been read, and leaves it
+    /// when the grab fails before that. The default leaves it.
+    fn grab_reusing(
+        &mut self,
+        target: &CaptureTarget,
+        previous: &mut Option<VideoFrame>,
+    ) -> Result<VideoFrame, GrabError> {
+        let _ = previous;
+        self.grab(target)
+    }
 }
 
 /// The backend for this session: X11 when `DISPLAY` reaches a server, else the
@@ -258,6 +270,26 @@ struct Control {
     stop: bool,
 }
 
+/// Where a capture's frames go.
+///
+/// Any `FnMut(VideoFrame)` closure is a sink that is never behind.
+pub trait FrameSink: Send + 'static {
+    /// Takes a frame.
+    fn send(&mut self, frame: VideoFrame);
+    /// `true` while a frame sent earlier still waits to be taken (the consumer, an encoder,
+    /// is behind). The capture then skips that tick: a new picture would only replace the
+    /// waiting one, and grabbing it would hold one more frame in memory for nothing.
+    fn is_behind(&self) -> bool {
+        false
+    }
+}
+
+impl<F: FnMut(VideoFrame) + Send + 'static> FrameSink for F {
+    fn send(&mut self, frame: VideoFrame) {
+        self(frame);
+    }
+}
+
 /// A running capture: its thread grabs at the frame rate and hands each frame to the sink.
 pub struct ScreenCapture {
     control: Arc<(Mutex<Control>, Condvar)>,
@@ -276,13 +308,14 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl ScreenCapture {
     /// Starts capturing `target` at `fps` with `backend`. The first grab happens before this
-    /// returns: a source that cannot be grabbed at all is an error here. `sink` gets every
-    /// frame; `on_stop` is called (on the capture thread) when the source goes away.
+    /// returns: a source that cannot be grabbed at all is an error here. `sink` gets a frame
+    /// each tick it is not behind ([`FrameSink::is_behind`]); `on_stop` is called (on the
+    /// capture thread) when the source goes away.
     pub fn start(
         mut backend: Box<dyn ScreenBackend>,
         target: CaptureTarget,
         fps: u32,
-        mut sink: impl FnMut(VideoFrame) + Send + 'static,
+        mut sink: impl FrameSink,
         mut on_stop: impl FnMut(StopReason) + Send + 'static,
     ) -> CaptureResult<Self> {
         let first = match backend.grab(&target) {
@@ -314,8 +347,9 @@ impl ScreenCapture {
             .name("onair-screen".into())
             .spawn(move || {
                 let (m, cv) = &*shared;
-                let mut last = first.clone();
-                sink(first);
+                // The last picture, repeated when a grab fails or the source is gone.
+                let mut last = Some(first.clone());
+                sink.send(first);
                 let mut gone: Option<u64> = None; // the generation whose source went away
                 let mut warned = false;
                 let start = Instant::now();
@@ -344,11 +378,14 @@ impl ScreenCapture {
                         // Far behind (a stalled machine): skip to now rather than burst.
                         n = (start.elapsed().as_micros() / interval.as_micros().max(1)) as u32 + 1;
                     }
+                    if sink.is_behind() {
+                        continue; // the last frame still waits: no new one to replace it
+                    }
                     if gone != Some(generation) {
-                        match backend.grab(&target) {
+                        match backend.grab_reusing(&target, &mut last) {
                             Ok(f) => {
                                 warned = false;
-                                last = f;
+                                last = Some(f);
                             }
                             Err(GrabError::Gone(reason)) => {
                                 gone = Some(generation);
@@ -361,7 +398,9 @@ impl ScreenCapture {
                             }
                         }
                     }
-                    sink(last.clone());
+                    if let Some(f) = &last {
+                        sink.send(f.clone());
+                    }
                 }
             })
             .map_err(|e| CaptureError::StartFailed(format!("no screen capture thread: {e}")))?;
@@ -492,6 +531,61 @@ mod tests {
         }
     }
 
+    /// A sink that is behind until told otherwise, and counts how often it was asked.
+    struct Backlogged {
+        frames: std::sync::mpsc::Sender<u8>,
+        behind: Arc<std::sync::atomic::AtomicBool>,
+        asked: std::sync::mpsc::Sender<()>,
+    }
+
+    impl FrameSink for Backlogged {
+        fn send(&mut self, frame: VideoFrame) {
+            let _ = self.frames.send(frame.data()[0]);
+        }
+        fn is_behind(&self) -> bool {
+            let _ = self.asked.send(());
+            self.behind.load(std::sync::atomic::Ordering::SeqCst)
+        }
+    }
+
+    #[test]
+    fn nothing_is_grabbed_while_the_sink_is_behind() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let (frames_tx, frames) = std::sync::mpsc::channel();
+        let (asked_tx, asked) = std::sync::mpsc::channel();
+        let behind = Arc::new(AtomicBool::new(true));
+        let cap = ScreenCapture::start(
+            Box::new(Scripted {
+                grabs: 0,
+                close_after: 1000,
+            }),
+            CaptureTarget {
+                source: SourceId::Screen(0),
+                region: Rect::default(),
+                cursor: false,
+                highlight: None,
+            },
+            100,
+            Backlogged {
+                frames: frames_tx,
+                behind: Arc::clone(&behind),
+                asked: asked_tx,
+            },
+            |_| {},
+        )
+        .unwrap();
+        assert_eq!(frames.recv_timeout(Duration::from_secs(5)), Ok(1));
+        // Five ticks asked the sink and found it behind: no frame was sent...
+        for _ in 0..5 {
+            asked.recv_timeout(Duration::from_secs(5)).unwrap();
+        }
+        behind.store(false, Ordering::SeqCst);
+        // ...and none grabbed: the next picture is the backend's second.
+        assert_eq!(frames.recv_timeout(Duration::from_secs(5)), Ok(2));
+        assert_eq!(frames.recv_timeout(Duration::from_secs(5)), Ok(3));
+        cap.stop();
+    }
+
     #[test]
     fn a_closed_window_is_reported_once_and_its_last_picture_repeats() {
         let (tx, rx) = std::sync::mpsc::channel();
@@ -508,7 +602,7 @@ mod tests {
                 highlight: None,
             },
             100,
-            move |f| {
+            move |f: VideoFrame| {
                 let _ = tx.send(f.data()[0]);
             },
             move |r| {

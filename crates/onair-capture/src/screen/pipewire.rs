@@ -281,6 +281,7 @@ fn run_stream(
     quit_rx: pw::channel::Receiver<()>,
     ready: &std::sync::mpsc::Sender<Result<(), String>>,
 ) -> Result<(), String> {
+    crate::audio_libs::ensure_loaded(crate::audio_libs::AudioLibrary::PipeWire)?;
     pw::init();
     let main_loop = pw::main_loop::MainLoopRc::new(None).map_err(|e| format!("main loop: {e}"))?;
     let context = pw::context::ContextRc::new(&main_loop, None).map_err(|e| {

@@ -54,6 +54,7 @@ impl AudioOut {
         if !output_likely() {
             return Err("no audio output (no sound card and no PulseAudio/PipeWire server)".into());
         }
+        onair_capture::audio_libs::ensure_loaded(onair_capture::audio_libs::AudioLibrary::Alsa)?;
         let host = cpal::default_host();
         let device = host
             .default_output_device()

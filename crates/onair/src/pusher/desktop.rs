@@ -19,7 +19,7 @@ use super::observer::{PusherEvent, V2TXLivePusherObserver};
 use super::V2TXLivePusher;
 use crate::error::{LiveError, LiveResult};
 use crate::session::{CallbackGate, EventLanes, Threads};
-use onair_capture::screen::{open_backend, ScreenCapture};
+use onair_capture::screen::{open_backend, FrameSink, ScreenCapture};
 pub use onair_capture::{CaptureTarget, Rect, RgbaImage, ScreenSource, SourceId, StopReason};
 use onair_core::V2TXLiveCode;
 use std::sync::atomic::Ordering;
@@ -209,11 +209,7 @@ impl V2TXLivePusher {
             backend,
             target.clone(),
             fps,
-            move |frame| {
-                if routes.screen_on.load(Ordering::Acquire) {
-                    routes.send_video(frame);
-                }
-            },
+            ScreenSink(routes),
             move |reason| {
                 tracing::warn!("screen capture stopped: {reason:?}");
                 stop_events.emit(PusherEvent::ScreenCaptureStopped(reason as i32));
@@ -318,5 +314,23 @@ impl V2TXLivePusher {
         }
         self.routes.loopback_volume.store(volume, Ordering::Release);
         Ok(())
+    }
+}
+
+/// Screen capture frames into the running push (while the screen is the video source). It is
+/// behind while the encoder has not taken the last frame or is opening on its first: the
+/// capture then skips a tick instead of grabbing a 1080p picture (3 MiB) that would only wait
+/// or evict the waiting one.
+struct ScreenSink(Arc<Routes>);
+
+impl FrameSink for ScreenSink {
+    fn send(&mut self, frame: onair_core::VideoFrame) {
+        if self.0.screen_on.load(Ordering::Acquire) {
+            self.0.send_video(frame);
+        }
+    }
+
+    fn is_behind(&self) -> bool {
+        self.0.video_behind()
     }
 }

@@ -39,6 +39,9 @@ pub(crate) struct Routes {
     pub(crate) microphone_queue: Mutex<SourceQueue>,
     /// The running push's event queue, for device warnings.
     pub(crate) events: Mutex<Option<super::Events>>,
+    /// The push's encoder is on its first frame, which includes opening it (openh264
+    /// allocates and initialises ~30 MiB at 1080p): frames sent meanwhile would only wait.
+    pub(crate) video_encoder_starting: AtomicBool,
 }
 
 impl Default for Routes {
@@ -55,6 +58,7 @@ impl Default for Routes {
             loopback_queue: Mutex::default(),
             microphone_queue: Mutex::default(),
             events: Mutex::default(),
+            video_encoder_starting: AtomicBool::default(),
         }
     }
 }
@@ -72,6 +76,15 @@ impl Routes {
         if let Some(tx) = lock(&self.video).as_ref() {
             let _ = tx.send(frame);
         }
+    }
+
+    /// The running push's encoder has frames waiting for it, or is still opening on its first
+    /// one (`false` without a push).
+    pub(crate) fn video_behind(&self) -> bool {
+        self.video_encoder_starting.load(Ordering::Acquire)
+            || lock(&self.video)
+                .as_ref()
+                .is_some_and(|tx| tx.stats().depth > 0)
     }
 
     /// Pushes 20 ms of microphone PCM into the push's ring, if one runs. Called from the audio

@@ -459,6 +459,10 @@ pub(super) fn stop(s: Session, routes: &Routes) {
     drop(video_in);
     drop(audio_in);
     threads.join();
+    // A stop during the encoder's first frame leaves no capture waiting for it.
+    routes
+        .video_encoder_starting
+        .store(false, Ordering::Release);
     // The supervisor closes the connection (deleteStream, socket shutdown) and returns; the
     // runtime is shut down on a helper thread, so stop_push may be called from async code too.
     let _ = thread::spawn(move || {
@@ -562,6 +566,12 @@ fn video_encode(
     let mut last_slot: Option<u64> = None;
     let mut render_buffers = RenderBuffers::default();
     loop {
+        if !first {
+            // Back for the next frame: done with the first (the encoder is open).
+            routes
+                .video_encoder_starting
+                .store(false, Ordering::Release);
+        }
         // Ends when every sender is gone: the stop drops them all.
         let Some(frame) = rx.recv() else {
             return;
@@ -571,6 +581,7 @@ fn video_encode(
         }
         if first {
             first = false;
+            routes.video_encoder_starting.store(true, Ordering::Release);
             events.emit(PusherEvent::FirstVideoFrame);
         }
         if controls.video_paused.load(Ordering::Acquire) {
