@@ -457,6 +457,22 @@ fn onair_push_source_camera_without_a_camera_warns_and_pushes_the_pattern() {
     server.stop();
 }
 
+/// The onair binary's dynamic section as `readelf -d` prints it (its needed libraries).
+fn dynamic_section() -> String {
+    let out = Command::new("readelf")
+        .arg("-d")
+        .arg(onair())
+        .output()
+        .expect("readelf (binutils) runs: apt-get install binutils");
+    assert!(out.status.success(), "readelf failed");
+    let dynamic = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        dynamic.contains("(NEEDED)") && dynamic.contains("libc.so"),
+        "readelf listed no needed libraries: {dynamic}"
+    );
+    dynamic
+}
+
 /// A push or play process never maps libavformat (and the ~40 libraries it pulls in): the
 /// server's muxers load it when they are first used (`onair_codec::muxer`). On x86-64 Linux
 /// the rest of FFmpeg (libavcodec and its ~110 libraries, libavutil, libswscale,
@@ -465,17 +481,7 @@ fn onair_push_source_camera_without_a_camera_warns_and_pushes_the_pattern() {
 /// dynamic section is read by binutils' `readelf`, not by onair.
 #[test]
 fn the_binary_does_not_link_libavformat_the_muxers_load_it_when_used() {
-    let out = Command::new("readelf")
-        .arg("-d")
-        .arg(onair())
-        .output()
-        .expect("readelf (binutils) runs: apt-get install binutils");
-    assert!(out.status.success(), "readelf failed");
-    let dynamic = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        dynamic.contains("(NEEDED)") && dynamic.contains("libc.so"),
-        "readelf listed no needed libraries: {dynamic}"
-    );
+    let dynamic = dynamic_section();
     let ffmpeg: &[&str] = if cfg!(all(target_arch = "x86_64", target_os = "linux")) {
         &[
             "libavformat",
@@ -504,17 +510,7 @@ fn the_binary_does_not_link_libavformat_the_muxers_load_it_when_used() {
 #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
 #[test]
 fn the_binary_does_not_link_the_audio_system_libraries() {
-    let out = Command::new("readelf")
-        .arg("-d")
-        .arg(onair())
-        .output()
-        .expect("readelf (binutils) runs: apt-get install binutils");
-    assert!(out.status.success(), "readelf failed");
-    let dynamic = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        dynamic.contains("(NEEDED)") && dynamic.contains("libc.so"),
-        "readelf listed no needed libraries: {dynamic}"
-    );
+    let dynamic = dynamic_section();
     for lib in ["libasound", "libpulse", "libpipewire"] {
         assert!(
             !dynamic.contains(lib),
