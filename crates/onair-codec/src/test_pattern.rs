@@ -56,8 +56,9 @@ pub struct TestPattern {
 }
 
 /// The mark of a pooled buffer holding a frame that is not a flash: the background
-/// everywhere but the box's rows, the grain and the stamp.
-const DRAWN: u64 = 1;
+/// everywhere but the box, the grain and the stamp. The low 32 bits hold the box's left
+/// column, so only the box is painted over when the buffer comes back.
+const DRAWN: u64 = 1 << 32;
 
 /// Idle frame buffers a pattern keeps: in steady state a pipeline holds one or two frames at
 /// once (the one being encoded, the next), so it allocates nothing; more would only sit in
@@ -146,13 +147,14 @@ impl TestPattern {
     pub fn frame(&self, counter: u32, capture_ms: u64, pts: Timestamp, flash: bool) -> VideoFrame {
         let (wu, hu) = (self.width as usize, self.height as usize);
         let mut pooled = self.pool.take();
-        let redraw_all = pooled.mark() != DRAWN;
-        pooled.set_mark(if flash { 0 } else { DRAWN });
+        let previous = pooled.mark();
+        let box_x0 = self.box_x0(counter);
+        pooled.set_mark(if flash { 0 } else { DRAWN | box_x0 as u64 });
         let buf = pooled.as_mut_slice();
-        if redraw_all {
+        if previous & DRAWN == 0 {
             buf.copy_from_slice(&self.background);
         } else {
-            self.restore_drawn_areas(buf);
+            self.restore_box(buf, (previous & 0xffff_ffff) as usize);
         }
         {
             let (y, uv) = buf.split_at_mut(wu * hu);
@@ -160,7 +162,7 @@ impl TestPattern {
                 y.fill(WHITE);
                 uv.fill(128);
             } else {
-                self.draw_box(y, counter);
+                self.draw_box(y, box_x0);
                 self.draw_grain(y, counter);
             }
             draw_stamp(
@@ -182,8 +184,7 @@ impl TestPattern {
     /// The luma rows the moving box crosses.
     fn box_rows(&self) -> std::ops::Range<usize> {
         let hu = self.height as usize;
-        let side = (hu / 6).max(4);
-        hu / 3..(hu / 3 + side).min(hu)
+        hu / 3..(hu / 3 + self.box_side()).min(hu)
     }
 
     /// The luma rows and columns the grain covers.
@@ -192,26 +193,30 @@ impl TestPattern {
         (hu * 2 / 3..hu, wu / 2..wu)
     }
 
-    /// Puts the background back where a frame (not a flash) drew over it: the box's rows and
-    /// the grain. The stamp needs nothing: every frame paints all of its cells and the
-    /// chroma under them.
-    fn restore_drawn_areas(&self, buf: &mut [u8]) {
-        let wu = self.width as usize;
-        let rows = self.box_rows();
-        let band = rows.start * wu..rows.end * wu;
-        buf[band.clone()].copy_from_slice(&self.background[band]);
-        let (rows, cols) = self.grain_area();
-        for row in rows {
-            let span = row * wu + cols.start..row * wu + cols.end;
+    /// The box's side in pixels.
+    fn box_side(&self) -> usize {
+        (self.height as usize / 6).max(4)
+    }
+
+    /// The box's left column in frame `counter`: it moves 8 pixels a frame.
+    fn box_x0(&self, counter: u32) -> usize {
+        let travel = (self.width as usize).saturating_sub(self.box_side()).max(1);
+        (counter as usize * 8) % travel
+    }
+
+    /// Puts the background back where a frame (not a flash) drew its box at column `x0`. The
+    /// grain needs nothing (it is drawn from the background, not over what the buffer holds),
+    /// nor does the stamp (every frame paints all of its cells and the chroma under them).
+    fn restore_box(&self, buf: &mut [u8], x0: usize) {
+        let (wu, side) = (self.width as usize, self.box_side());
+        for row in self.box_rows() {
+            let span = row * wu + x0..row * wu + x0 + side;
             buf[span.clone()].copy_from_slice(&self.background[span]);
         }
     }
 
-    fn draw_box(&self, y: &mut [u8], counter: u32) {
-        let (wu, hu) = (self.width as usize, self.height as usize);
-        let side = (hu / 6).max(4);
-        let travel = wu.saturating_sub(side).max(1);
-        let x0 = (counter as usize * 8) % travel;
+    fn draw_box(&self, y: &mut [u8], x0: usize) {
+        let (wu, side) = (self.width as usize, self.box_side());
         for row in self.box_rows() {
             y[row * wu + x0..row * wu + x0 + side].fill(WHITE);
         }
@@ -225,9 +230,10 @@ impl TestPattern {
             s = xorshift(s);
             let from = s as usize % GRAIN_OFFSETS;
             let noise = &self.grain[from..from + cols.len()];
-            let line = &mut y[row * wu + cols.start..row * wu + cols.end];
-            for (px, &d) in line.iter_mut().zip(noise) {
-                *px = (i16::from(*px) + i16::from(d)).clamp(16, 235) as u8;
+            let span = row * wu + cols.start..row * wu + cols.end;
+            let line = y[span.clone()].iter_mut().zip(&self.background[span]);
+            for ((px, &bg), &d) in line.zip(noise) {
+                *px = (i16::from(bg) + i16::from(d)).clamp(16, 235) as u8;
             }
         }
     }
