@@ -163,6 +163,56 @@ fn ffmpeg_publishes_ffprobe_reads_back_and_mid_gop_players_start_at_once() {
     server.stop();
 }
 
+/// When the publisher leaves, RTMP players are sent NetStream.Play.UnpublishNotify behind the
+/// last tags (as nginx-rtmp does): FFmpeg ends its play on it at once, with every frame read.
+#[test]
+fn ffmpeg_playing_over_rtmp_ends_when_the_publisher_leaves() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, sink) = start(dir.path(), |c| c.record = RecordFormat::None.into());
+    let url = format!("{}/live/leaving", server.rtmp_base());
+    let _publisher = ffmpeg_publish(&url, 4, "320x180", 25);
+    wait_event(&sink, 1, "leaving", 20);
+    let player = std::process::Command::new(require("ffmpeg"))
+        .args([
+            "-v", "error", "-i", &url, "-map", "0:v", "-f", "framecrc", "-",
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start ffmpeg");
+    let pid = player.id();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send((player.wait_with_output(), Instant::now()));
+    });
+    let (left, _) = wait_event(&sink, 0, "leaving", 20);
+    let Ok((out, exited)) = rx.recv_timeout(Duration::from_secs(10)) else {
+        let _ = std::process::Command::new("kill")
+            .args(["-9", &pid.to_string()])
+            .status();
+        panic!("ffmpeg still plays 10 s after the publisher left: no UnpublishNotify");
+    };
+    let out = out.expect("ffmpeg ran");
+    let frames = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .count();
+    assert!(
+        out.status.success(),
+        "ffmpeg: {:?} {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(frames >= 25, "ffmpeg read {frames} frames before the end");
+    let after = exited.saturating_duration_since(left);
+    assert!(
+        after < Duration::from_secs(3),
+        "ffmpeg ended {after:?} after the publisher left"
+    );
+    server.stop();
+}
+
 /// Pusher events: the first error code, and whether it pushed.
 #[derive(Default)]
 struct PushSeen {

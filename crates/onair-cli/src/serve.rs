@@ -110,7 +110,7 @@ pub struct ServeArgs {
 
 /// Runs `onair serve`.
 pub fn run(args: &ServeArgs) -> ExitCode {
-    one_malloc_arena();
+    tune_malloc();
     let record: RecordFormats = match args.record.parse() {
         Ok(r) => r,
         Err(e) => {
@@ -214,20 +214,27 @@ pub fn run(args: &ServeArgs) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// Makes glibc's malloc use one arena (`M_ARENA_MAX` 1) for the whole server process; must run
-/// before the first thread starts.
+/// Tunes glibc's malloc for a long-running server; must run before the first thread starts.
 ///
-/// A media buffer is allocated on one thread (the connection that read it) and freed on
-/// another (the last subscriber's writer); with glibc's default of 8 arenas per core, the
-/// memory freed that way stays cached in the arena it came from. In a 10-minute soak the
-/// server grew 2.4 MiB after warm-up with the default and stayed flat with one arena, which
-/// costs nothing measurable in the fan-out bench (the per-thread caches still serve most
-/// allocations without the arena lock). Set here, not in the `onair-server` library: an app
+/// - One arena (`M_ARENA_MAX` 1). A media buffer is allocated on one thread (the connection
+///   that read it) and freed on another (the last subscriber's writer); with glibc's default
+///   of 8 arenas per core, memory freed that way stays cached in the arena it came from.
+/// - A fixed mmap threshold of 256 KiB (`M_MMAP_THRESHOLD`). By default glibc raises the
+///   threshold to the size of each large block freed, so after the first HLS segment (~0.5 MiB)
+///   is dropped the next ones come from the heap, whose holes then hold RSS between segments.
+///   Fixed, blocks that large are mapped and given back whole when freed: a few a second here.
+///
+/// Measured with a 720p push and a player stalled 1.5 s a minute (`docs/threads.md`): RSS after
+/// warm-up crept +2.4 MiB in 6 minutes with the defaults and HLS off, stayed flat with one
+/// arena; with HLS on it swung by 2-3 MiB with one arena and stayed within 0.9 MiB with both
+/// settings. The fan-out bench shows no CPU cost (the per-thread caches still serve most
+/// allocations without the arena's lock). Set here, not in the `onair-server` library: an app
 /// embedding the server keeps its own allocator settings.
-fn one_malloc_arena() {
+fn tune_malloc() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only changes an allocator parameter; called before any thread exists.
+    // SAFETY: mallopt only changes allocator parameters; called before any thread exists.
     unsafe {
         libc::mallopt(libc::M_ARENA_MAX, 1);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 256 << 10);
     }
 }

@@ -21,6 +21,11 @@ use tokio::sync::{mpsc, Notify};
 pub const MAX_GOP_BYTES: usize = 32 << 20;
 /// Most tags in the GOP cache.
 pub const MAX_GOP_TAGS: usize = 4096;
+/// The onStatus RTMP players get when the publisher leaves (nginx-rtmp sends it too; FFmpeg
+/// ends its play on it, onair's player waits for the next publisher).
+pub const UNPUBLISH_NOTIFY: &str = "NetStream.Play.UnpublishNotify";
+/// The onStatus RTMP players waiting on a stream get when a publisher starts it.
+pub const PUBLISH_NOTIFY: &str = "NetStream.Play.PublishNotify";
 /// Longest merge window accepted (ms of audio held back for the next video frame).
 pub const MAX_MERGE_WINDOW_MS: u32 = 500;
 
@@ -45,6 +50,10 @@ pub struct MediaTag {
     pub codec: onair_flv::enhanced::FourCc,
     /// For onMetaData script tags: the fields onair reads.
     pub metadata: Option<Arc<OnMetaData>>,
+    /// Not media: an onStatus code for RTMP players ([`UNPUBLISH_NOTIFY`] when the publisher
+    /// left, [`PUBLISH_NOTIFY`] when one came back), queued behind the last tags it follows.
+    /// Only RTMP subscribers are sent these.
+    pub notice: Option<&'static str>,
     flv: OnceLock<Bytes>,
     rtmp: OnceLock<Bytes>,
 }
@@ -75,6 +84,7 @@ impl MediaTag {
             sequence_header: false,
             codec: [0; 4],
             metadata: None,
+            notice: None,
             flv: OnceLock::new(),
             rtmp: OnceLock::new(),
         }
@@ -109,6 +119,13 @@ impl MediaTag {
         let mut t = Self::new(TagType::Script, timestamp, data);
         t.metadata = OnMetaData::from_script(&script).map(Arc::new);
         Some(Arc::new(t))
+    }
+
+    /// A notice for RTMP players (see [`MediaTag::notice`]).
+    fn notice(code: &'static str) -> Tag {
+        let mut t = Self::new(TagType::Script, 0, Bytes::new());
+        t.notice = Some(code);
+        Arc::new(t)
     }
 
     /// A metadata tag built from fields (tests, relays).
@@ -378,6 +395,16 @@ impl Stream {
         }
     }
 
+    /// Queues an onStatus `code` for every RTMP player, behind what was delivered to it. A
+    /// player whose queue is full misses it (it is skipping to the next keyframe anyway).
+    fn notify_rtmp_players(&mut self, code: &'static str) {
+        for sub in &self.subscribers {
+            if sub.kind == SubscriberKind::Rtmp {
+                let _ = sub.tx.try_send(MediaTag::notice(code));
+            }
+        }
+    }
+
     fn deliver(&mut self, tags: &[Tag], now: Instant, drop_after: Duration) {
         let has_video = self.video_seq.is_some();
         let (vseq, aseq) = (self.video_seq.clone(), self.audio_seq.clone());
@@ -586,6 +613,7 @@ impl Hub {
         s.gop.clear();
         s.gop_bytes = 0;
         s.rates = RateMeter::new();
+        s.notify_rtmp_players(PUBLISH_NOTIFY);
         drop(s);
         Ok(PublishHandle {
             stream,
@@ -608,6 +636,7 @@ impl Hub {
         s.gop.clear();
         s.gop_bytes = 0;
         s.subscribers.retain(|sub| sub.kind == SubscriberKind::Rtmp);
+        s.notify_rtmp_players(UNPUBLISH_NOTIFY);
         s.taps.clear();
     }
 
@@ -849,9 +878,36 @@ mod tests {
             [
                 (TagType::Audio, 134),
                 (TagType::Audio, 155),
-                (TagType::Audio, 176)
+                (TagType::Audio, 176),
+                (TagType::Script, 0), // the UnpublishNotify, after them
             ]
         );
+    }
+
+    #[test]
+    fn rtmp_players_are_told_when_the_publisher_leaves_and_comes_back_after_its_last_tags() {
+        let hub = Hub::new(64, Duration::from_secs(10));
+        let mut waiting = hub.subscribe("s", SubscriberKind::Rtmp).unwrap();
+        let p = hub.publish("s", "live", "x", 0).unwrap();
+        let mut http = hub.subscribe("s", SubscriberKind::HttpFlv).unwrap();
+        p.push(video(0, true));
+        p.push(video(40, false));
+        hub.unpublish(&p);
+        let notices = |sub: &mut Subscription| {
+            let mut out = Vec::new();
+            while let Ok(t) = sub.rx.try_recv() {
+                out.push(t.notice.unwrap_or(if t.keyframe { "key" } else { "inter" }));
+            }
+            out
+        };
+        assert_eq!(
+            notices(&mut waiting),
+            [PUBLISH_NOTIFY, "key", "inter", UNPUBLISH_NOTIFY]
+        );
+        assert_eq!(notices(&mut http), ["key", "inter"], "HTTP-FLV gets none");
+        let p = hub.publish("s", "live", "x", 0).unwrap();
+        p.push(video(0, true));
+        assert_eq!(notices(&mut waiting), [PUBLISH_NOTIFY, "key"]);
     }
 
     #[test]

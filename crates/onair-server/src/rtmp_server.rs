@@ -9,7 +9,7 @@
 //! player on another stream id (a client that called createStream twice) is encoded per
 //! connection.
 
-use crate::hub::{MediaTag, PublishHandle, SubscriberKind, Subscription};
+use crate::hub::{MediaTag, PublishHandle, SubscriberKind, Subscription, UNPUBLISH_NOTIFY};
 use crate::server::{accept_until_shutdown, Shared};
 use bytes::{Bytes, BytesMut};
 use onair_flv::TagType;
@@ -178,6 +178,16 @@ impl Conn<'_> {
     }
 
     fn media(&mut self, tag: &MediaTag, stream_id: u32) {
+        if let Some(code) = tag.notice {
+            let description = if code == UNPUBLISH_NOTIFY {
+                "the publisher stopped"
+            } else {
+                "a publisher started"
+            };
+            self.session
+                .send_status(stream_id, "status", code, description);
+            return;
+        }
         let flv = tag.to_flv_tag(tag.timestamp);
         if stream_id == PLAY_STREAM_ID && self.session.chunk_size() == CHUNK_SIZE {
             let bytes: Bytes = tag.rtmp_chunks().clone();
