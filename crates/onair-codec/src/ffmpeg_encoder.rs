@@ -322,8 +322,8 @@ fn open_ffmpeg(
             opts.set("x264-params", "scenecut=0:repeat-headers=1");
         }
         VideoEncoderBackend::X265 => {
-            // HEVC costs several times H.264's CPU: ultrafast keeps 720p30 real time within
-            // half a core. Per bit it is then about x264 fast's equal, not better
+            // HEVC costs several times H.264's CPU: ultrafast keeps a 720p30 push real time in
+            // 0.6-0.8 of a core here. Per bit it is then about x264 fast's equal, not better
             // (benches/RESULTS.md, `encode_backends`).
             opts.set("preset", "ultrafast");
             opts.set("tune", "zerolatency");
