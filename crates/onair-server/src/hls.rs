@@ -46,6 +46,9 @@ pub struct Segmenter {
     next_seq: u64,
     /// The next segment follows a break (new publish or new parameters).
     discontinuity: bool,
+    /// Audio's sequence header came after the muxer was opened without an audio track: the
+    /// next cut opens a muxer with both.
+    audio_arrived_late: bool,
 }
 
 impl Segmenter {
@@ -60,6 +63,7 @@ impl Segmenter {
             last_ts: 0,
             next_seq: first_seq,
             discontinuity,
+            audio_arrived_late: false,
         }
     }
 
@@ -122,6 +126,9 @@ impl Segmenter {
                 Some(AudioPayload::Config { codec, record }) => {
                     if self.audio.is_none() {
                         self.audio = Some(AudioTrack { codec, record });
+                        // A publisher may send it behind its first video frames; until the
+                        // next cut the audio frames have no track and are left out.
+                        self.audio_arrived_late = self.muxer.is_some();
                     }
                     Ok(None)
                 }
@@ -154,6 +161,11 @@ impl Segmenter {
                 return Ok(None);
             }
             out = self.end(ts)?;
+        }
+        if std::mem::take(&mut self.audio_arrived_late) {
+            // New tables (PMT) with the audio track: players are told of the break.
+            self.muxer = None;
+            self.discontinuity |= out.is_some();
         }
         if self.muxer.is_none() {
             self.muxer = Some(TsMuxer::new(self.video.as_ref(), self.audio.as_ref())?);
@@ -424,6 +436,74 @@ mod tests {
                 Bytes::from_static(&[0xaf, 0x01, 0x21, 0x10, 0x04, 0x60, 0x8c, 0x1c]),
             )
         })
+    }
+
+    /// `seconds` of the test pattern at 320x180 15 fps, one keyframe a second, as hub tags
+    /// (sequence header first).
+    fn h264_tags(seconds: u32) -> Vec<Tag> {
+        use onair_codec::{EncoderOptions, OpenH264Encoder, TestPattern, VideoEncoder};
+        use onair_core::{Alignment, ResolutionMode, Timestamp, VideoEncoderParam};
+        let param = VideoEncoderParam::new(
+            onair_core::VideoResolution::R320x180,
+            ResolutionMode::Landscape,
+            15,
+            300,
+            0,
+        )
+        .unwrap();
+        let target = param.resolve(Alignment::SOFTWARE);
+        let options = EncoderOptions { gop_seconds: 1.0 };
+        let mut enc = OpenH264Encoder::new(target, options).unwrap();
+        let pattern = TestPattern::new(target.size.width, target.size.height);
+        let mut tags = Vec::new();
+        for n in 0..u64::from(15 * seconds) {
+            let pts = Timestamp::from_micros(n * 1_000_000 / 15);
+            if let Some(e) = enc.encode(&pattern.frame(n as u32, n, pts, false)).unwrap() {
+                for t in onair_codec::flv_tags::video_tags(&e) {
+                    tags.push(crate::hub::MediaTag::video(t.timestamp_ms, t.data));
+                }
+            }
+        }
+        tags
+    }
+
+    /// The PIDs of a segment's TS packets.
+    fn pids(seg: &Segment) -> std::collections::BTreeSet<u16> {
+        seg.data
+            .chunks(188)
+            .map(|p| u16::from_be_bytes([p[1], p[2]]) & 0x1fff)
+            .collect()
+    }
+
+    #[test]
+    fn audio_whose_sequence_header_comes_after_the_first_keyframe_is_in_the_next_segments() {
+        let (config, frame) = aac_tags();
+        let video = h264_tags(5);
+        let mut s = Segmenter::new(Duration::from_secs(1), 0, false);
+        let mut out = Vec::new();
+        // The video sequence header and the first keyframe, then audio's header, then both.
+        for (i, v) in video.iter().enumerate() {
+            if i == 2 {
+                out.extend(s.push(&config).unwrap());
+            }
+            if i >= 2 {
+                out.extend(s.push(&frame(v.timestamp)).unwrap());
+            }
+            out.extend(s.push(v).unwrap());
+        }
+        out.extend(s.close().unwrap());
+        assert!(out.len() >= 4, "5 s in 1 s pieces: {}", out.len());
+        let first = pids(&out[0]);
+        let audio_pid = *pids(&out[1])
+            .difference(&first)
+            .next()
+            .expect("a track the first segment lacks");
+        assert!(!out[0].discontinuity);
+        assert!(out[1].discontinuity, "new tables: players are told");
+        for later in &out[1..] {
+            assert!(pids(later).contains(&audio_pid), "{:?}", pids(later));
+        }
+        assert!(out[2..].iter().all(|x| !x.discontinuity));
     }
 
     #[test]

@@ -253,6 +253,12 @@ pub(super) fn start(
         encoder: Some(format!("onair {}", env!("CARGO_PKG_VERSION"))),
     };
     send_metadata(&net, &metadata, &s.extra_metadata);
+    // Both sequence headers go out before any frame: the audio one here, before the threads
+    // start, the video one with the first keyframe. A server that opens a recording or an
+    // HLS segment at the first keyframe then already knows the stream has sound.
+    if let Some(a) = &audio_encoder {
+        net.send(audio_start_tag(&a.decoder_config(), 0));
+    }
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -786,7 +792,6 @@ fn audio_encode(
 ) {
     let (rate, ch) = (quality.sample_rate(), quality.channels());
     let mut buf = vec![0i16; (rate * block_ms / 1000) as usize * ch as usize];
-    net.send(audio_start_tag(&encoder.decoder_config(), 0));
     let mut opus = encoder.decoder_config().codec() == onair_core::AudioCodec::Opus;
     let mut origin: Option<Duration> = None;
     let mut samples: u64 = 0;
