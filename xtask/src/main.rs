@@ -1,7 +1,8 @@
 //! `cargo xtask`: the project's one entry point (see README "Two commands").
 //!
 //! - `cargo xtask demo`  installs what is missing, then runs the main job (`onair demo`).
-//! - `cargo xtask test`  installs what is missing, then fmt, clippy and the whole test suite;
+//! - `cargo xtask test`  installs what is missing, then fmt, one build with clippy's lints on
+//!   (`clippy_build_env`) and the whole test suite;
 //!   `cargo xtask test --interop` runs only the interop suites (real peers), after setup.
 //! - `cargo xtask setup` only installs (Debian/Ubuntu packages through apt, npm peers).
 //! - `cargo xtask bench` runs every comparative bench and rewrites `benches/RESULTS.md`.
@@ -12,6 +13,7 @@
 
 mod ffi;
 mod setup;
+mod suite;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -25,10 +27,16 @@ fn workspace_root() -> PathBuf {
 
 /// Runs `cargo` with `args` in the workspace root; `Err` names the failing step.
 fn cargo(args: &[&str]) -> Result<(), String> {
+    cargo_with(args, &[])
+}
+
+/// [`cargo`] with extra environment variables.
+fn cargo_with(args: &[&str], env: &[(&str, String)]) -> Result<(), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     println!("==> cargo {}", args.join(" "));
     let status = Command::new(&cargo)
         .args(args)
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .current_dir(workspace_root())
         .status()
         .map_err(|e| format!("could not run {cargo}: {e}"))?;
@@ -37,6 +45,34 @@ fn cargo(args: &[&str]) -> Result<(), String> {
     } else {
         Err(format!("`cargo {}` failed ({status})", args.join(" ")))
     }
+}
+
+/// The environment that makes the test build itself run clippy on the workspace's crates
+/// (`cargo clippy` does the same through `RUSTC_WORKSPACE_WRAPPER`): one build gives the
+/// lints and the test binaries, where a separate `cargo clippy` would first check all ~600
+/// dependencies again (6 min on two cores). Lints fail the build (`-D warnings`).
+fn clippy_build_env() -> Result<Vec<(&'static str, String)>, String> {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let out = Command::new(&rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .map_err(|e| format!("could not run {rustc}: {e}"))?;
+    let sysroot = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let driver = Path::new(&sysroot).join("bin").join("clippy-driver");
+    if !driver.is_file() {
+        return Err(format!(
+            "clippy is not installed ({} is missing): `rustup component add clippy`",
+            driver.display()
+        ));
+    }
+    Ok(vec![
+        ("RUSTC_WORKSPACE_WRAPPER", driver.display().to_string()),
+        // clippy-driver's own argument list, as `cargo clippy -- -D warnings` passes it.
+        (
+            "CLIPPY_ARGS",
+            "-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__".into(),
+        ),
+    ])
 }
 
 fn run_setup() -> Result<(), String> {
@@ -55,7 +91,8 @@ fn test(args: &[String]) -> Result<(), String> {
     run_setup()?;
     if args.iter().any(|a| a == "--interop") {
         let started = std::time::Instant::now();
-        cargo(INTEROP)?;
+        // The same environment as the full run's build, so its artifacts are reused.
+        cargo_with(INTEROP, &clippy_build_env().unwrap_or_default())?;
         println!(
             "==> interop suites passed in {:.0} s",
             started.elapsed().as_secs_f64()
@@ -63,21 +100,18 @@ fn test(args: &[String]) -> Result<(), String> {
         return Ok(());
     }
     cargo(&["fmt", "--all", "--check"])?;
-    cargo(&[
-        "clippy",
-        "--workspace",
-        "--all-targets",
-        "--",
-        "-D",
-        "warnings",
-    ])?;
-    // Plain `cargo test` (not `--all-targets`): it builds the examples as the binaries the
-    // suites run and runs the doc tests, in the same invocation; the benches are compiled by
-    // clippy above and run by `cargo xtask bench`.
+    // One build for clippy and the tests: every target (benches too, in the test profile, so
+    // they share the dependencies' build), with clippy's lints on our crates; then the test
+    // binaries, several at a time (`suite`), then the doc tests with the same environment, so
+    // nothing is built again.
+    // xtask itself is no test target: clippy checks it alone (its only dependency is serde_json).
+    cargo(&["clippy", "-p", "xtask", "--", "-D", "warnings"])?;
+    let lints = clippy_build_env()?;
+    suite::build_and_run(&workspace_root(), &lints)?;
     let started = std::time::Instant::now();
-    cargo(&["test", "--workspace"])?;
+    cargo_with(&["test", "--workspace", "--doc"], &lints)?;
     println!(
-        "==> build and tests passed in {:.0} s",
+        "==> doc tests passed in {:.0} s",
         started.elapsed().as_secs_f64()
     );
     // The fuzz targets are their own workspace (cargo-fuzz layout); keep them compiling.
