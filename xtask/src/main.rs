@@ -100,10 +100,9 @@ fn test(args: &[String]) -> Result<(), String> {
         return Ok(());
     }
     cargo(&["fmt", "--all", "--check"])?;
-    // One build for clippy and the tests: every target (benches too, in the test profile, so
-    // they share the dependencies' build), with clippy's lints on our crates; then the test
-    // binaries, several at a time (`suite`), then the doc tests with the same environment, so
-    // nothing is built again.
+    // One build for clippy and the tests, with clippy's lints on our crates; then the test
+    // binaries, several at a time, with the benches' build and the fuzz targets' check beside
+    // them (`suite`); then the doc tests with the same environment, so nothing is built again.
     // xtask itself is no test target: clippy checks it alone (its only dependency is serde_json).
     cargo(&["clippy", "-p", "xtask", "--", "-D", "warnings"])?;
     let lints = clippy_build_env()?;
@@ -114,14 +113,6 @@ fn test(args: &[String]) -> Result<(), String> {
         "==> doc tests passed in {:.0} s",
         started.elapsed().as_secs_f64()
     );
-    // The fuzz targets are their own workspace (cargo-fuzz layout); keep them compiling.
-    cargo(&[
-        "check",
-        "--manifest-path",
-        "fuzz/Cargo.toml",
-        "--target-dir",
-        "target",
-    ])?;
     Ok(())
 }
 

@@ -37,7 +37,22 @@ fn range(values: impl Iterator<Item = f64>, floor: f64) -> f64 {
 pub fn draw(samples: &[Sample], path: &Path) -> Result<(), String> {
     let _ = register_font("sans-serif", FontStyle::Normal, FONT);
     let err = |e: &dyn std::fmt::Display| format!("plot {}: {e}", path.display());
-    let root = BitMapBackend::new(path, (1000, 780)).into_drawing_area();
+    // Drawn into memory and written with the `image` crate the CLI already uses, so plotters
+    // needs no image encoder of its own (that was a second, older `image` in the build).
+    let (w, h) = (1000u32, 780u32);
+    let mut rgb = vec![0u8; (w * h * 3) as usize];
+    render(samples, &mut rgb, (w, h), &err)?;
+    image::save_buffer(path, &rgb, w, h, image::ExtendedColorType::Rgb8).map_err(|e| err(&e))
+}
+
+/// Draws the three panels into `rgb` (`size`, 3 bytes a pixel).
+fn render(
+    samples: &[Sample],
+    rgb: &mut [u8],
+    size: (u32, u32),
+    err: &dyn Fn(&dyn std::fmt::Display) -> String,
+) -> Result<(), String> {
+    let root = BitMapBackend::with_buffer(rgb, size).into_drawing_area();
     root.fill(&WHITE).map_err(|e| err(&e))?;
     let panels = root.split_evenly((3, 1));
     let t_max = samples.last().map_or(1.0, |s| s.t).max(1.0);
@@ -114,6 +129,5 @@ pub fn draw(samples: &[Sample], path: &Path) -> Result<(), String> {
             .draw()
             .map_err(|e| err(&e))?;
     }
-    root.present().map_err(|e| err(&e))?;
-    Ok(())
+    root.present().map_err(|e| err(&e))
 }

@@ -454,6 +454,8 @@ fn onair_push_source_camera_without_a_camera_warns_and_pushes_the_pattern() {
     assert!(out.status.success(), "onair push exits 0: {stderr}");
     assert!(stderr.contains("WARNING_CAMERA_START_FAILED"), "{stderr}");
     assert!(stderr.contains("test pattern instead"), "{stderr}");
+    // What onair says is all the user reads: openh264's own start-up warning stays out.
+    assert!(!stderr.contains("[OpenH264]"), "{stderr}");
     server.stop();
 }
 

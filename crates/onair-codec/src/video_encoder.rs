@@ -280,6 +280,24 @@ pub fn openh264_config(target: &EncodeTarget, options: &EncoderOptions) -> Encod
         .num_threads(1)
 }
 
+/// openh264 prints a warning to stderr when the first frame initialises the encoder (frame
+/// skipping off with rate control on: what we ask for, as a live encoder must not drop frames);
+/// the crate quiets openh264's log only after that. The trace level is one option openh264
+/// takes before initialisation, so it is set here, before any frame.
+fn quiet_before_init(encoder: &mut Encoder) {
+    let mut level: u32 = openh264_sys2::WELS_LOG_QUIET as u32;
+    // SAFETY: the raw API is used only to set the trace level, which the crate sets to the same
+    // value after initialising; openh264 reads a 32-bit level through the pointer during the
+    // call, and `level` outlives it.
+    // A refusal would only leave the warning in place.
+    let _refused = unsafe {
+        encoder.raw_api().set_option(
+            openh264_sys2::ENCODER_OPTION_TRACE_LEVEL,
+            std::ptr::addr_of_mut!(level).cast(),
+        )
+    };
+}
+
 impl OpenH264Encoder {
     /// An encoder for `target` (whose size must already be even: software alignment).
     pub fn new(target: EncodeTarget, options: EncoderOptions) -> CodecResult<Self> {
@@ -289,11 +307,12 @@ impl OpenH264Encoder {
                 target.size
             )));
         }
-        let encoder = Encoder::with_api_config(
+        let mut encoder = Encoder::with_api_config(
             OpenH264API::from_source(),
             openh264_config(&target, &options),
         )
         .map_err(CodecError::openh264)?;
+        quiet_before_init(&mut encoder);
         Ok(Self {
             encoder,
             target,
