@@ -19,7 +19,9 @@
 //! Each binary runs as `cargo test` would run it: in its package's directory, with
 //! `CARGO_MANIFEST_DIR` set and `target/debug/deps` on `LD_LIBRARY_PATH`, with the harness's own
 //! threads. Its output goes to `target/xtask-tests/<package>-<target>.log` and is printed
-//! whole when it fails. The doc tests run after the binaries, through cargo.
+//! whole when it fails. The benches' build and the fuzz targets' check run at `nice 19`
+//! beside the light and timed binaries ([`Background`]); the doc tests run after the
+//! binaries, through cargo.
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
