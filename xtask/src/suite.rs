@@ -77,6 +77,8 @@ const LIGHT: &[(&str, &str)] = &[
     ("onair-suite", "screen_pusher"),
     ("onair-suite", "capture"),
     ("onair-suite", "server_hardening"),
+    // Runs the examples and judges what they wrote (sizes, codecs, pictures), not how fast.
+    ("onair-suite", "examples"),
 ];
 
 /// The longest binaries (about 30-70 s each here), started first in their class so that
