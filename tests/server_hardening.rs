@@ -304,14 +304,15 @@ fn seed_codes_for_the_application_id_and_disabled_statistics() {
     }
 }
 
-/// What the moderation service was asked: (stream, the body was a JPEG).
-type Judged = std::sync::Arc<std::sync::Mutex<Vec<(String, bool)>>>;
+/// What the moderation service was asked: (stream, the body was a JPEG), signalled on each
+/// request.
+type Judged = std::sync::Arc<(std::sync::Mutex<Vec<(String, bool)>>, std::sync::Condvar)>;
 
 /// A moderation service on loopback: records (stream, JPEG?) per POST, bans stream "bad".
 fn moderation_service() -> (String, Judged) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/moderate", listener.local_addr().unwrap());
-    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen: Judged = Default::default();
     let log = seen.clone();
     std::thread::spawn(move || {
         for conn in listener.incoming() {
@@ -360,7 +361,8 @@ fn moderation_service() -> (String, Judged) {
             } else {
                 r#"{"ban": false}"#
             };
-            log.lock().unwrap().push((stream, jpeg));
+            log.0.lock().unwrap().push((stream, jpeg));
+            log.1.notify_all();
             let _ = write!(
                 c,
                 "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{reply}",
@@ -402,8 +404,15 @@ fn the_moderation_hook_bans_what_it_is_told_to_and_leaves_the_rest() {
             .as_i64()
     };
     assert_eq!(status("bad"), Some(3), "banned");
-    // The good stream was judged too (JPEG bodies) and is still live.
-    let seen = seen.lock().unwrap().clone();
+    // The good stream is judged too (JPEG bodies), on its own schedule: the bad one's ban
+    // may come first, so its first judgement is waited for.
+    let seen = {
+        let (lock, judged) = &*seen;
+        let wait = judged.wait_timeout_while(lock.lock().unwrap(), Duration::from_secs(20), |s| {
+            !s.iter().any(|(name, _)| name == "good")
+        });
+        wait.unwrap().0.clone()
+    };
     println!("moderation saw: {seen:?}");
     assert!(
         seen.iter().any(|(s, jpeg)| s == "good" && *jpeg),
