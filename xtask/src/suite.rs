@@ -55,31 +55,15 @@ const SOLO: &[(&str, &str)] = &[
 
 /// Test targets measured at under 0.3 of a core whose tests judge no frame rate or latency
 /// (the fraction is GNU time's user + system over wall time, the peers they start included).
-const LIGHT: &[(&str, &str)] = &[
-    ("onair-suite", "server_history"),
-    ("onair-suite", "pusher"),
-    ("onair-suite", "faults"),
-    ("onair-cli", "hls"),
-    ("onair-cli", "cli"),
-    ("onair-suite", "rtmp_throttle"),
-    ("onair-cli", "push_opus"),
-    ("onair-cli", "mix"),
-    ("onair-cli", "local_record"),
-    ("onair-suite", "local_record"),
-    ("onair-suite", "rtmp_interop"),
-    ("onair-suite", "stop_from_callbacks"),
-    ("onair-suite", "server_mix"),
-    ("onair-suite", "server_tape"),
-    ("onair-suite", "rtmp_hostile_clients"),
-    ("onair-suite", "rtmp_hostile"),
-    ("onair-cli", "gstreamer"),
-    ("onair-cli", "demo"),
-    ("onair-suite", "screen_pusher"),
-    ("onair-suite", "capture"),
-    ("onair-suite", "server_hardening"),
-    // Runs the examples and judges what they wrote (sizes, codecs, pictures), not how fast.
-    ("onair-suite", "examples"),
-];
+// Empty for now: with light suites beside timed ones, two fresh-clone runs in three each had a
+// light suite fail on a race of its own (server_hardening's moderation test, fixed;
+// server_mix's recording callback, not yet understood). Until those suites are made sure,
+// every binary runs one at a time, as under `cargo test`. Measured candidates, under 0.3 of
+// a core: server_history, pusher, faults, hls, cli, rtmp_throttle, push_opus, mix,
+// local_record (both), rtmp_interop, stop_from_callbacks, server_mix, server_tape,
+// rtmp_hostile_clients, rtmp_hostile, gstreamer, demo, screen_pusher, capture,
+// server_hardening, examples.
+const LIGHT: &[(&str, &str)] = &[];
 
 /// The longest binaries (about 30-70 s each here), started first in their class so that
 /// none is left running alone at the end.
