@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 
 /// Builds and installs; returns the prefix.
 pub fn run(root: &Path) -> Result<std::path::PathBuf, String> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let cargo = crate::cargo_program();
     let args = [
         "rustc",
         "--release",

@@ -25,6 +25,11 @@ fn workspace_root() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("."))
 }
 
+/// The cargo that runs xtask (`CARGO`), else the one on `PATH`.
+fn cargo_program() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
 /// Runs `cargo` with `args` in the workspace root; `Err` names the failing step.
 fn cargo(args: &[&str]) -> Result<(), String> {
     cargo_with(args, &[])
@@ -32,7 +37,7 @@ fn cargo(args: &[&str]) -> Result<(), String> {
 
 /// [`cargo`] with extra environment variables.
 fn cargo_with(args: &[&str], env: &[(&str, String)]) -> Result<(), String> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let cargo = crate::cargo_program();
     println!("==> cargo {}", args.join(" "));
     let status = Command::new(&cargo)
         .args(args)

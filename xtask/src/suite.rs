@@ -297,7 +297,7 @@ impl Background {
 /// Runs cargo with `args` at nice 19, its output in `target/xtask-tests/<name>.log`, printed
 /// when it fails.
 fn niced(root: &Path, name: &str, args: &[&str], env: &[(&str, String)]) -> Result<(), String> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let cargo = crate::cargo_program();
     let log = root
         .join("target")
         .join("xtask-tests")
@@ -328,7 +328,7 @@ fn niced(root: &Path, name: &str, args: &[&str], env: &[(&str, String)]) -> Resu
 /// Runs cargo with `args` and `env` in `root`, its progress and diagnostics on the terminal;
 /// returns what it printed on stdout.
 fn cargo_output(root: &Path, args: &[&str], env: &[(&str, String)]) -> Result<String, String> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let cargo = crate::cargo_program();
     println!("==> cargo {} (clippy's lints on)", args.join(" "));
     let out = Command::new(&cargo)
         .args(args)
